@@ -1,6 +1,17 @@
 // Dependency direction from CONVENTIONS.md, checked in CI (`npm run lint`).
 const deployables = ["control-plane", "dataplane", "agents", "web"];
 const otherDeployable = (self) => deployables.filter((d) => d !== self).join("|");
+// Files a deployable publishes through its package.json "exports" (e.g. "@streamspace/dataplane/ring")
+// are its public surface: importing them through the package name is the sanctioned path.
+const published = deployables.flatMap((d) => {
+  let exp = {};
+  try {
+    exp = require(`./${d}/package.json`).exports ?? {};
+  } catch {}
+  return Object.values(exp)
+    .filter((t) => typeof t === "string")
+    .map((t) => `^${d}/${t.replace(/^\.\//, "").replace(/[.]/g, "\\.")}$`);
+});
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -13,7 +24,10 @@ module.exports = {
       to: {
         path: `^(${otherDeployable(self)})/`,
         // web/ may import the tRPC router *type* that control-plane publishes.
-        pathNot: self === "web" ? "^control-plane/src/trpc/router\\.ts$" : undefined,
+        pathNot: [
+          ...(self === "web" ? ["^control-plane/src/trpc/router\\.ts$"] : []),
+          ...published,
+        ],
       },
     })),
     {

@@ -76,7 +76,8 @@ export async function waitForPort(port: number, timeoutMs = 15_000): Promise<voi
       s.once("error", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -96,7 +97,9 @@ function exited(child: ChildProcess): Promise<void> {
 
 function asRootAwareUser(cmd: string, args: string[]): [string, string[]] {
   // Postgres refuses to run as root; run it as the postgres user the Debian package creates.
-  return process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
+  return process.getuid?.() === 0
+    ? ["runuser", ["-u", "postgres", "--", cmd, ...args]]
+    : [cmd, args];
 }
 
 /** Starts a fresh Postgres cluster with fsync off (test data is throwaway). */
@@ -112,14 +115,36 @@ export async function startPostgres(opts: { port?: number } = {}): Promise<Servi
   }
   const data = join(dir, "data");
   const [initCmd, initArgs] = asRootAwareUser(initdb, [
-    "-D", data, "-U", "streamspace", "--auth=trust", "--no-sync", "-E", "UTF8",
+    "-D",
+    data,
+    "-U",
+    "streamspace",
+    "--auth=trust",
+    "--no-sync",
+    "-E",
+    "UTF8",
   ]);
   execFileSync(initCmd, initArgs, { stdio: "ignore" });
   const port = opts.port ?? (await freePort());
   const [cmd, args] = asRootAwareUser(postgres, [
-    "-D", data, "-p", String(port), "-k", dir, "-h", "127.0.0.1",
-    "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-    "-c", "max_connections=400", "-c", "shared_buffers=256MB",
+    "-D",
+    data,
+    "-p",
+    String(port),
+    "-k",
+    dir,
+    "-h",
+    "127.0.0.1",
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+    "-c",
+    "max_connections=400",
+    "-c",
+    "shared_buffers=256MB",
   ]);
   const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], detached: false });
   let stderr = "";
@@ -164,7 +189,18 @@ export async function startRedis(opts: { port?: number } = {}): Promise<Service>
   const dir = mkdtempSync(join(tmpdir(), "ss-redis-"));
   const child = spawn(
     bin,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+    ],
     { stdio: "ignore" },
   );
   await waitForPort(port);
@@ -177,10 +213,18 @@ export async function startRedis(opts: { port?: number } = {}): Promise<Service>
 }
 
 /** Starts both and returns the environment a test run needs. */
-export async function startServices(): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
+export async function startServices(): Promise<{
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}> {
   const [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
   return {
-    env: { DATABASE_URL: pg.url, REDIS_URL: redis.url, TEST_POSTGRES_URL: pg.url, TEST_REDIS_URL: redis.url },
+    env: {
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis.url,
+      TEST_POSTGRES_URL: pg.url,
+      TEST_REDIS_URL: redis.url,
+    },
     stop: async () => {
       await Promise.all([pg.stop(), redis.stop()]);
     },

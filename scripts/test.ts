@@ -3,7 +3,7 @@
  * `*.test.ts` through node:test (Node 20 does not expand globs, so we list them), stops the
  * services. Pass file or folder paths to run a subset.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { startServices } from "./services.ts";
@@ -31,12 +31,23 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// The tests use real Postgres, Redis, Xvfb, x11vnc, HAProxy and Chromium: install what is missing.
+execFileSync("bash", ["scripts/install-system-deps.sh"], { stdio: "inherit" });
 const services = await startServices();
-console.error(`test services: postgres ${services.env.DATABASE_URL}, redis ${services.env.REDIS_URL}`);
+console.error(
+  `test services: postgres ${services.env.DATABASE_URL}, redis ${services.env.REDIS_URL}`,
+);
 const concurrency = process.env.TEST_CONCURRENCY ?? "1";
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-timeout=600000", ...files.map((f) => relative(".", f))],
+  [
+    "--import",
+    "tsx",
+    "--test",
+    `--test-concurrency=${concurrency}`,
+    "--test-timeout=600000",
+    ...files.map((f) => relative(".", f)),
+  ],
   { stdio: "inherit", env: { ...process.env, ...services.env } },
 );
 const stop = () => child.kill("SIGINT");

@@ -1,0 +1,2 @@
+import { x } from "@streamspace/dataplane/ring";
+export const y = x;

@@ -1,0 +1,199 @@
+/**
+ * The interfaces the domain needs from the outside world. They live here, beside the code that
+ * uses them, so the domain never imports kysely or ioredis; store/ and the gateway implement
+ * them (PgStore, Memory/Redis buses, the gateway's notifier and cutter).
+ */
+import type {
+  Agent,
+  AgentCommand,
+  AgentState,
+  CommandKind,
+  CommandStatus,
+  Platform,
+  Resources,
+  Session,
+  SessionState,
+  Template,
+  TemplateInput,
+} from "./types.ts";
+
+/** Exact position in the (create_time, id) order; createTime is the database's own text. */
+export interface SessionCursor {
+  createTime: string;
+  id: string;
+}
+
+export interface SessionListQuery {
+  limit: number;
+  /** Newest first; return rows strictly older than this position. */
+  before?: SessionCursor;
+  states?: SessionState[];
+  ownerId?: string;
+  agentId?: string;
+  templateId?: string;
+}
+
+export interface NewSession {
+  id: string;
+  ownerId: string;
+  templateId: string;
+  agentId: string | null;
+  state: SessionState;
+  stateReason: string;
+  displayName: string;
+  resources: Resources;
+  holdsCapacity: boolean;
+}
+
+/** The fields a transition may change; version and update_time are the store's business. */
+export interface SessionPatch {
+  state: SessionState;
+  stateReason: string;
+  vncEndpoint?: string;
+  holdsCapacity?: boolean;
+  deleteRequested?: boolean;
+}
+
+export interface SessionRepo {
+  get(id: string, opts?: { forUpdate?: boolean }): Promise<Session | undefined>;
+  insert(s: NewSession): Promise<Session>;
+  /** Applies the patch only if the row still has expectedVersion; undefined when it moved on. */
+  update(id: string, expectedVersion: number, patch: SessionPatch): Promise<Session | undefined>;
+  delete(id: string): Promise<boolean>;
+  list(q: SessionListQuery): Promise<{ items: Session[]; last?: SessionCursor }>;
+  addEvent(e: {
+    sessionId: string;
+    fromState: SessionState | null;
+    toState: SessionState;
+    reason: string;
+    version: number;
+    actor: string;
+  }): Promise<void>;
+}
+
+export interface TemplateRepo {
+  /** By id (UUID) or by unique name. */
+  find(idOrName: string): Promise<Template | undefined>;
+  list(limit: number, afterName?: string): Promise<Template[]>;
+  insert(id: string, t: TemplateInput): Promise<Template>;
+  update(id: string, t: TemplateInput): Promise<Template | undefined>;
+  delete(id: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+/** Scheduling constraints; empty strings and maps mean "any". */
+export interface Placement {
+  platform: Platform;
+  region: string;
+  labels: Record<string, string>;
+}
+
+export interface AgentRepo {
+  get(id: string): Promise<Agent | undefined>;
+  list(limit: number, afterId?: string, states?: AgentState[]): Promise<Agent[]>;
+  /** Online agents that match and have a free slot, lowest active/max ratio first. */
+  candidates(p: Placement, limit: number): Promise<Agent[]>;
+  /** Agents that match the placement in any state that could ever schedule (for messages). */
+  countMatching(p: Placement): Promise<number>;
+  /** Atomically takes one slot; false when the agent filled up or left 'online' meanwhile. */
+  reserve(id: string): Promise<boolean>;
+  release(id: string): Promise<void>;
+  setState(id: string, state: AgentState): Promise<Agent | undefined>;
+  setCredentialHash(id: string, hash: string | null, state?: AgentState): Promise<Agent | undefined>;
+  credentialHash(id: string): Promise<string | null | undefined>;
+  /** Insert or refresh an agent from its Hello; keeps state pending/revoked/draining as is. */
+  upsertFromHello(a: {
+    id: string;
+    platform: Exclude<Platform, "">;
+    region: string;
+    version: string;
+    labels: Record<string, string>;
+    maxSessions: number;
+    maxCpuMillis: bigint;
+    maxMemoryBytes: bigint;
+    pod: string;
+    initialState: AgentState;
+  }): Promise<Agent>;
+  /** Liveness from the gateway: pod holding the stream, heartbeat time, online/offline. */
+  touch(id: string, pod: string | null, state?: AgentState): Promise<void>;
+}
+
+export interface NewCommand {
+  id: string;
+  agentId: string;
+  sessionId: string | null;
+  kind: CommandKind;
+  payload: Uint8Array;
+  deadline: Date;
+}
+
+export interface CommandRepo {
+  insert(c: NewCommand): Promise<void>;
+  get(id: string): Promise<AgentCommand | undefined>;
+  /** Commands to (re)deliver to an agent: pending, or sent with an expired ack deadline. */
+  due(agentId: string, now: Date, limit: number): Promise<AgentCommand[]>;
+  markSent(ids: string[], ackDeadline: Date): Promise<void>;
+  setStatus(
+    id: string,
+    status: CommandStatus,
+    error?: string | null,
+  ): Promise<AgentCommand | undefined>;
+  countByStatus(agentId?: string): Promise<Record<CommandStatus, number>>;
+}
+
+export interface AuditRepo {
+  append(e: {
+    actorId: string;
+    action: string;
+    targetKind: string;
+    targetId: string;
+    detail?: Record<string, unknown>;
+  }): Promise<void>;
+}
+
+/** Every repository, bound to one connection or one transaction. */
+export interface Repos {
+  sessions: SessionRepo;
+  templates: TemplateRepo;
+  agents: AgentRepo;
+  commands: CommandRepo;
+  audit: AuditRepo;
+}
+
+/** Repositories plus a way to run several of them in one all-or-nothing transaction. */
+export interface Store extends Repos {
+  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+}
+
+/** One change to one session, as WatchSessions streams it. */
+export interface SessionChange {
+  session: Session;
+  deleted: boolean;
+}
+
+/**
+ * Fans session changes out to watchers on every pod. Published after commit only, so a watcher
+ * never sees a change that was rolled back.
+ */
+export interface SessionChangeBus {
+  publish(change: SessionChange): void;
+  /** Returns the unsubscribe function. */
+  subscribe(listener: (change: SessionChange) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Told after commit that an agent has new outbox rows; the gateway delivers them. */
+export interface OutboxNotifier {
+  commandsEnqueued(agentId: string): void;
+}
+
+/** Cuts a revoked agent's stream at once (the gateway implements it). */
+export interface RevokedAgentCutter {
+  cut(agentId: string): void;
+}
+
+/** Default notifier: delivery then happens on the gateway's own sweep. */
+export const NOOP_NOTIFIER: OutboxNotifier = { commandsEnqueued() {} };
+
+/** Default cutter for single-component tests. */
+export const NOOP_CUTTER: RevokedAgentCutter = { cut() {} };

@@ -1,0 +1,102 @@
+/**
+ * One zod schema per operation, shared by the Connect handlers and the tRPC procedures, so both
+ * transports refuse the same inputs with the same words. A failure becomes
+ * DomainError("invalid_argument", "<field>: <what to fix>") naming the proto (snake_case) field.
+ */
+import { z } from "zod";
+import { DomainError } from "./errors.ts";
+import { SESSION_STATES, AGENT_STATES } from "./types.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
+
+/** Largest page a caller may ask for; bigger pages would let one call hog a connection. */
+export const MAX_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 50;
+
+const sessionId = z.string().regex(UUID, "must be a session id (a UUID)");
+const agentId = z
+  .string()
+  .regex(AGENT_ID, "must be an agent id (letters, digits, '.', '_' or '-', at most 128)");
+const pageSize = z
+  .number()
+  .int()
+  .min(0, `must be between 0 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})`)
+  .max(MAX_PAGE_SIZE, `must be between 0 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})`);
+const pageToken = z.string().max(512, "is too long; pass back next_page_token unchanged");
+const labels = z
+  .record(
+    z.string().regex(LABEL_KEY, "keys must be label names (letters, digits, '.', '_', '/', '-')"),
+    z.string().max(256, "values must be at most 256 characters"),
+  )
+  .refine((m) => Object.keys(m).length <= 32, "at most 32 labels");
+const shortText = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+
+export const schemas = {
+  sessionId: z.object({ id: sessionId }),
+  agentId: z.object({ id: agentId }),
+  createSession: z.object({
+    template: z.string().min(1, "name a template (its id or name)").max(128, "is too long"),
+    displayName: shortText(128),
+    region: shortText(64),
+    labels,
+  }),
+  listSessions: z.object({
+    pageSize,
+    pageToken,
+    states: z.array(z.enum(SESSION_STATES as [string, ...string[]])).max(10),
+    ownerId: shortText(128),
+    agentId: z.union([z.literal(""), agentId]),
+    templateId: z.union([z.literal(""), z.string().regex(UUID, "must be a template id (a UUID)")]),
+  }),
+  watchSessions: z.object({ sessionId: z.union([z.literal(""), sessionId]) }),
+  listAgents: z.object({
+    pageSize,
+    pageToken,
+    states: z.array(z.enum(AGENT_STATES as [string, ...string[]])).max(5),
+  }),
+  listTemplates: z.object({ pageSize, pageToken }),
+  templateRef: z.object({
+    id: z.string().min(1, "name a template (its id or name)").max(128, "is too long"),
+  }),
+  template: z.object({
+    name: z
+      .string()
+      .regex(NAME, "must be lowercase letters, digits and '-', 1 to 63, e.g. \"xfce-desktop\""),
+    displayName: shortText(128),
+    description: shortText(2000),
+    image: z.string().min(1, "is required (a container image, program or builtin:demo)").max(512),
+    command: z.array(shortText(1024)).max(64, "at most 64 arguments"),
+    vncPort: z.number().int().min(0).max(65535, "must be a TCP port 0..65535 (0 lets the driver pick)"),
+    resources: z.object({
+      cpuMillis: z.bigint().min(0n, "must not be negative").max(1_000_000n, "is too large"),
+      memoryBytes: z.bigint().min(0n, "must not be negative").max(1n << 44n, "is too large"),
+    }),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "keys must be variable names"), shortText(4096))
+      .refine((m) => Object.keys(m).length <= 128, "at most 128 variables"),
+    idleTimeoutSeconds: z.number().int().min(0).max(30 * 86400, "must be at most 30 days"),
+    persistentHome: z.boolean(),
+    platform: z.enum(["", "local", "docker", "kubernetes"]),
+    region: shortText(64),
+    requiredLabels: labels,
+  }),
+};
+
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Parses input or throws invalid_argument naming the first bad field and what to fix. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = issue?.path.map((p) => snake(String(p))).join(".") || "request";
+  throw new DomainError("invalid_argument", `${field}: ${issue?.message ?? "is invalid"}.`);
+}
+
+/** True for strings shaped like our UUID ids; used before hitting a uuid column. */
+export function isUuid(s: string): boolean {
+  return UUID.test(s);
+}

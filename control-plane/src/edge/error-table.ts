@@ -1,0 +1,57 @@
+/**
+ * The one table from domain errors to wire codes: Connect/gRPC and tRPC. Connect handlers and
+ * tRPC procedures both go through it, so a wrong transition is FAILED_PRECONDITION on gRPC and
+ * PRECONDITION_FAILED on tRPC, never INTERNAL on either.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DomainError, type DomainErrorCode } from "../domain/errors.ts";
+
+type TrpcCode =
+  | "BAD_REQUEST"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "FORBIDDEN"
+  | "UNAUTHORIZED"
+  | "PRECONDITION_FAILED"
+  | "TOO_MANY_REQUESTS"
+  | "TIMEOUT"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL_SERVER_ERROR";
+
+export const ERROR_TABLE: Record<DomainErrorCode, { connect: Code; trpc: TrpcCode }> = {
+  invalid_argument: { connect: Code.InvalidArgument, trpc: "BAD_REQUEST" },
+  not_found: { connect: Code.NotFound, trpc: "NOT_FOUND" },
+  already_exists: { connect: Code.AlreadyExists, trpc: "CONFLICT" },
+  permission_denied: { connect: Code.PermissionDenied, trpc: "FORBIDDEN" },
+  unauthenticated: { connect: Code.Unauthenticated, trpc: "UNAUTHORIZED" },
+  failed_precondition: { connect: Code.FailedPrecondition, trpc: "PRECONDITION_FAILED" },
+  resource_exhausted: { connect: Code.ResourceExhausted, trpc: "TOO_MANY_REQUESTS" },
+  aborted: { connect: Code.Aborted, trpc: "CONFLICT" },
+  deadline_exceeded: { connect: Code.DeadlineExceeded, trpc: "TIMEOUT" },
+  unavailable: { connect: Code.Unavailable, trpc: "SERVICE_UNAVAILABLE" },
+  internal: { connect: Code.Internal, trpc: "INTERNAL_SERVER_ERROR" },
+};
+
+/** Turns any thrown value into a ConnectError; unknown errors are logged, never sent. */
+export function toConnectError(
+  err: unknown,
+  log: (msg: string, err: unknown) => void,
+): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof DomainError)
+    return new ConnectError(err.message, ERROR_TABLE[err.code].connect);
+  log("unexpected error", err);
+  return new ConnectError(
+    "An internal error occurred; it has been logged. Try again.",
+    Code.Internal,
+  );
+}
+
+/** The tRPC code and message for any thrown value (the tRPC side wraps it in TRPCError). */
+export function toTrpcShape(err: unknown): { code: TrpcCode; message: string } {
+  if (err instanceof DomainError) return { code: ERROR_TABLE[err.code].trpc, message: err.message };
+  return {
+    code: "INTERNAL_SERVER_ERROR",
+    message: "An internal error occurred; it has been logged. Try again.",
+  };
+}

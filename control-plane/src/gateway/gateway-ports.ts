@@ -1,0 +1,66 @@
+/**
+ * The ports the gateway calls into for work that is not about streams: outbox delivery and
+ * session reconciliation (both over Postgres), logging and time. Kept narrow so unit tests can
+ * record calls, and so the gateway never imports the store.
+ */
+import type {
+  CommandResult,
+  SessionReport,
+} from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import type { AgentConnection } from "./agent-connection.ts";
+
+/** Outbox delivery as the gateway drives it (implemented by command-dispatcher.ts). */
+export interface GatewayDispatcher {
+  /** A stream is up: send every command not yet acknowledged (redelivery on reconnect). */
+  agentConnected(conn: AgentConnection, completedCommandIds: string[]): Promise<void>;
+  /** The outbox has new rows for an agent whose stream this pod holds. */
+  poke(agentId: string): void;
+  ack(agentId: string, commandId: string): Promise<void>;
+  result(agentId: string, result: CommandResult): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Reconciliation of what an agent reports with what the database expects. */
+export interface SessionReconciler {
+  /** Hello's full inventory (rules in session-reconciler.ts). */
+  reconcile(agentId: string, sessions: SessionReport[]): Promise<void>;
+  /** A state change the agent observed on its own. */
+  sessionEvent(agentId: string, report: SessionReport): Promise<void>;
+}
+
+/** Structured logging without committing to a library; the default writes JSON lines. */
+export interface GatewayLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** JSON lines on stderr, the format DESIGN.md §8 asks for. */
+export function jsonLogger(component: string): GatewayLogger {
+  const write = (level: string, msg: string, fields?: Record<string, unknown>) => {
+    const line = { time: new Date().toISOString(), level, component, msg, ...fields };
+    process.stderr.write(
+      `${JSON.stringify(line, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`,
+    );
+  };
+  return {
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+  };
+}
+
+/** A dispatcher that delivers nothing: the skeleton before the outbox exists. */
+export const NO_DISPATCH: GatewayDispatcher = {
+  agentConnected: async () => {},
+  poke: () => {},
+  ack: async () => {},
+  result: async () => {},
+  close: async () => {},
+};
+
+/** A reconciler that accepts everything: the skeleton before sessions exist. */
+export const NO_RECONCILE: SessionReconciler = {
+  reconcile: async () => {},
+  sessionEvent: async () => {},
+};

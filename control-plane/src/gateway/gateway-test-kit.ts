@@ -1,0 +1,131 @@
+/**
+ * Test kit for the gateway: a real HTTP/2 Connect server around a Gateway, and a scripted agent
+ * that drives both directions of a real gRPC stream (the connect-es useNodeServer idea: real
+ * transports, disposable fixtures). Used by gateway and hub tests only.
+ */
+import { createServer, type Http2Server } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { type Client, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  AgentGateway,
+  type AgentMessage,
+  AgentMessageSchema,
+  type ControlMessage,
+} from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import { type Gateway, registerAgentGateway } from "./agent-gateway.ts";
+import { BoundedQueue } from "./bounded-queue.ts";
+
+/** Named test waits, so no test invents its own magic sleep. */
+export const WAIT = { short: 2_000, long: 10_000 } as const;
+
+/** Polls fn until it stops throwing (or returns true), or fails with its last error. */
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  opts: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? WAIT.short);
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== false) return v;
+      throw new Error("condition still false");
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, opts.everyMs ?? 10));
+  }
+}
+
+/** A gateway behind a real h2c server on a free loopback port. */
+export interface GatewayServer extends AsyncDisposable {
+  url: string;
+  server: Http2Server;
+  client: Client<typeof AgentGateway>;
+  close(): Promise<void>;
+}
+
+/** Starts an h2c server for the gateway; close() ends streams and the server. */
+export async function startGatewayServer(gateway: Gateway): Promise<GatewayServer> {
+  const handler = connectNodeAdapter({ routes: (r) => registerAgentGateway(r, gateway) });
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = createClient(AgentGateway, createGrpcTransport({ baseUrl: url }));
+  const close = async () => {
+    await gateway.close();
+    await new Promise<void>((r) => {
+      server.close(() => r());
+      setTimeout(r, 1_000).unref();
+    });
+  };
+  return { url, server, client, close, [Symbol.asyncDispose]: close };
+}
+
+/** An in-process transport for tests that need no sockets. */
+export function routerClient(gateway: Gateway): Client<typeof AgentGateway> {
+  return createClient(AgentGateway, createRouterTransport((r) => registerAgentGateway(r, gateway)));
+}
+
+type AgentPayload = MessageInitShape<typeof AgentMessageSchema>["payload"];
+
+/** A scripted agent: send frames, read what the control plane sent, see how the stream ended. */
+export class ScriptedAgent implements AsyncDisposable {
+  readonly received: ControlMessage[] = [];
+  readonly out = new BoundedQueue<AgentMessage>(10_000);
+  /** Resolves with undefined on a clean end, or the ConnectError the stream ended with. */
+  readonly ended: Promise<ConnectError | undefined>;
+  private readonly abort = new AbortController();
+
+  constructor(client: Client<typeof AgentGateway>, headers: Record<string, string>) {
+    const stream = client.connect(this.out, { headers, signal: this.abort.signal });
+    this.ended = (async () => {
+      try {
+        for await (const m of stream) this.received.push(m);
+        return undefined;
+      } catch (err) {
+        return ConnectError.from(err);
+      }
+    })();
+  }
+
+  send(payload: AgentPayload): void {
+    this.out.push(create(AgentMessageSchema, { payload }));
+  }
+
+  /** Waits for the n-th frame of a kind (0-based) and returns it. */
+  async waitFor<K extends NonNullable<ControlMessage["payload"]["case"]>>(
+    kind: K,
+    n = 0,
+    timeoutMs: number = WAIT.short,
+  ): Promise<Extract<ControlMessage["payload"], { case: K }>["value"]> {
+    return eventually(
+      () => {
+        const found = this.received.filter((m) => m.payload.case === kind)[n];
+        if (!found) throw new Error(`no ${kind} #${n}; got ${this.kinds().join(",")}`);
+        return found.payload.value as Extract<ControlMessage["payload"], { case: K }>["value"];
+      },
+      { timeoutMs },
+    );
+  }
+
+  kinds(): string[] {
+    return this.received.map((m) => m.payload.case ?? "empty");
+  }
+
+  /** Half-closes the request side (a polite agent leaving). */
+  finish(): void {
+    this.out.end();
+  }
+
+  /** Drops the call abruptly (a crashed agent). */
+  kill(): void {
+    this.abort.abort();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.kill();
+    await this.ended;
+  }
+}

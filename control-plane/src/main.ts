@@ -1,0 +1,47 @@
+/**
+ * Control-plane process entry. A bad environment stops it with one line; SIGTERM/SIGINT drain
+ * (not-ready, agents told to reconnect elsewhere, in-flight work finished) and exit within 30 s.
+ */
+import { createControlPlane } from "./app.ts";
+import { loadConfig } from "./config.ts";
+import { ConfigError } from "./env.ts";
+import { createLogger } from "./log.ts";
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`streamspace control plane: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+const log = createLogger(config.logLevel, { svc: "control-plane", pod: config.podName });
+process.on("unhandledRejection", (err) => log.error("unhandled rejection", { err }));
+
+let cp: Awaited<ReturnType<typeof createControlPlane>>;
+try {
+  cp = await createControlPlane(config, log);
+} catch (err) {
+  log.error("control plane failed to start", { err });
+  process.exit(1);
+}
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info("shutting down", { signal });
+  const hardStop = setTimeout(() => {
+    log.error("shutdown took longer than 30 s; exiting anyway");
+    process.exit(1);
+  }, 30_000);
+  hardStop.unref();
+  await cp.drain().catch((err) => log.warn("drain failed", { err }));
+  await cp.close();
+  log.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

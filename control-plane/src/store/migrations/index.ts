@@ -1,0 +1,11 @@
+/**
+ * Every migration, in order, defined in code so the Migrator needs no folder scan (which would
+ * break under tsx and bundlers alike). Append one line per new migration; never reorder.
+ */
+import type { Migration } from "kysely";
+import * as core from "./0001-core.ts";
+
+/** Keys sort lexically; the numeric prefix fixes the order. */
+export const migrations: Record<string, Migration> = {
+  "0001-core": core,
+};

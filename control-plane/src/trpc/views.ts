@@ -1,0 +1,157 @@
+/**
+ * JSON views of the domain records for the browser. tRPC speaks JSON, and the records carry
+ * bigints and Dates that JSON.stringify mangles or drops, plus fields a browser must never see
+ * (a session's VNC endpoint, a user's disabled flag). The edge converts once, here; the web app
+ * types itself from these views through the router type alone.
+ */
+import type { AuthUser, TokenPair } from "../auth/auth-core.ts";
+import type { Role } from "../domain/principal.ts";
+import {
+  AGENT_STATES,
+  type Agent,
+  type AgentState,
+  type Platform,
+  SESSION_STATES,
+  type Session,
+  type SessionState,
+  type Template,
+} from "../domain/types.ts";
+
+export type { AgentState, Platform, Role, SessionState };
+
+/** Session as the browser sees it; times are ISO-8601 strings. */
+export interface SessionView {
+  id: string;
+  ownerId: string;
+  templateId: string;
+  agentId: string;
+  state: SessionState;
+  stateReason: string;
+  version: number;
+  displayName: string;
+  cpuMillis: number;
+  memoryBytes: number;
+  createTime: string;
+  updateTime: string;
+  /** Relay path for the viewer's WebSocket (`/vnc/{id}`); a token is appended per connect. */
+  viewerPath: string;
+}
+
+export interface TemplateView {
+  id: string;
+  name: string;
+  displayName: string;
+  description: string;
+  image: string;
+  platform: Platform;
+  region: string;
+  cpuMillis: number;
+  memoryBytes: number;
+  persistentHome: boolean;
+}
+
+export interface AgentView {
+  id: string;
+  platform: Platform;
+  region: string;
+  version: string;
+  state: AgentState;
+  maxSessions: number;
+  activeSessions: number;
+  labels: Record<string, string>;
+  pod: string;
+  /** Empty when the agent never sent a heartbeat. */
+  lastHeartbeatTime: string;
+  createTime: string;
+}
+
+export interface UserView {
+  id: string;
+  username: string;
+  displayName: string;
+  role: Role;
+}
+
+/** Access and refresh tokens with absolute expiry times (ISO-8601). */
+export interface TokensView {
+  accessToken: string;
+  accessExpireTime: string;
+  refreshToken: string;
+  refreshExpireTime: string;
+}
+
+/** The relay path for a session; same shape the Connect API returns as `viewer_path`. */
+export function viewerPathOf(sessionId: string): string {
+  return `/vnc/${encodeURIComponent(sessionId)}`;
+}
+
+export function sessionView(s: Session): SessionView {
+  return {
+    id: s.id,
+    ownerId: s.ownerId,
+    templateId: s.templateId,
+    agentId: s.agentId,
+    state: s.state,
+    stateReason: s.stateReason,
+    version: s.version,
+    displayName: s.displayName,
+    cpuMillis: Number(s.resources.cpuMillis),
+    memoryBytes: Number(s.resources.memoryBytes),
+    createTime: s.createTime.toISOString(),
+    updateTime: s.updateTime.toISOString(),
+    viewerPath: viewerPathOf(s.id),
+  };
+}
+
+export function templateView(t: Template): TemplateView {
+  return {
+    id: t.id,
+    name: t.name,
+    displayName: t.displayName || t.name,
+    description: t.description,
+    image: t.image,
+    platform: t.platform,
+    region: t.region,
+    cpuMillis: Number(t.resources.cpuMillis),
+    memoryBytes: Number(t.resources.memoryBytes),
+    persistentHome: t.persistentHome,
+  };
+}
+
+export function agentView(a: Agent): AgentView {
+  return {
+    id: a.id,
+    platform: a.platform,
+    region: a.region,
+    version: a.version,
+    state: a.state,
+    maxSessions: a.maxSessions,
+    activeSessions: a.activeSessions,
+    labels: { ...a.labels },
+    pod: a.pod,
+    lastHeartbeatTime: a.lastHeartbeatAt?.toISOString() ?? "",
+    createTime: a.createdAt.toISOString(),
+  };
+}
+
+export function userView(u: AuthUser): UserView {
+  return {
+    id: u.id,
+    username: u.username,
+    displayName: u.displayName || u.username,
+    role: u.role,
+  };
+}
+
+export function tokensView(t: TokenPair): TokensView {
+  return {
+    accessToken: t.accessToken,
+    accessExpireTime: t.accessExpiresAt.toISOString(),
+    refreshToken: t.refreshToken,
+    refreshExpireTime: t.refreshExpiresAt.toISOString(),
+  };
+}
+
+/** The state names the browser may filter by, as zod enum tuples. */
+export const SESSION_STATE_NAMES = SESSION_STATES as [SessionState, ...SessionState[]];
+export const AGENT_STATE_NAMES = AGENT_STATES as [AgentState, ...AgentState[]];

@@ -1,0 +1,131 @@
+/**
+ * gRPC framing of the relay.v1 messages, by hand, over node:http2. Shared by the relay and the
+ * agent ("@streamspace/dataplane/tunnel-wire"). The data path is the hot path: a data frame is
+ * written as a 5-byte gRPC prefix plus the protobuf tag and length, followed by the payload
+ * buffer itself, and read back as a subarray of the received chunk, so bytes are never copied
+ * or wrapped in message objects. Control messages (open, close, announce) go through the
+ * generated schemas. The wire stays standard gRPC, so any gRPC client can still talk to it.
+ */
+import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+
+/** Largest message accepted; VNC framebuffer updates are chunked far below this. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** gRPC path prefix of the relay service. */
+export const RELAY_SERVICE_PATH = "/streamspace.relay.v1.RelayService/";
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+
+/**
+ * Prefix (gRPC header + field tag + length) for a data field of `len` bytes. `fieldNo` is 1 for
+ * TunnelResponse.data and 2 for TunnelRequest.data.
+ */
+export function dataPrefix(fieldNo: number, len: number): Buffer {
+  const vlen = varintLength(len);
+  const msgLen = 1 + vlen + len;
+  const out = Buffer.allocUnsafe(5 + 1 + vlen);
+  out[0] = 0;
+  out.writeUInt32BE(msgLen, 1);
+  out[5] = (fieldNo << 3) | 2;
+  let n = len;
+  let i = 6;
+  while (n >= 0x80) {
+    out[i++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[i] = n;
+  return out;
+}
+
+/** A whole gRPC frame for a control message. */
+export function encodeMessage<D extends DescMessage>(schema: D, msg: MessageShape<D>): Buffer {
+  const body = toBinary(schema, msg);
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = 0;
+  out.writeUInt32BE(body.length, 1);
+  out.set(body, 5);
+  return out;
+}
+
+/** Tries the data fast path: returns the payload subarray if `msg` is exactly one data field. */
+export function dataFieldOf(msg: Buffer, fieldNo: number): Buffer | undefined {
+  if (msg.length < 2 || msg[0] !== ((fieldNo << 3) | 2)) return undefined;
+  let len = 0;
+  let shift = 1;
+  let i = 1;
+  for (;;) {
+    const b = msg[i++];
+    if (b === undefined || i > 6) return undefined;
+    len += (b & 0x7f) * shift;
+    if (b < 0x80) break;
+    shift *= 128;
+  }
+  return i + len === msg.length ? msg.subarray(i) : undefined;
+}
+
+/** Decodes a control message, or returns an Error naming what was wrong. */
+export function decodeMessage<D extends DescMessage>(schema: D, msg: Buffer): MessageShape<D> | Error {
+  try {
+    return fromBinary(schema, msg);
+  } catch (cause) {
+    return new Error(`malformed ${schema.typeName}`, { cause });
+  }
+}
+
+/**
+ * Incremental gRPC message splitter. Chunks are kept as-is; a message that sits inside one
+ * chunk is handed out as a subarray (no copy), only messages straddling chunks are joined.
+ */
+export class FrameReader {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+
+  constructor(
+    private readonly onMessage: (msg: Buffer) => void,
+    private readonly maxBytes = MAX_MESSAGE_BYTES,
+  ) {}
+
+  /** Feeds bytes; returns an Error (and stops) on a compressed or oversized message. */
+  push(chunk: Buffer): Error | undefined {
+    if (this.#buffered === 0) {
+      // Fast path: parse straight out of the chunk.
+      let off = 0;
+      while (chunk.length - off >= 5) {
+        if (chunk[off] !== 0) return new Error("compressed gRPC messages are not supported");
+        const len = chunk.readUInt32BE(off + 1);
+        if (len > this.maxBytes) return new Error(`gRPC message of ${len} bytes exceeds ${this.maxBytes}`);
+        if (chunk.length - off - 5 < len) break;
+        this.onMessage(chunk.subarray(off + 5, off + 5 + len));
+        off += 5 + len;
+      }
+      if (off === chunk.length) return undefined;
+      chunk = chunk.subarray(off);
+    }
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    for (;;) {
+      if (this.#buffered < 5) return undefined;
+      const head = this.#chunks[0]!.length >= 5 ? this.#chunks[0]! : this.#join();
+      if (head[0] !== 0) return new Error("compressed gRPC messages are not supported");
+      const len = head.readUInt32BE(1);
+      if (len > this.maxBytes) return new Error(`gRPC message of ${len} bytes exceeds ${this.maxBytes}`);
+      if (this.#buffered < 5 + len) return undefined;
+      const all = this.#join();
+      this.#chunks = all.length > 5 + len ? [all.subarray(5 + len)] : [];
+      this.#buffered = all.length - 5 - len;
+      this.onMessage(all.subarray(5, 5 + len));
+    }
+  }
+
+  #join(): Buffer {
+    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks, this.#buffered)];
+    return this.#chunks[0]!;
+  }
+}

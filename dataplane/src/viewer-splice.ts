@@ -1,0 +1,145 @@
+/**
+ * Splices one viewer WebSocket with one agent Tunnel stream. Backpressure runs end to end:
+ * when the HTTP/2 stream's write returns false the WebSocket stops reading (so TCP pushes back
+ * to the browser), and when the WebSocket's send buffer passes HIGH_WATER the HTTP/2 stream
+ * stops reading (so HTTP/2 flow control pushes back to the agent and on to the VNC server).
+ * Neither side ever buffers more than one high-water mark plus one message.
+ */
+import { create } from "@bufbuild/protobuf";
+import {
+  TunnelCloseCode,
+  TunnelCloseSchema,
+  TunnelRequestSchema,
+  TunnelResponseSchema,
+} from "@streamspace/proto/streamspace/relay/v1/relay_pb";
+import type { ServerHttp2Stream } from "node:http2";
+import type { WebSocket } from "ws";
+import type { RelayMetrics } from "./metrics.ts";
+import { dataFieldOf, dataPrefix, decodeMessage, encodeMessage, FrameReader } from "./tunnel-wire.ts";
+
+/** Bytes queued towards a viewer before the agent stream is paused. */
+export const HIGH_WATER = 1024 * 1024;
+
+/** A live viewer connection as the idle sweeper sees it. */
+export interface Splice {
+  lastActive: number;
+  close(code: number, reason: string): void;
+}
+
+const CLOSE_FROM_AGENT: Record<number, [number, string]> = {
+  [TunnelCloseCode.NORMAL]: [1000, "the session closed the connection"],
+  [TunnelCloseCode.SESSION_NOT_FOUND]: [4404, "the agent does not know this session"],
+  [TunnelCloseCode.VNC_UNREACHABLE]: [1011, "the session's VNC server is unreachable"],
+  [TunnelCloseCode.IDLE_TIMEOUT]: [4408, "idle timeout"],
+  [TunnelCloseCode.RELAY_MOVED]: [1012, "the session moved to another relay; reconnect"],
+};
+
+function tunnelCodeFor(wsCode: number): TunnelCloseCode {
+  if (wsCode === 1000 || wsCode === 1001 || wsCode === 1005) return TunnelCloseCode.NORMAL;
+  if (wsCode === 4408) return TunnelCloseCode.IDLE_TIMEOUT;
+  return TunnelCloseCode.ERROR;
+}
+
+/** Starts relaying; `onEnd` runs once when both sides are done. */
+export function spliceViewer(
+  ws: WebSocket,
+  stream: ServerHttp2Stream,
+  metrics: RelayMetrics,
+  onEnd: (s: Splice) => void,
+): Splice {
+  let wsPaused = false;
+  let h2Paused = false;
+  let ended = false;
+  const splice: Splice = {
+    lastActive: Date.now(),
+    close: (code, reason) => finish(code, reason, tunnelCodeFor(code)),
+  };
+  const resumeH2 = () => {
+    if (h2Paused) {
+      h2Paused = false;
+      stream.resume();
+    }
+  };
+
+  function finish(wsCode: number, reason: string, tunnelCode: TunnelCloseCode) {
+    if (ended) return;
+    ended = true;
+    if (!stream.destroyed && stream.writable) {
+      const close = create(TunnelResponseSchema, {
+        payload: { case: "close", value: create(TunnelCloseSchema, { code: tunnelCode, reason }) },
+      });
+      stream.end(encodeMessage(TunnelResponseSchema, close));
+      // The agent ends its half promptly; do not wait forever for it.
+      setTimeout(() => stream.destroy(), 5_000).unref();
+    }
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(wsCode, reason);
+    metrics.countClose(wsCode);
+    onEnd(splice);
+  }
+
+  const reader = new FrameReader((msg) => {
+    const data = dataFieldOf(msg, 2);
+    if (data) {
+      if (data.length === 0) return;
+      metrics.bytesToViewers += data.length;
+      splice.lastActive = Date.now();
+      if (!h2Paused && ws.bufferedAmount + data.length > HIGH_WATER) {
+        h2Paused = true;
+        stream.pause();
+        ws.send(data, resumeH2);
+      } else {
+        ws.send(data);
+      }
+      return;
+    }
+    const req = decodeMessage(TunnelRequestSchema, msg);
+    if (req instanceof Error) return finish(1011, "the agent sent a malformed frame", TunnelCloseCode.ERROR);
+    if (req.payload.case === "close") {
+      const [code, reason] = CLOSE_FROM_AGENT[req.payload.value.code] ?? [1011, "the agent closed the tunnel"];
+      return finish(code, req.payload.value.reason || reason, TunnelCloseCode.NORMAL);
+    }
+    if (req.payload.case === "data") {
+      // A data field the fast path did not take (e.g. unusual encoding): still deliver it.
+      metrics.bytesToViewers += req.payload.value.length;
+      ws.send(req.payload.value);
+    }
+  });
+
+  stream.on("data", (chunk: Buffer) => {
+    const err = reader.push(chunk);
+    if (err) finish(1011, "the agent sent an invalid frame", TunnelCloseCode.ERROR);
+  });
+  stream.on("drain", () => {
+    if (wsPaused) {
+      wsPaused = false;
+      ws.resume();
+    }
+  });
+  stream.on("end", () => finish(1000, "the session closed the connection", TunnelCloseCode.NORMAL));
+  stream.on("close", () => finish(1011, "the agent's tunnel dropped; reconnect", TunnelCloseCode.ERROR));
+  stream.on("error", () => finish(1011, "the agent's tunnel failed; reconnect", TunnelCloseCode.ERROR));
+
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) return finish(1003, "text frames are not supported; send binary frames", TunnelCloseCode.ERROR);
+    if (ended || stream.destroyed) return;
+    metrics.bytesFromViewers += data.length;
+    splice.lastActive = Date.now();
+    stream.cork();
+    stream.write(dataPrefix(1, data.length));
+    const ok = stream.write(data);
+    stream.uncork();
+    if (!ok && !wsPaused) {
+      wsPaused = true;
+      ws.pause();
+    }
+  });
+  ws.on("close", (code: number) => finish(code === 1005 ? 1000 : code, "viewer closed", tunnelCodeFor(code)));
+  ws.on("error", () => finish(1011, "viewer connection failed", TunnelCloseCode.ERROR));
+  ws.resume();
+  return splice;
+}
+
+/** Encodes a TunnelRequest data frame; exported for tests that play the agent by hand. */
+export function encodeRequestData(data: Uint8Array): Buffer {
+  return encodeMessage(TunnelRequestSchema, create(TunnelRequestSchema, { payload: { case: "data", value: data } }));
+}

@@ -1,0 +1,192 @@
+/**
+ * The whole system on one machine with embedded defaults (DESIGN.md §6): one control-plane
+ * process (PGlite in the data folder, in-memory hub), one relay, one local agent, each a child
+ * process of ours so that stopping us stops them. Used by `npm start` and by e2e tests.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export interface LocalSystemOptions {
+  dataDir?: string;
+  port?: number;
+  relayPort?: number;
+  agentHealthPort?: number;
+  /** Where child output goes; "inherit" for `npm start`, a function for tests. */
+  output?: "inherit" | ((name: string, line: string) => void);
+  env?: Record<string, string>;
+}
+
+export interface LocalSystem {
+  url: string;
+  username: string;
+  password: string;
+  pids: Record<string, number>;
+  /** SIGTERM to every child, waits for them, SIGKILL after the grace period. */
+  stop(graceMs?: number): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const ROOT = resolve(new URL("..", import.meta.url).pathname);
+
+/** A secret kept in the data folder so restarts find the same value (mode 0600). */
+function persistentSecret(file: string, make: () => string): string {
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const v = make();
+  writeFileSync(file, `${v}\n`, { mode: 0o600 });
+  return v;
+}
+
+function child(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  output: LocalSystemOptions["output"],
+): ChildProcess {
+  const proc = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: output === "inherit" ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+  });
+  if (typeof output === "function") {
+    for (const s of [proc.stdout, proc.stderr]) {
+      let buf = "";
+      s?.on("data", (d: Buffer) => {
+        buf += d.toString();
+        let i = buf.indexOf("\n");
+        while (i !== -1) {
+          output(name, buf.slice(0, i));
+          buf = buf.slice(i + 1);
+          i = buf.indexOf("\n");
+        }
+      });
+    }
+  }
+  return proc;
+}
+
+async function waitForAgent(
+  url: string,
+  children: ChildProcess[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    const dead = children.find((c) => c.exitCode !== null || c.signalCode !== null);
+    if (dead)
+      throw new Error(
+        `a StreamSpace process exited during start-up (${dead.spawnargs.at(-1)}, code ${dead.exitCode}); see its log above.`,
+      );
+    try {
+      const res = await fetch(`${url}/health`);
+      const body = (await res.json()) as { agents?: { connected?: number } };
+      if ((body.agents?.connected ?? 0) >= 1) return;
+      last = JSON.stringify(body);
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `the local agent did not connect within ${timeoutMs / 1000} s; last /health: ${last}`,
+  );
+}
+
+/** Starts control plane, relay and agent; resolves when /health shows the agent connected. */
+export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<LocalSystem> {
+  const dataDir = resolve(opts.dataDir ?? join(ROOT, ".data"));
+  mkdirSync(dataDir, { recursive: true });
+  const port = opts.port ?? 8080;
+  const relayPort = opts.relayPort ?? 8081;
+  const agentHealthPort = opts.agentHealthPort ?? 8082;
+  const password =
+    process.env.ADMIN_PASSWORD ??
+    persistentSecret(join(dataDir, "admin-password"), () => randomBytes(9).toString("base64url"));
+  const jwtSecret = persistentSecret(join(dataDir, "jwt-secret"), () =>
+    randomBytes(32).toString("base64url"),
+  );
+  const bootstrapToken = randomBytes(24).toString("base64url");
+  const cpUrl = `http://127.0.0.1:${port}`;
+  const relayUrl = `http://127.0.0.1:${relayPort}`;
+  const common = { LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...opts.env };
+
+  const cp = child(
+    "control-plane",
+    "control-plane/src/main.ts",
+    {
+      ...common,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      POD_NAME: "control-plane-0",
+      DATA_DIR: join(dataDir, "control-plane"),
+      ADMIN_PASSWORD: password,
+      JWT_SECRET: jwtSecret,
+      AGENT_BOOTSTRAP_TOKEN: bootstrapToken,
+      AGENT_AUTO_APPROVE: "true",
+      RELAY_URLS: `relay-0=${relayUrl}`,
+      VNC_RELAY_PROXY: relayUrl,
+    },
+    opts.output,
+  );
+  const relay = child(
+    "relay",
+    "dataplane/src/main.ts",
+    {
+      ...common,
+      HOST: "127.0.0.1",
+      PORT: String(relayPort),
+      RELAY_ID: "relay-0",
+      RELAY_PUBLIC_URL: relayUrl,
+      RELAY_STATIC_MEMBERS: `relay-0=${relayUrl}`,
+      VIEWER_JWKS_URL: `${cpUrl}/.well-known/jwks.json`,
+    },
+    opts.output,
+  );
+  const agent = child(
+    "agent",
+    "agents/src/main.ts",
+    {
+      ...common,
+      AGENT_ID: "local-1",
+      CONTROL_PLANE_URL: cpUrl,
+      PLATFORM: "local",
+      REGION: "local",
+      MAX_SESSIONS: process.env.MAX_SESSIONS ?? "8",
+      AGENT_DATA_DIR: join(dataDir, "agent"),
+      AGENT_BOOTSTRAP_TOKEN: bootstrapToken,
+      AGENT_HEALTH_PORT: String(agentHealthPort),
+      // npm start owns the whole machine-local system: Ctrl-C must leave no desktop behind.
+      AGENT_STOP_SESSIONS_ON_EXIT: "true",
+    },
+    opts.output,
+  );
+  const children = [agent, relay, cp];
+
+  const stop = async (graceMs = 30_000) => {
+    // Agent first (it stops its desktops), then relay, then the control plane.
+    for (const c of children) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      c.kill("SIGTERM");
+      const exited = new Promise<void>((r) => c.once("exit", () => r()));
+      const timer = setTimeout(() => c.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  try {
+    await waitForAgent(cpUrl, children, 60_000);
+  } catch (err) {
+    await stop(5_000);
+    throw err;
+  }
+  return {
+    url: cpUrl,
+    username: "admin",
+    password,
+    pids: { controlPlane: cp.pid!, relay: relay.pid!, agent: agent.pid! },
+    stop,
+    [Symbol.asyncDispose]: () => stop(),
+  };
+}

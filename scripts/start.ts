@@ -1,0 +1,55 @@
+/**
+ * `npm start`: the whole system on this machine with embedded defaults. Prints where to open
+ * it and how to log in; Ctrl-C stops every process it started and keeps the data folder.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { startLocalSystem } from "./local-system.ts";
+
+// The UI is served from web/dist; build it once on a fresh checkout.
+if (
+  !existsSync(new URL("../web/dist/index.html", import.meta.url)) &&
+  existsSync(new URL("../web/index.html", import.meta.url))
+) {
+  process.stdout.write("Building the web UI (first start only)…\n");
+  execFileSync("npm", ["run", "build", "-w", "web"], { stdio: "inherit" });
+}
+
+const port = Number(process.env.PORT ?? 8080);
+let system: Awaited<ReturnType<typeof startLocalSystem>>;
+try {
+  system = await startLocalSystem({
+    port,
+    relayPort: Number(process.env.RELAY_PORT ?? 8081),
+    agentHealthPort: Number(process.env.AGENT_HEALTH_PORT ?? 8082),
+    dataDir: process.env.DATA_DIR,
+    output: "inherit",
+  });
+} catch (err) {
+  process.stderr.write(`\nStreamSpace did not start: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+
+process.stdout.write(
+  [
+    "",
+    "  StreamSpace is running.",
+    `  Open      ${system.url}`,
+    `  Log in    ${system.username} / ${system.password}`,
+    "  Data      kept in .data/ (delete it to start afresh)",
+    "  Stop      Ctrl-C",
+    "",
+  ].join("\n"),
+);
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write("\nStopping StreamSpace…\n");
+  await system.stop();
+  process.stdout.write("Stopped. Data kept in .data/.\n");
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown());
+process.on("SIGTERM", () => void shutdown());
