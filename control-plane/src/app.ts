@@ -3,10 +3,33 @@
  * built in dependency order (storage → auth → domain → gateway → transports → HTTP) and torn
  * down in reverse, so a stop never leaves a stream writing to a closed database.
  */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
+import { AuthCore } from "./auth/auth-core.ts";
+import { asAuthDb } from "./auth/auth-schema.ts";
+import { bootstrapAdmin } from "./auth/bootstrap-admin.ts";
+import { createAuthInterceptor } from "./auth/connect-auth-interceptor.ts";
+import { RedisRevocationStore } from "./auth/redis-revocation-store.ts";
+import { MemoryRevocationStore } from "./auth/revocation-store.ts";
+import { loadSigningKeys } from "./auth/signing-keys.ts";
+import { UserAdmin } from "./auth/user-admin.ts";
+import { createViewerTokenSigner } from "./auth/viewer-tokens.ts";
 import type { ControlPlaneConfig } from "./config.ts";
+import { registerAuthServices } from "./connect/auth-service.ts";
+import { registerCoreServices } from "./connect/register-core-services.ts";
+import type { Gateway } from "./gateway/agent-gateway.ts";
+import { createGateway, registerAgentGateway } from "./gateway/agent-gateway.ts";
+import { MemoryAgentRegistry } from "./gateway/agent-registry.ts";
 import type { Logger } from "./log.ts";
+import { createRedisRelayRingSource } from "./relay-ring/redis-relay-ring-source.ts";
+import {
+  createStaticRelayRingSource,
+  parseRelayUrls,
+} from "./relay-ring/static-relay-ring-source.ts";
 import {
   type HttpServer,
   pathOf,
@@ -18,6 +41,10 @@ import {
 import { MetricsRegistry } from "./server/metrics.ts";
 import { createStaticHandler } from "./server/static-files.ts";
 import { createVncProxy } from "./server/vnc-proxy.ts";
+import { createDatabase, migrateToLatest } from "./store/database.ts";
+import { createPgCore } from "./store/pg-core.ts";
+import { RedisSessionChangeBus } from "./store/redis-session-change-bus.ts";
+import { seedDefaultTemplates } from "./store/seed.ts";
 
 export const VERSION = "0.1.0";
 
@@ -44,11 +71,119 @@ export async function createControlPlane(
   const routes: RouteHandler[] = [];
   const upgrades: Array<{ prefix: string; handle: UpgradeHandler }> = [];
   const checks: Record<string, () => Promise<CheckResult>> = {};
-  const connectedAgents = () => 0;
+  let connectedAgents = () => 0;
   let draining = false;
-  const drainParts = async () => {};
+  let drainParts = async () => {};
 
-  // --- wiring: storage, auth, domain, gateway, tRPC (see the sections below) ---
+  const errLog = (msg: string, err: unknown) => log.error(msg, { err });
+
+  // --- storage ---
+  const { db, kind } = await createDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+  });
+  closers.unshift(() => db.destroy());
+  await migrateToLatest(db);
+  await seedDefaultTemplates(db);
+  checks.database = async () => {
+    await db.selectFrom("templates").select("id").limit(1).execute();
+    return { ok: true, detail: kind };
+  };
+
+  // --- redis (routing, revocation, session changes across pods) ---
+  let redis: Redis | undefined;
+  if (config.redisUrl) {
+    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    let redisDown = false;
+    redis.on("error", (err) => {
+      if (!redisDown)
+        log.error("redis unreachable; commands reach only agents on this pod until it returns", {
+          err: err.message,
+        });
+      redisDown = true;
+    });
+    redis.on("ready", () => {
+      if (redisDown) log.info("redis is back; routing across pods restored");
+      redisDown = false;
+    });
+    const r = redis;
+    closers.unshift(async () => void r.disconnect());
+    checks.redis = async () => ({ ok: r.status === "ready", detail: r.status });
+  }
+
+  // --- auth ---
+  const authDb = asAuthDb(db);
+  const signingKeys = await loadSigningKeys({
+    keyFile: config.signingKeyFile,
+    dataDir: config.dataDir,
+  });
+  const tokenSigner = createViewerTokenSigner(signingKeys);
+  const jwtSecret = config.jwtSecret ?? persistentJwtSecret(config.dataDir);
+  const revocations = redis
+    ? new RedisRevocationStore(redis, { log: errLog })
+    : new MemoryRevocationStore();
+  const auth = new AuthCore({ db: authDb, jwtSecret, revocations });
+  const users = new UserAdmin({ db: authDb, onDisabled: (id) => auth.revokeAllForUser(id) });
+  await bootstrapAdmin(authDb, { ADMIN_PASSWORD: config.adminPassword });
+  routes.push((req, res) =>
+    pathOf(req) === "/.well-known/jwks.json" ? sendJson(res, 200, signingKeys.jwks) : false,
+  );
+
+  // --- relays ---
+  const ring = config.relayUrls.length
+    ? createStaticRelayRingSource(parseRelayUrls(config.relayUrls.join(",")))
+    : config.redisUrl
+      ? await createRedisRelayRingSource({
+          url: config.redisUrl,
+          onError: (err) => log.warn("relay ring", { err }),
+        })
+      : createStaticRelayRingSource([]);
+  closers.unshift(() => ring.close());
+
+  // --- domain + gateway ---
+  // The gateway and the core need each other (commands out, reports in); `gw` is set below.
+  let gw: Gateway | undefined;
+  const bus = redis ? new RedisSessionChangeBus(redis!, errLog) : undefined;
+  const core = createPgCore(db, {
+    bus,
+    viewerTokens: tokenSigner,
+    cutter: {
+      cut: (agentId: string) => gw?.cutAgent(agentId, "credential revoked") ?? Promise.resolve(),
+    },
+    pusher: {
+      credentialIssued: (agentId: string, cred: string) => void gw?.issueCredential(agentId, cred),
+    },
+  });
+  gw = await createGateway({
+    pod: config.podName,
+    registry: new MemoryAgentRegistry(),
+    ring,
+    bootstrapToken: config.agentBootstrapToken,
+    autoApprove: config.agentAutoApprove,
+    heartbeatIntervalMs: config.agentHeartbeatIntervalMs,
+    heartbeatTimeoutMs: config.agentHeartbeatTimeoutMs,
+    relayToken: async (agentId) => (await tokenSigner.signRelayToken(agentId)).token,
+  });
+  const gateway = gw;
+  closers.unshift(() => gateway.close());
+  connectedAgents = () => gateway.connectedAgents();
+
+  // --- Connect services ---
+  let grpcHealth: ReturnType<typeof registerCoreServices> | undefined;
+  connectRoutes.push((router) => {
+    grpcHealth = registerCoreServices(router, {
+      sessions: core.sessions,
+      templates: core.templates,
+      agents: core.agents,
+      log: errLog,
+    });
+    registerAuthServices(router, { auth, users, log: errLog });
+    registerAgentGateway(router, gateway);
+  });
+  drainParts = async () => {
+    grpcHealth?.setServing(false);
+    await gateway.drain({ deadlineMs: config.drainTimeoutMs });
+  };
 
   // --- HTTP ---
   metrics.gauge("streamspace_agents_connected", "Agents holding a stream to this pod.", () =>
@@ -118,6 +253,7 @@ export async function createControlPlane(
   );
 
   const connectHandler = connectNodeAdapter({
+    interceptors: [createAuthInterceptor(auth, errLog)],
     routes: (router) => {
       for (const register of connectRoutes) register(router);
     },
@@ -152,4 +288,14 @@ export async function createControlPlane(
       for (const c of closers) await c().catch((err) => log.warn("close step failed", { err }));
     },
   };
+}
+
+/** Single node without JWT_SECRET: keep a generated secret beside the data so tokens survive restarts. */
+function persistentJwtSecret(dataDir: string): string {
+  const file = join(dataDir, "jwt-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString("base64url");
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
 }

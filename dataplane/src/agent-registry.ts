@@ -11,6 +11,7 @@ import {
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
 import type { ServerHttp2Stream } from "node:http2";
 import { encodeMessage } from "./tunnel-wire.ts";
+import type { AgentTunnel } from "./viewer-splice.ts";
 
 /** Upper bound on sessions one agent may announce on one relay. */
 export const MAX_SESSIONS_PER_ANNOUNCE = 10_000;
@@ -28,7 +29,7 @@ export interface AttachHandle {
 interface Pending {
   agentId: string;
   sessionId: string;
-  resolve(stream: ServerHttp2Stream | Error): void;
+  resolve(stream: AgentTunnel | Error): void;
   timer: NodeJS.Timeout;
 }
 
@@ -89,7 +90,7 @@ export class AgentRegistry {
     agentId: string,
     token: string,
     timeoutMs: number,
-  ): Promise<ServerHttp2Stream | Error> | Error {
+  ): Promise<AgentTunnel | Error> | Error {
     const h = this.#bySession.get(sessionId);
     if (!h || h.stream.destroyed) return Object.assign(new Error("no agent serves this session on this relay; retry in a moment"), { closeCode: 4404 });
     if (h.agentId !== agentId) return Object.assign(new Error("the viewer token names another agent for this session"), { closeCode: 4404 });
@@ -109,12 +110,12 @@ export class AgentRegistry {
   }
 
   /** Matches an agent's Tunnel stream to the viewer waiting for it. */
-  completeTunnel(agentId: string, sessionId: string, connectionId: string, stream: ServerHttp2Stream): boolean {
+  completeTunnel(agentId: string, sessionId: string, connectionId: string, tunnel: AgentTunnel): boolean {
     const p = this.#pending.get(connectionId);
     if (!p || p.agentId !== agentId || p.sessionId !== sessionId) return false;
     this.#pending.delete(connectionId);
     clearTimeout(p.timer);
-    p.resolve(stream);
+    p.resolve(tunnel);
     return true;
   }
 

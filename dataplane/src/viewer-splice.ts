@@ -15,7 +15,7 @@ import {
 import type { ServerHttp2Stream } from "node:http2";
 import type { WebSocket } from "ws";
 import type { RelayMetrics } from "./metrics.ts";
-import { dataFieldOf, dataPrefix, decodeMessage, encodeMessage, FrameReader } from "./tunnel-wire.ts";
+import { dataFieldOf, dataPrefix, decodeMessage, encodeMessage } from "./tunnel-wire.ts";
 
 /** Bytes queued towards a viewer before the agent stream is paused. */
 export const HIGH_WATER = 1024 * 1024;
@@ -40,13 +40,25 @@ function tunnelCodeFor(wsCode: number): TunnelCloseCode {
   return TunnelCloseCode.ERROR;
 }
 
+/**
+ * An agent Tunnel stream after its TunnelOpen: messages read before the splice starts wait in
+ * `queue` (the reader pauses the stream when it grows), then go to `deliver`.
+ */
+export interface AgentTunnel {
+  stream: ServerHttp2Stream;
+  queue: Buffer[];
+  deliver?: (msg: Buffer) => void;
+  fail?: () => void;
+}
+
 /** Starts relaying; `onEnd` runs once when both sides are done. */
 export function spliceViewer(
   ws: WebSocket,
-  stream: ServerHttp2Stream,
+  tunnel: AgentTunnel,
   metrics: RelayMetrics,
   onEnd: (s: Splice) => void,
 ): Splice {
+  const stream = tunnel.stream;
   let wsPaused = false;
   let h2Paused = false;
   let ended = false;
@@ -72,12 +84,13 @@ export function spliceViewer(
       // The agent ends its half promptly; do not wait forever for it.
       setTimeout(() => stream.destroy(), 5_000).unref();
     }
-    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(wsCode, reason);
+    ws.resume(); // a paused viewer socket would never read the close reply
+    if (ws.readyState === ws.OPEN) ws.close(wsCode, reason);
     metrics.countClose(wsCode);
     onEnd(splice);
   }
 
-  const reader = new FrameReader((msg) => {
+  const onAgentMessage = (msg: Buffer) => {
     const data = dataFieldOf(msg, 2);
     if (data) {
       if (data.length === 0) return;
@@ -96,19 +109,21 @@ export function spliceViewer(
     if (req instanceof Error) return finish(1011, "the agent sent a malformed frame", TunnelCloseCode.ERROR);
     if (req.payload.case === "close") {
       const [code, reason] = CLOSE_FROM_AGENT[req.payload.value.code] ?? [1011, "the agent closed the tunnel"];
-      return finish(code, req.payload.value.reason || reason, TunnelCloseCode.NORMAL);
+      const detail = req.payload.value.reason;
+      // Close reasons must fit a control frame (123 bytes).
+      const text = (detail && detail !== reason ? `${reason} (${detail})` : reason).slice(0, 120);
+      return finish(code, text, TunnelCloseCode.NORMAL);
     }
     if (req.payload.case === "data") {
       // A data field the fast path did not take (e.g. unusual encoding): still deliver it.
       metrics.bytesToViewers += req.payload.value.length;
       ws.send(req.payload.value);
     }
-  });
-
-  stream.on("data", (chunk: Buffer) => {
-    const err = reader.push(chunk);
-    if (err) finish(1011, "the agent sent an invalid frame", TunnelCloseCode.ERROR);
-  });
+  };
+  tunnel.deliver = onAgentMessage;
+  tunnel.fail = () => finish(1011, "the agent sent an invalid frame", TunnelCloseCode.ERROR);
+  for (const msg of tunnel.queue.splice(0)) onAgentMessage(msg);
+  if (!h2Paused) stream.resume();
   stream.on("drain", () => {
     if (wsPaused) {
       wsPaused = false;

@@ -20,7 +20,8 @@ export interface AccessClaims {
 }
 
 /** Shown for an expired access token; it tells the caller exactly which call recovers. */
-export const EXPIRED_MESSAGE = "Your access token expired; call AuthService.Refresh or sign in again.";
+export const EXPIRED_MESSAGE =
+  "Your access token expired; call AuthService.Refresh or sign in again.";
 const INVALID_MESSAGE =
   "The access token is not valid (malformed, tampered with or signed by another deployment); sign in again.";
 
@@ -33,7 +34,9 @@ export class AccessTokens {
 
   constructor(secret: string, now: () => number = Date.now) {
     if (Buffer.byteLength(secret) < 32) {
-      throw new Error("JWT_SECRET must be at least 32 bytes so HS256 tokens cannot be brute-forced.");
+      throw new Error(
+        "JWT_SECRET must be at least 32 bytes so HS256 tokens cannot be brute-forced.",
+      );
     }
     this.#key = new TextEncoder().encode(secret);
     this.#now = now;

@@ -136,7 +136,8 @@ export class ApiKeys {
       .select(["id", "user_id", "expires_at", "revoked_at", "last_used_at"])
       .where("secret_hash", "=", sha256(secret))
       .executeTakeFirst();
-    if (!row) throw unauthenticated("The API key is not valid; create a new one with CreateApiKey.");
+    if (!row)
+      throw unauthenticated("The API key is not valid; create a new one with CreateApiKey.");
     if (row.revoked_at) throw unauthenticated("The API key was revoked; create a new one.");
     const now = this.#now();
     if (row.expires_at && row.expires_at.getTime() <= now) {

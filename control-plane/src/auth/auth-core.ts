@@ -44,7 +44,8 @@ export interface TokenPair {
   refreshExpiresAt: Date;
 }
 
-export const SIGN_IN_FIRST = "Sign in first: send 'authorization: Bearer <access token or API key>'.";
+export const SIGN_IN_FIRST =
+  "Sign in first: send 'authorization: Bearer <access token or API key>'.";
 const BAD_CREDENTIALS = "Wrong username or password.";
 const DISABLED = "Your account is disabled; ask an administrator to enable it.";
 const REVOKED_ACCESS = "This access token was revoked (signed out); sign in again.";
@@ -99,9 +100,7 @@ export class AuthCore {
     const ok = await verifyPassword(password, row?.password_hash ?? (await DUMMY_HASH_PROMISE()));
     if (!row || !ok) throw unauthenticated(BAD_CREDENTIALS);
     if (row.disabled) throw permissionDenied(DISABLED);
-    const tokens = await this.#db
-      .transaction()
-      .execute((tx) => this.#issue(tx, row, randomUUID()));
+    const tokens = await this.#db.transaction().execute((tx) => this.#issue(tx, row, randomUUID()));
     return { tokens, user: toAuthUser(row) };
   }
 
@@ -119,32 +118,50 @@ export class AuthCore {
         .where("hash", "=", sha256(refreshToken))
         .forUpdate()
         .executeTakeFirst();
-      if (!row) return { error: BAD_REFRESH } as const;
+      if (!row) return { kind: "error", message: BAD_REFRESH } as const;
       if (row.revoked_at) {
-        if (row.replaced_by) return { reused: row.family_id } as const;
-        return { error: "The refresh token was revoked (signed out); sign in again." } as const;
+        if (row.replaced_by) return { kind: "reused", familyId: row.family_id } as const;
+        return {
+          kind: "error",
+          message: "The refresh token was revoked (signed out); sign in again.",
+        } as const;
       }
-      if (row.expires_at <= now) return { error: "The refresh token expired; sign in again." } as const;
-      const user = await tx.selectFrom("users").selectAll().where("id", "=", row.user_id).executeTakeFirst();
-      if (!user) return { error: BAD_REFRESH } as const;
-      if (user.disabled) return { disabled: true } as const;
+      if (row.expires_at <= now) {
+        return { kind: "error", message: "The refresh token expired; sign in again." } as const;
+      }
+      const user = await tx
+        .selectFrom("users")
+        .selectAll()
+        .where("id", "=", row.user_id)
+        .executeTakeFirst();
+      if (!user) return { kind: "error", message: BAD_REFRESH } as const;
+      if (user.disabled) return { kind: "disabled" } as const;
       const tokens = await this.#issue(tx, user, row.family_id, row.id);
-      return { tokens } as const;
+      return { kind: "ok", tokens } as const;
     });
-    if ("tokens" in outcome) return outcome.tokens;
-    if ("disabled" in outcome) throw permissionDenied(DISABLED);
-    if ("reused" in outcome) {
-      await this.revokeFamily(outcome.reused);
-      throw unauthenticated(REUSED_REFRESH);
+    switch (outcome.kind) {
+      case "ok":
+        return outcome.tokens;
+      case "disabled":
+        throw permissionDenied(DISABLED);
+      case "reused":
+        // Outside the transaction: the revocation must stick even though the call fails.
+        await this.revokeFamily(outcome.familyId);
+        throw unauthenticated(REUSED_REFRESH);
+      case "error":
+        throw unauthenticated(outcome.message);
     }
-    throw unauthenticated(outcome.error);
   }
 
   /**
    * Revokes the given refresh token's family and the caller's current access token on every
    * pod. Idempotent: logging out twice, or with an unknown refresh token, still succeeds.
    */
-  async logout(principal: Principal, input: { refreshToken: string }, bearer?: string): Promise<void> {
+  async logout(
+    principal: Principal,
+    input: { refreshToken: string },
+    bearer?: string,
+  ): Promise<void> {
     const { refreshToken } = parseInput(logoutInput, input);
     if (principal.kind !== "user") throw unauthenticated(SIGN_IN_FIRST);
     if (refreshToken) {
@@ -213,26 +230,46 @@ export class AuthCore {
   /** The signed-in user's current row (role and disabled flag may have changed since sign-in). */
   async whoAmI(principal: Principal): Promise<AuthUser> {
     if (principal.kind !== "user") throw unauthenticated(SIGN_IN_FIRST);
-    const row = await this.#db.selectFrom("users").selectAll().where("id", "=", principal.userId).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom("users")
+      .selectAll()
+      .where("id", "=", principal.userId)
+      .executeTakeFirst();
     if (!row) throw unauthenticated("Your user no longer exists; sign in again.");
     return toAuthUser(row);
   }
 
-  async #principalFor(userId: string, via: "access_token" | "api_key", tokenId?: string): Promise<Principal> {
+  async #principalFor(
+    userId: string,
+    via: "access_token" | "api_key",
+    tokenId?: string,
+  ): Promise<Principal> {
     const user = await this.#db
       .selectFrom("users")
       .select(["id", "username", "role", "disabled"])
       .where("id", "=", userId)
       .executeTakeFirst();
-    if (!user) throw unauthenticated("The user of this credential no longer exists; sign in again.");
+    if (!user)
+      throw unauthenticated("The user of this credential no longer exists; sign in again.");
     if (user.disabled) throw permissionDenied(DISABLED);
     // The role comes from the database, not the token, so a demotion takes effect at once.
-    const p: Principal = { kind: "user", userId: user.id, username: user.username, role: user.role, via };
+    const p: Principal = {
+      kind: "user",
+      userId: user.id,
+      username: user.username,
+      role: user.role,
+      via,
+    };
     if (tokenId) p.tokenId = tokenId;
     return p;
   }
 
-  async #issue(tx: Transaction<AuthTables>, user: UserRow, familyId: string, replaces?: string): Promise<TokenPair> {
+  async #issue(
+    tx: Transaction<AuthTables>,
+    user: UserRow,
+    familyId: string,
+    replaces?: string,
+  ): Promise<TokenPair> {
     const { token: accessToken, claims } = await this.#access.sign(user.id, user.role);
     const refreshToken = newSecret("ssr_");
     const now = this.#now();
@@ -270,5 +307,8 @@ export function bearerToken(header: string): string {
 
 /** True for errors that mean "this credential is no good", which public RPCs may ignore. */
 export function isCredentialError(err: unknown): boolean {
-  return err instanceof DomainError && (err.code === "unauthenticated" || err.code === "permission_denied");
+  return (
+    err instanceof DomainError &&
+    (err.code === "unauthenticated" || err.code === "permission_denied")
+  );
 }

@@ -3,7 +3,7 @@
  * `Database` extends `AuthTables`, so one Kysely instance serves every table while the auth
  * code only ever sees the three tables it owns.
  */
-import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+import type { ColumnType, Generated, Insertable, Kysely, Selectable } from "kysely";
 
 /** Timestamps come back as Date from both pg and PGlite; inserts may pass a Date. */
 type Timestamp = ColumnType<Date, Date | undefined, Date>;
@@ -64,3 +64,12 @@ export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type RefreshTokenRow = Selectable<RefreshTokensTable>;
+
+/**
+ * Views any control-plane Kysely instance as the auth tables. Kysely's DB parameter is
+ * invariant, so `Kysely<Database>` does not widen by itself; the cast is sound because the one
+ * migration list (store/migrations/index.ts) always creates these tables alongside core's.
+ */
+export function asAuthDb<DB>(db: Kysely<DB>): Kysely<AuthTables> {
+  return db as unknown as Kysely<AuthTables>;
+}

@@ -48,7 +48,11 @@ export async function bootstrapAdmin(
     .executeTakeFirst();
   if (!row) {
     // Another pod won the race, or a non-admin holds the name: either way we create nothing.
-    const again = await db.selectFrom("users").select("id").where("role", "=", "admin").executeTakeFirst();
+    const again = await db
+      .selectFrom("users")
+      .select("id")
+      .where("role", "=", "admin")
+      .executeTakeFirst();
     if (again) return { created: false, reason: "admin_exists" };
     print(
       'streamspace: no admin exists and the username "admin" is taken by a non-admin user; ' +

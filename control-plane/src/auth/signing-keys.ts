@@ -11,7 +11,7 @@ import {
 } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { calculateJwkThumbprint, type CryptoKey, importPKCS8, type JWK } from "jose";
+import { type CryptoKey, calculateJwkThumbprint, importPKCS8, type JWK } from "jose";
 
 /** The public JWK set served at GET /.well-known/jwks.json. */
 export interface Jwks {

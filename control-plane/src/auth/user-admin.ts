@@ -14,7 +14,13 @@ import {
 import { hasRole, type Principal, type Role } from "../domain/principal.ts";
 import { type AuthUser, toAuthUser } from "./auth-core.ts";
 import type { AuthTables } from "./auth-schema.ts";
-import { createUserInput, idInput, listUsersInput, parseInput, setRoleInput } from "./auth-validation.ts";
+import {
+  createUserInput,
+  idInput,
+  listUsersInput,
+  parseInput,
+  setRoleInput,
+} from "./auth-validation.ts";
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from "./passwords.ts";
 import { isUniqueViolation } from "./tokens-util.ts";
 
@@ -99,7 +105,11 @@ export class UserAdmin {
         );
       }
     }
-    let q = this.#db.selectFrom("users").selectAll().orderBy("username").limit(limit + 1);
+    let q = this.#db
+      .selectFrom("users")
+      .selectAll()
+      .orderBy("username")
+      .limit(limit + 1);
     if (after) q = q.where("username", ">", after.slice(2));
     const rows = await q.execute();
     const page = rows.slice(0, limit);
@@ -139,7 +149,10 @@ export class UserAdmin {
     return toAuthUser(row);
   }
 
-  async setUserRole(principal: Principal, input: { id: string; role: Role | undefined }): Promise<AuthUser> {
+  async setUserRole(
+    principal: Principal,
+    input: { id: string; role: Role | undefined },
+  ): Promise<AuthUser> {
     requireAdmin(principal);
     const { id, role } = parseInput(setRoleInput, input);
     const row = await this.#db.transaction().execute(async (tx) => {

@@ -24,7 +24,11 @@ export interface SignedToken {
 
 /** What SessionService.CreateViewerToken and the agent gateway need; tests fake it. */
 export interface ViewerTokenSigner {
-  signViewerToken(args: { userId: string; sessionId: string; agentId: string }): Promise<SignedToken>;
+  signViewerToken(args: {
+    userId: string;
+    sessionId: string;
+    agentId: string;
+  }): Promise<SignedToken>;
   signRelayToken(agentId: string): Promise<SignedToken>;
 }
 
@@ -63,7 +67,13 @@ export function createViewerTokenSigner(
   };
   return {
     signViewerToken: ({ userId, sessionId, agentId }) =>
-      sign({ sid: sessionId, aid: agentId }, userId, VIEWER_AUDIENCE, VIEWER_TOKEN_TTL_S, randomUUID()),
+      sign(
+        { sid: sessionId, aid: agentId },
+        userId,
+        VIEWER_AUDIENCE,
+        VIEWER_TOKEN_TTL_S,
+        randomUUID(),
+      ),
     signRelayToken: (agentId) => sign({}, agentId, RELAY_AUDIENCE, RELAY_TOKEN_TTL_S),
   };
 }

@@ -45,6 +45,8 @@ export interface GatewayDeps {
   heartbeatIntervalMs?: number;
   /** AGENT_HEARTBEAT_TIMEOUT: silence after which a stream is cut and the agent offline. */
   heartbeatTimeoutMs?: number;
+  /** How often streams are checked for heartbeat silence (default timeout/4, at most 5 s). */
+  sweepEveryMs?: number;
   /** How long a new stream may take to send Hello. */
   helloTimeoutMs?: number;
   /** Frames queued per stream before it is cut as too slow. */
@@ -130,7 +132,8 @@ class GatewayImpl implements Gateway {
   async start(): Promise<void> {
     await this.hub.start((m) => this.onHubMessage(m));
     this.unsubscribeRing = this.deps.ring.subscribe((ring) => void this.broadcastRing(ring));
-    const every = Math.max(50, Math.min(5_000, Math.floor(this.timeoutMs / 4)));
+    const every =
+      this.deps.sweepEveryMs ?? Math.max(50, Math.min(5_000, Math.floor(this.timeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
     this.beats.start();

@@ -68,6 +68,10 @@ export function routerClient(gateway: Gateway): Client<typeof AgentGateway> {
   return createClient(AgentGateway, createRouterTransport((r) => registerAgentGateway(r, gateway)));
 }
 
+type PayloadOf<K> = Extract<ControlMessage["payload"], { case: K }> extends { value: infer V }
+  ? V
+  : never;
+
 type AgentPayload = MessageInitShape<typeof AgentMessageSchema>["payload"];
 
 /** A scripted agent: send frames, read what the control plane sent, see how the stream ended. */
@@ -79,7 +83,11 @@ export class ScriptedAgent implements AsyncDisposable {
   private readonly abort = new AbortController();
 
   constructor(client: Client<typeof AgentGateway>, headers: Record<string, string>) {
-    const stream = client.connect(this.out, { headers, signal: this.abort.signal });
+    const out = this.out;
+    const requests = (async function* () {
+      yield* out;
+    })();
+    const stream = client.connect(requests, { headers, signal: this.abort.signal });
     this.ended = (async () => {
       try {
         for await (const m of stream) this.received.push(m);
@@ -99,15 +107,16 @@ export class ScriptedAgent implements AsyncDisposable {
     kind: K,
     n = 0,
     timeoutMs: number = WAIT.short,
-  ): Promise<Extract<ControlMessage["payload"], { case: K }>["value"]> {
-    return eventually(
+  ): Promise<PayloadOf<K>> {
+    const found = await eventually(
       () => {
-        const found = this.received.filter((m) => m.payload.case === kind)[n];
-        if (!found) throw new Error(`no ${kind} #${n}; got ${this.kinds().join(",")}`);
-        return found.payload.value as Extract<ControlMessage["payload"], { case: K }>["value"];
+        const m = this.received.filter((x) => x.payload.case === kind)[n];
+        if (!m) throw new Error(`no ${kind} #${n}; got ${this.kinds().join(",")}`);
+        return m;
       },
       { timeoutMs },
     );
+    return found.payload.value as unknown as PayloadOf<K>;
   }
 
   kinds(): string[] {

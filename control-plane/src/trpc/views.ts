@@ -6,6 +6,7 @@
  */
 import type { AuthUser, TokenPair } from "../auth/auth-core.ts";
 import type { Role } from "../domain/principal.ts";
+import { viewerPath } from "../domain/proto-mapping.ts";
 import {
   AGENT_STATES,
   type Agent,
@@ -80,11 +81,6 @@ export interface TokensView {
   refreshExpireTime: string;
 }
 
-/** The relay path for a session; same shape the Connect API returns as `viewer_path`. */
-export function viewerPathOf(sessionId: string): string {
-  return `/vnc/${encodeURIComponent(sessionId)}`;
-}
-
 export function sessionView(s: Session): SessionView {
   return {
     id: s.id,
@@ -99,7 +95,7 @@ export function sessionView(s: Session): SessionView {
     memoryBytes: Number(s.resources.memoryBytes),
     createTime: s.createTime.toISOString(),
     updateTime: s.updateTime.toISOString(),
-    viewerPath: viewerPathOf(s.id),
+    viewerPath: viewerPath(s.id),
   };
 }
 

@@ -12,9 +12,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("id", "uuid", (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn("username", "text", (c) => c.notNull().unique())
     .addColumn("display_name", "text", (c) => c.notNull().defaultTo(""))
-    .addColumn("role", "text", (c) =>
-      c.notNull().check(sql`role in ('user', 'operator', 'admin')`),
-    )
+    .addColumn("role", "text", (c) => c.notNull().check(sql`role in ('user', 'operator', 'admin')`))
     .addColumn("password_hash", "text", (c) => c.notNull())
     .addColumn("disabled", "boolean", (c) => c.notNull().defaultTo(false))
     .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))

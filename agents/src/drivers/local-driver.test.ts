@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { DriverError } from "../runtime/driver.ts";
+import { silentLogger } from "../runtime/log.ts";
+import { eventually, WAIT } from "../testing/eventually.ts";
+import { RfbClient } from "../vnc/rfb-client.ts";
+import { type DriverFixture, makeTemplate, runDriverCases } from "./driver-cases.ts";
+import { BUILTIN_IMAGE, hasX11Stack, LocalDriver } from "./local-driver.ts";
+import { groupMembers, isLive, signalGroup } from "./process-group.ts";
+
+async function localFixture(image: string, command: string[] = []): Promise<DriverFixture & { dir: string; driver: LocalDriver }> {
+  const dir = mkdtempSync(join(tmpdir(), "ss-agent-local-"));
+  const driver = await LocalDriver.open({ dataDir: dir, log: silentLogger, pollMs: 100, geometry: "640x480" });
+  return {
+    dir,
+    driver,
+    template: makeTemplate(image, command),
+    async crash(id) {
+      const pgid = driver.processGroup(id);
+      assert.ok(pgid);
+      signalGroup(pgid, "SIGKILL");
+    },
+    async cleanup() {
+      for (const s of await driver.list()) await driver.stop(s.sessionId, AbortSignal.timeout(WAIT.medium));
+      await driver.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// The Debian VNC stack must be present: CI installs it (apt-get install xvfb x11vnc xterm).
+test("Xvfb, x11vnc and xterm are installed (apt-get install -y xvfb x11vnc xterm)", () => {
+  assert.ok(hasX11Stack(), "install Xvfb and x11vnc: apt-get install -y xvfb x11vnc xterm");
+});
+
+runDriverCases("local (Xvfb + x11vnc + xterm)", () => localFixture("xterm"));
+runDriverCases("local (built-in VNC server)", () => localFixture(BUILTIN_IMAGE));
+
+describe("local driver specifics", () => {
+  for (const image of ["xterm", BUILTIN_IMAGE]) {
+    test(`${image}: hibernate puts every process in state T; stop leaves no orphan`, async () => {
+      const fx = await localFixture(image);
+      try {
+        await fx.driver.start({ sessionId: "orphans", ownerId: "u", template: fx.template }, AbortSignal.timeout(WAIT.long));
+        const pgid = fx.driver.processGroup("orphans");
+        assert.ok(pgid);
+        const members = groupMembers(pgid);
+        assert.ok(members.length >= (image === "xterm" ? 4 : 1), `group has ${members.length} processes`);
+        await fx.driver.hibernate("orphans", AbortSignal.timeout(WAIT.medium));
+        assert.ok(groupMembers(pgid).every((m) => m.state === "T"));
+        await fx.driver.stop("orphans", AbortSignal.timeout(WAIT.medium));
+        assert.deepEqual(groupMembers(pgid), [], "no process of the group is alive after stop");
+        for (const m of members) assert.ok(!isLive(m.pid), `former member ${m.pid} is gone or a zombie`);
+      } finally {
+        await fx.cleanup();
+      }
+    });
+  }
+
+  test("an agent restart re-adopts running sessions from the data dir", async () => {
+    const fx = await localFixture(BUILTIN_IMAGE);
+    try {
+      const s = await fx.driver.start({ sessionId: "keep", ownerId: "u", template: fx.template }, AbortSignal.timeout(WAIT.long));
+      await fx.driver.close();
+      const again = await LocalDriver.open({ dataDir: fx.dir, log: silentLogger, pollMs: 100 });
+      try {
+        assert.deepEqual(await again.list(), [s]);
+        using client = await RfbClient.connect(s.endpoint?.port ?? 0);
+        client.requestUpdate(false);
+        await client.nextUpdate(WAIT.medium);
+        await again.stop("keep", AbortSignal.timeout(WAIT.medium));
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await fx.cleanup();
+    }
+  });
+
+  test("built-in session: a key event changes pixels", async () => {
+    const fx = await localFixture(BUILTIN_IMAGE);
+    try {
+      const s = await fx.driver.start({ sessionId: "keys", ownerId: "u", template: fx.template }, AbortSignal.timeout(WAIT.long));
+      using client = await RfbClient.connect(s.endpoint?.port ?? 0);
+      client.requestUpdate(false);
+      await client.nextUpdate(WAIT.medium);
+      const before = client.framebuffer.slice();
+      client.keyEvent(true, 0x5a); // "Z"
+      await eventually(
+        async () => {
+          client.requestUpdate(true);
+          await client.nextUpdate(WAIT.short);
+          return client.framebuffer.some((p, i) => p !== before[i] && i > 640 * 40);
+        },
+        { what: "typed text below the clock bar" },
+      );
+    } finally {
+      await fx.cleanup();
+    }
+  });
+
+  test("a program that is not installed is refused with a clear message", async () => {
+    const fx = await localFixture("no-such-program-xyz");
+    try {
+      await assert.rejects(
+        fx.driver.start({ sessionId: "nope", ownerId: "u", template: fx.template }, AbortSignal.timeout(WAIT.medium)),
+        (e) => e instanceof DriverError && e.code === "invalid_argument" && /not installed/.test(e.message),
+      );
+      assert.deepEqual(await fx.driver.list(), []);
+    } finally {
+      await fx.cleanup();
+    }
+  });
+});

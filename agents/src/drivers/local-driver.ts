@@ -1,0 +1,294 @@
+/**
+ * LocalDriver runs each session as one process group on this machine: Xvfb + x11vnc + the
+ * template's program (see x11-session.sh), or the built-in TypeScript VNC server for
+ * "builtin:demo" and for machines without Xvfb/x11vnc.
+ *
+ * Meanings, decided here and documented in agents/README.md:
+ * - hibernate = SIGSTOP to the group (no CPU; memory stays resident; viewers stall),
+ *   wake = SIGCONT;
+ * - stop = SIGTERM to the group, SIGKILL after a grace period, done when no live member is left;
+ * - an agent shutdown leaves groups running; records in AGENT_DATA_DIR/sessions let the next
+ *   agent re-adopt them (pid + /proc start time, so a reused pid is never adopted).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type Driver,
+  DriverError,
+  type DriverEventListener,
+  type DriverSession,
+  type StartSpec,
+  type VncEndpoint,
+} from "../runtime/driver.ts";
+import type { Logger } from "../runtime/log.ts";
+import { freeLoopbackPort } from "./free-port.ts";
+import { isValidSessionId, type LocalSessionRecord, LocalSessionStore } from "./local-session-store.ts";
+import { groupMembers, processStartTime, signalGroup, terminateGroup, waitGroupState } from "./process-group.ts";
+
+/** Template image that selects the built-in VNC demo desktop. */
+export const BUILTIN_IMAGE = "builtin:demo";
+
+/** Options; defaults suit one machine running a handful of desktops. */
+export interface LocalDriverOptions {
+  dataDir: string;
+  log: Logger;
+  /** Screen size, "WxH". */
+  geometry?: string;
+  /** SIGTERM → SIGKILL grace on stop. */
+  stopGraceMs?: number;
+  /** How long a start may take before it is failed and cleaned up. */
+  startTimeoutMs?: number;
+  /** How often live sessions are checked for having exited on their own. */
+  pollMs?: number;
+  /** Use the built-in server for every session (tests; machines with a broken X stack). */
+  forceBuiltin?: boolean;
+}
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const X11_SCRIPT = join(HERE, "x11-session.sh");
+const BUILTIN_MAIN = join(HERE, "..", "vnc", "demo-server-main.ts");
+
+/** Finds an executable on PATH (or an absolute path); undefined when absent. */
+export function which(bin: string): string | undefined {
+  if (bin.includes("/")) return existsSync(bin) ? bin : undefined;
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir && existsSync(join(dir, bin))) return join(dir, bin);
+  }
+  return undefined;
+}
+
+/** True when Xvfb and x11vnc are both installed, i.e. real X desktops are possible. */
+export function hasX11Stack(): boolean {
+  return Boolean(which("Xvfb") && which("x11vnc"));
+}
+
+function toDriverSession(rec: LocalSessionRecord): DriverSession {
+  return { sessionId: rec.sessionId, state: rec.state, endpoint: { host: "127.0.0.1", port: rec.port } };
+}
+
+/** The local driver; create with `LocalDriver.open` (it re-adopts sessions left running). */
+export class LocalDriver implements Driver {
+  readonly name = "local";
+  private readonly sessions = new Map<string, LocalSessionRecord>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly stopping = new Set<string>();
+  private readonly listeners = new Set<DriverEventListener>();
+  private readonly store: LocalSessionStore;
+  private readonly poll: NodeJS.Timeout;
+
+  private constructor(private readonly opts: LocalDriverOptions) {
+    this.store = new LocalSessionStore(opts.dataDir);
+    this.poll = setInterval(() => this.reap(), opts.pollMs ?? 500);
+    this.poll.unref();
+  }
+
+  /** Opens the driver and re-adopts every recorded session whose process group is still alive. */
+  static async open(opts: LocalDriverOptions): Promise<LocalDriver> {
+    const d = new LocalDriver(opts);
+    const { records, broken } = d.store.loadAll();
+    for (const id of broken) {
+      opts.log.warn("dropping unreadable session record", { sessionId: id });
+      d.store.remove(id);
+    }
+    for (const rec of records) {
+      const leaderStart = processStartTime(rec.pgid);
+      const sameLeader = leaderStart === undefined || leaderStart === rec.startTime;
+      if (sameLeader && groupMembers(rec.pgid).length > 0) {
+        d.sessions.set(rec.sessionId, rec);
+        opts.log.info("re-adopted session", { sessionId: rec.sessionId, pgid: rec.pgid, port: rec.port });
+      } else {
+        opts.log.info("recorded session is gone", { sessionId: rec.sessionId });
+        d.store.remove(rec.sessionId);
+      }
+    }
+    return d;
+  }
+
+  /** The process group of a session (tests check for orphans with it). */
+  processGroup(sessionId: string): number | undefined {
+    return this.sessions.get(sessionId)?.pgid;
+  }
+
+  async start(spec: StartSpec, signal: AbortSignal): Promise<DriverSession> {
+    this.checkId(spec.sessionId);
+    return this.locked(spec.sessionId, async () => {
+      const existing = this.sessions.get(spec.sessionId);
+      if (existing) return toDriverSession(existing);
+      let rec: LocalSessionRecord | undefined;
+      for (let attempt = 1; !rec; attempt++) {
+        try {
+          rec = await this.spawnSession(spec, signal);
+        } catch (err) {
+          // A lost race for the VNC port shows as "exited during start"; another port fixes it.
+          const retry = err instanceof DriverError && err.code === "unavailable" && /exited during start/.test(err.message);
+          if (!retry || attempt >= 3) throw err;
+          this.opts.log.warn("session start failed, retrying", { sessionId: spec.sessionId, attempt, err });
+        }
+      }
+      this.sessions.set(rec.sessionId, rec);
+      this.store.save(rec);
+      return toDriverSession(rec);
+    });
+  }
+
+  async stop(sessionId: string, _signal: AbortSignal): Promise<DriverSession> {
+    this.checkId(sessionId);
+    return this.locked(sessionId, async () => {
+      const rec = this.sessions.get(sessionId);
+      if (rec) {
+        this.stopping.add(sessionId);
+        try {
+          await terminateGroup(rec.pgid, this.opts.stopGraceMs ?? 3_000);
+        } finally {
+          this.stopping.delete(sessionId);
+        }
+        this.sessions.delete(sessionId);
+        this.store.remove(sessionId);
+      }
+      return { sessionId, state: "stopped" };
+    });
+  }
+
+  hibernate(sessionId: string, _signal: AbortSignal): Promise<DriverSession> {
+    return this.freeze(sessionId, true);
+  }
+
+  wake(sessionId: string, _signal: AbortSignal): Promise<DriverSession> {
+    return this.freeze(sessionId, false);
+  }
+
+  async list(): Promise<DriverSession[]> {
+    return [...this.sessions.values()].map(toDriverSession);
+  }
+
+  endpoint(sessionId: string): VncEndpoint | undefined {
+    const rec = this.sessions.get(sessionId);
+    return rec ? { host: "127.0.0.1", port: rec.port } : undefined;
+  }
+
+  onEvent(listener: DriverEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.poll);
+    await Promise.allSettled([...this.locks.values()]);
+  }
+
+  private checkId(id: string): void {
+    if (!isValidSessionId(id)) {
+      throw new DriverError("invalid_argument", `session id ${JSON.stringify(id)} must be 1-128 characters of A-Z a-z 0-9 . _ -`);
+    }
+  }
+
+  private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.locks.set(id, tail);
+    void tail.then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    });
+    return next;
+  }
+
+  private async freeze(sessionId: string, stop: boolean): Promise<DriverSession> {
+    this.checkId(sessionId);
+    return this.locked(sessionId, async () => {
+      const rec = this.sessions.get(sessionId);
+      if (!rec) throw new DriverError("not_found", `session ${sessionId} does not run on this agent; start it first`);
+      signalGroup(rec.pgid, stop ? "SIGSTOP" : "SIGCONT");
+      if (!(await waitGroupState(rec.pgid, stop ? "T" : "running", 5_000))) {
+        throw new DriverError("unavailable", `session ${sessionId} did not ${stop ? "freeze" : "resume"} within 5 s; try again`);
+      }
+      rec.state = stop ? "hibernated" : "running";
+      this.store.save(rec);
+      return toDriverSession(rec);
+    });
+  }
+
+  private async spawnSession(spec: StartSpec, signal: AbortSignal): Promise<LocalSessionRecord> {
+    const { template } = spec;
+    const image = template.image || BUILTIN_IMAGE;
+    const program = template.command.length > 0 ? [...template.command] : [image];
+    const builtin = image === BUILTIN_IMAGE || this.opts.forceBuiltin || !hasX11Stack();
+    if (!builtin && !which(program[0] ?? "")) {
+      throw new DriverError(
+        "invalid_argument",
+        `program ${JSON.stringify(program[0])} of template ${template.name || template.id} is not installed on this machine; install it or use image ${BUILTIN_IMAGE}`,
+      );
+    }
+    const paths = this.store.paths(spec.sessionId);
+    this.store.remove(spec.sessionId);
+    const logFd = openSync(paths.log, "a");
+    const geometry = this.opts.geometry ?? (builtin ? "1024x768" : "1280x800");
+    const port = builtin ? 0 : await freeLoopbackPort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...template.env,
+      SS_PORT_FILE: paths.port,
+      SS_DISPLAY_FILE: paths.display,
+      SS_PORT: String(port),
+      SS_GEOMETRY: geometry,
+      SS_TITLE: `StreamSpace ${template.displayName || template.name || "demo"} (${spec.sessionId})`,
+    };
+    const [cmd, args] = builtin
+      ? [process.execPath, ["--import", import.meta.resolve("tsx"), BUILTIN_MAIN]]
+      : ["/bin/sh", [X11_SCRIPT, ...program]];
+    const child = spawn(cmd, args, { detached: true, stdio: ["ignore", logFd, logFd], env, cwd: this.opts.dataDir });
+    closeSync(logFd);
+    child.unref();
+    child.on("exit", () => this.reap());
+    const pgid = child.pid;
+    if (pgid === undefined) throw new DriverError("unavailable", `could not spawn ${cmd}; check the agent's log`);
+    try {
+      const actual = await this.waitReady(paths.port, pgid, signal);
+      return {
+        sessionId: spec.sessionId,
+        kind: builtin ? "builtin" : "x11",
+        pgid,
+        startTime: processStartTime(pgid) ?? 0,
+        port: actual,
+        state: "running",
+        createdAt: new Date().toISOString(),
+      };
+    } catch (err) {
+      await terminateGroup(pgid, 500).catch(() => {});
+      const tail = existsSync(paths.log) ? readFileSync(paths.log, "utf8").slice(-400) : "";
+      this.store.remove(spec.sessionId);
+      if (err instanceof DriverError) throw err;
+      throw new DriverError("unavailable", `session ${spec.sessionId} did not start: ${(err as Error).message}. Output: ${tail}`, {
+        cause: err,
+      });
+    }
+  }
+
+  private async waitReady(portFile: string, pgid: number, signal: AbortSignal): Promise<number> {
+    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 20_000);
+    for (;;) {
+      if (signal.aborted) throw new DriverError("unavailable", "the start command's deadline passed before the desktop was ready");
+      const text = existsSync(portFile) ? readFileSync(portFile, "utf8") : "";
+      const m = /(\d+)/.exec(text);
+      if (m) return Number(m[1]);
+      if (groupMembers(pgid).length === 0) throw new Error("the session's processes exited during start");
+      if (Date.now() > deadline) throw new Error("no VNC port reported before the start timeout");
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  }
+
+  /** Notices sessions whose processes are all gone and reports them once. */
+  private reap(): void {
+    for (const [id, rec] of this.sessions) {
+      if (this.stopping.has(id) || this.locks.has(id)) continue;
+      if (groupMembers(rec.pgid).length > 0) continue;
+      this.sessions.delete(id);
+      this.store.remove(id);
+      this.opts.log.info("session exited on its own", { sessionId: id });
+      const ev: DriverSession = { sessionId: id, state: "stopped", reason: "the desktop exited on its own (its program ended or crashed)" };
+      for (const fn of this.listeners) fn(ev);
+    }
+  }
+}

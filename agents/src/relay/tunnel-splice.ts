@@ -1,0 +1,128 @@
+/**
+ * The agent end of one viewer connection: a Tunnel stream to the relay spliced with a TCP
+ * connection to the session's VNC server. Backpressure both ways: a full HTTP/2 stream pauses
+ * the VNC socket, a full VNC socket pauses the HTTP/2 stream (and HTTP/2 flow control then
+ * pushes back through the relay to the browser). Data frames are never copied (tunnel-wire).
+ */
+import { create } from "@bufbuild/protobuf";
+import {
+  dataFieldOf,
+  dataPrefix,
+  decodeMessage,
+  encodeMessage,
+  FrameReader,
+} from "@streamspace/dataplane/tunnel-wire";
+import {
+  TunnelCloseCode,
+  TunnelCloseSchema,
+  TunnelOpenSchema,
+  TunnelRequestSchema,
+  TunnelResponseSchema,
+} from "@streamspace/proto/streamspace/relay/v1/relay_pb";
+import type { ClientHttp2Stream } from "node:http2";
+import { connect, type Socket } from "node:net";
+
+/** Why a tunnel ended, for logs. */
+export type TunnelEnd = { code: TunnelCloseCode; reason: string };
+
+function closeFrame(code: TunnelCloseCode, reason: string): Buffer {
+  return encodeMessage(
+    TunnelRequestSchema,
+    create(TunnelRequestSchema, { payload: { case: "close", value: create(TunnelCloseSchema, { code, reason }) } }),
+  );
+}
+
+/** Sends TunnelOpen, then splices with the VNC endpoint (or closes with a reason if none). */
+export function runTunnel(opts: {
+  stream: ClientHttp2Stream;
+  sessionId: string;
+  connectionId: string;
+  token: string;
+  endpoint: { host: string; port: number } | undefined;
+  onEnd(end: TunnelEnd): void;
+}): void {
+  const { stream } = opts;
+  let ended = false;
+  let tcp: Socket | undefined;
+  const finish = (code: TunnelCloseCode, reason: string, tell: boolean) => {
+    if (ended) return;
+    ended = true;
+    if (tell && !stream.destroyed && stream.writable) stream.end(closeFrame(code, reason));
+    else if (!stream.destroyed && stream.writable) stream.end();
+    setTimeout(() => stream.destroy(), 5_000).unref();
+    tcp?.destroy();
+    opts.onEnd({ code, reason });
+  };
+  stream.on("error", () => finish(TunnelCloseCode.ERROR, "tunnel stream failed", false));
+  stream.on("close", () => finish(TunnelCloseCode.ERROR, "tunnel stream closed", false));
+  const open = create(TunnelRequestSchema, {
+    payload: {
+      case: "open",
+      value: create(TunnelOpenSchema, { sessionId: opts.sessionId, connectionId: opts.connectionId, token: opts.token }),
+    },
+  });
+  stream.write(encodeMessage(TunnelRequestSchema, open));
+  if (!opts.endpoint) {
+    return finish(TunnelCloseCode.SESSION_NOT_FOUND, "this agent does not run the session", true);
+  }
+  const sock = connect({ host: opts.endpoint.host, port: opts.endpoint.port, noDelay: true });
+  tcp = sock;
+  let tcpPaused = false;
+  let h2Paused = false;
+  sock.on("error", (err) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    finish(
+      sock.connecting || code === "ECONNREFUSED" ? TunnelCloseCode.VNC_UNREACHABLE : TunnelCloseCode.ERROR,
+      `VNC connection failed (${code ?? err.message})`,
+      true,
+    );
+  });
+  sock.on("end", () => finish(TunnelCloseCode.NORMAL, "the VNC server closed the connection", true));
+  sock.on("close", () => finish(TunnelCloseCode.NORMAL, "the VNC server closed the connection", true));
+  sock.on("data", (chunk: Buffer) => {
+    if (ended) return;
+    stream.cork();
+    stream.write(dataPrefix(2, chunk.length));
+    const ok = stream.write(chunk);
+    stream.uncork();
+    if (!ok && !tcpPaused) {
+      tcpPaused = true;
+      sock.pause();
+    }
+  });
+  stream.on("drain", () => {
+    if (tcpPaused) {
+      tcpPaused = false;
+      sock.resume();
+    }
+  });
+  sock.on("drain", () => {
+    if (h2Paused) {
+      h2Paused = false;
+      stream.resume();
+    }
+  });
+  const reader = new FrameReader((msg) => {
+    const data = dataFieldOf(msg, 1);
+    let bytes: Uint8Array | undefined = data;
+    if (!bytes) {
+      const res = decodeMessage(TunnelResponseSchema, msg);
+      if (res instanceof Error) return finish(TunnelCloseCode.ERROR, "the relay sent a malformed frame", true);
+      if (res.payload.case === "close") {
+        return finish(res.payload.value.code, res.payload.value.reason || "closed by the relay", false);
+      }
+      if (res.payload.case !== "data") return;
+      bytes = res.payload.value;
+    }
+    if (bytes.length === 0 || ended) return;
+    if (!sock.write(bytes) && !h2Paused) {
+      h2Paused = true;
+      stream.pause();
+    }
+  });
+  stream.on("data", (chunk: Buffer) => {
+    const err = reader.push(chunk);
+    if (err) finish(TunnelCloseCode.ERROR, err.message, true);
+  });
+  stream.on("end", () => finish(TunnelCloseCode.NORMAL, "the relay ended the tunnel", false));
+}

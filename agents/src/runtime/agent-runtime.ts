@@ -1,0 +1,341 @@
+/**
+ * The agent runtime: holds one AgentGateway.Connect stream at a time and keeps it honest.
+ *
+ * - Dials the control-plane URLs in turn with full-jitter exponential backoff.
+ * - Sends Hello with the driver's full inventory and recently completed command ids.
+ * - Heartbeats at the Welcome's interval from a timer, independent of command work.
+ * - Acks every Command at once and runs it concurrently under its deadline; a finished
+ *   command's result is cached (bounded LRU), so a redelivery is answered, never re-run.
+ * - Outgoing frames go through a bounded queue; if it overflows the stream is dropped and
+ *   redialled (Hello's inventory resynchronises; unreported results are re-sent after Welcome).
+ *   Heartbeats are simply skipped when the queue is full.
+ */
+import { hostname, loadavg, availableParallelism } from "node:os";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import {
+  type AgentMessageSchema,
+  type Command,
+  type CommandResult,
+  type ControlMessage,
+  HelloSchema,
+} from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import { CapacitySchema, type Platform } from "@streamspace/proto/streamspace/v1/types_pb";
+import { type BackoffPolicy, fullJitterDelay } from "./backoff.ts";
+import { BoundedQueue } from "./bounded-queue.ts";
+import { type Clock, sleep, systemClock } from "./clock.ts";
+import { runCommand } from "./command-runner.ts";
+import { CompletedCommands } from "./completed-commands.ts";
+import type { Driver, DriverSession } from "./driver.ts";
+import { dialGateway, type GatewayConnection } from "./gateway-dialer.ts";
+import type { Logger } from "./log.ts";
+import type { RelayHook } from "./relay-hook.ts";
+import { toSessionReport } from "./session-report.ts";
+
+type Outgoing = MessageInitShape<typeof AgentMessageSchema>;
+
+/** Everything the runtime needs; main.ts builds it from the environment. */
+export interface AgentRuntimeOptions {
+  agentId: string;
+  urls: string[];
+  platform: Platform;
+  region: string;
+  version: string;
+  labels: Record<string, string>;
+  maxSessions: number;
+  maxCpuMillis: bigint;
+  maxMemoryBytes: bigint;
+  driver: Driver;
+  log: Logger;
+  relay?: RelayHook;
+  /** The credential to present, or undefined to enrol with the bootstrap token. */
+  credential?: string;
+  bootstrapToken?: string;
+  /** Persists a credential handed out by CredentialIssued; must finish before it is used. */
+  onCredential?(credential: string): Promise<void>;
+  clock?: Clock;
+  random?: () => number;
+  backoff?: BackoffPolicy;
+  completedCacheSize?: number;
+  outgoingQueueSize?: number;
+  /** Deadline for a command that carries none. */
+  defaultCommandTimeoutMs?: number;
+  /** Replaces dialGateway (tests). */
+  dial?: (url: string) => GatewayConnection;
+}
+
+/** The observable state of the runtime, for /health and /ready. */
+export interface RuntimeStatus {
+  connected: boolean;
+  pod?: string;
+  approved: boolean;
+  sessions: number;
+  draining: boolean;
+}
+
+/** Holds the control stream; start() begins dialling, stop() ends it and leaves sessions running. */
+export class AgentRuntime {
+  private readonly clock: Clock;
+  private readonly completed: CompletedCommands;
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly unreported = new Set<string>();
+  private readonly sessions = new Map<string, DriverSession>();
+  private out: BoundedQueue<Outgoing> | undefined;
+  private dropStream: (() => void) | undefined;
+  private connected = false;
+  private pod: string | undefined;
+  private approved = false;
+  private draining = false;
+  private heartbeatSeq = 0n;
+  private loop: Promise<void> | undefined;
+  private readonly stopper = new AbortController();
+  private readonly offEvents: () => void;
+
+  constructor(private readonly opts: AgentRuntimeOptions) {
+    if (opts.urls.length === 0) throw new Error("AgentRuntime needs at least one control-plane URL");
+    this.clock = opts.clock ?? systemClock;
+    this.completed = new CompletedCommands(opts.completedCacheSize ?? 4096);
+    this.offEvents = opts.driver.onEvent((s) => this.onDriverEvent(s));
+  }
+
+  /** Starts dialling in the background. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Closes the stream and stops dialling; waits briefly for running commands. Sessions keep running. */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.stopper.abort(new Error("agent shutting down"));
+    this.dropStream?.();
+    await this.loop;
+    await Promise.race([Promise.allSettled(this.inflight.values()), sleep(this.clock, graceMs)]);
+    this.offEvents();
+  }
+
+  status(): RuntimeStatus {
+    return { connected: this.connected, pod: this.pod, approved: this.approved, sessions: this.sessions.size, draining: this.draining };
+  }
+
+  private async run(): Promise<void> {
+    const backoff = this.opts.backoff ?? { initialMs: 250, maxMs: 30_000 };
+    let attempt = 0;
+    let urlIndex = 0;
+    const signal = this.stopper.signal;
+    while (!signal.aborted) {
+      const url = this.opts.urls[urlIndex % this.opts.urls.length] as string;
+      urlIndex++;
+      let redialAfter: number | undefined;
+      try {
+        const { welcomed, reconnectMs } = await this.connectOnce(url);
+        if (welcomed) attempt = 0;
+        redialAfter = reconnectMs;
+      } catch (err) {
+        if (!signal.aborted) this.opts.log.warn("control stream failed", { url, err });
+      }
+      if (signal.aborted) break;
+      const delay = redialAfter ?? fullJitterDelay(backoff, attempt++, this.opts.random);
+      this.opts.log.info("redialling", { inMs: delay, attempt });
+      await sleep(this.clock, delay, signal).catch(() => {});
+    }
+  }
+
+  private async connectOnce(url: string): Promise<{ welcomed: boolean; reconnectMs?: number }> {
+    const conn = (this.opts.dial ?? dialGateway)(url);
+    const out = new BoundedQueue<Outgoing>(this.opts.outgoingQueueSize ?? 1024);
+    const ac = new AbortController();
+    let heartbeat: ReturnType<Clock["setTimeout"]> | undefined;
+    let welcomed = false;
+    this.dropStream = () => ac.abort(new Error("stream dropped"));
+    try {
+      const inventory = await this.opts.driver.list();
+      this.sessions.clear();
+      for (const s of inventory) this.sessions.set(s.sessionId, s);
+      this.notifyRelay();
+      out.push({ payload: { case: "hello", value: this.hello(inventory) } });
+      this.out = out;
+      const headers: Record<string, string> = {};
+      if (this.opts.credential) headers.authorization = `Bearer ${this.opts.credential}`;
+      else if (this.opts.bootstrapToken) headers["x-streamspace-bootstrap-token"] = this.opts.bootstrapToken;
+      this.opts.log.info("dialling control plane", { url });
+      for await (const msg of conn.client.connect(out, { signal: ac.signal, headers })) {
+        const p = msg.payload;
+        if (p.case === "welcome") {
+          welcomed = true;
+          this.connected = true;
+          this.pod = p.value.pod;
+          this.approved = p.value.approved;
+          const iv = p.value.heartbeatInterval;
+          const intervalMs = Math.max(100, iv ? Number(iv.seconds) * 1000 + iv.nanos / 1e6 : 10_000);
+          const beat = () => {
+            this.sendHeartbeat();
+            heartbeat = this.clock.setTimeout(beat, intervalMs);
+          };
+          if (heartbeat) this.clock.clearTimeout(heartbeat);
+          heartbeat = this.clock.setTimeout(beat, intervalMs);
+          if (p.value.ring) this.opts.relay?.updateRing(p.value.ring);
+          this.opts.log.info("connected", { pod: this.pod, approved: this.approved, heartbeatMs: intervalMs });
+          for (const id of [...this.unreported]) {
+            const r = this.completed.get(id);
+            if (r) this.sendReliable({ payload: { case: "commandResult", value: r } });
+          }
+          this.unreported.clear();
+        } else if (p.case === "command") {
+          this.onCommand(p.value);
+        } else if (p.case === "ringUpdate") {
+          if (p.value.ring) this.opts.relay?.updateRing(p.value.ring);
+        } else if (p.case === "reconnect") {
+          const d = p.value.delay;
+          const ms = d ? Number(d.seconds) * 1000 + d.nanos / 1e6 : 0;
+          this.opts.log.info("control plane asked to reconnect", { reason: p.value.reason, delayMs: ms });
+          return { welcomed, reconnectMs: Math.max(0, ms) };
+        } else if (p.case === "credentialIssued") {
+          await this.saveCredential(p.value.credential);
+        } else {
+          this.opts.log.warn("ignoring an unknown control message; upgrade the agent", { case: (msg as ControlMessage).payload.case });
+        }
+      }
+      this.opts.log.warn("control plane ended the stream", { url });
+      return { welcomed };
+    } finally {
+      if (heartbeat) this.clock.clearTimeout(heartbeat);
+      this.connected = false;
+      this.out = undefined;
+      this.dropStream = undefined;
+      out.close();
+      ac.abort();
+      conn.close();
+    }
+  }
+
+  private hello(inventory: DriverSession[]) {
+    return create(HelloSchema, {
+      agentId: this.opts.agentId,
+      platform: this.opts.platform,
+      region: this.opts.region,
+      version: this.opts.version,
+      capacity: this.capacity(),
+      labels: { hostname: hostname(), ...this.opts.labels },
+      sessions: inventory.map(toSessionReport),
+      completedCommandIds: this.completed.recentIds(256),
+    });
+  }
+
+  private capacity() {
+    return create(CapacitySchema, {
+      maxSessions: this.opts.maxSessions,
+      activeSessions: this.sessions.size,
+      maxCpuMillis: this.opts.maxCpuMillis,
+      maxMemoryBytes: this.opts.maxMemoryBytes,
+    });
+  }
+
+  private sendHeartbeat(): void {
+    // Dropped when the queue is full: the next one carries the same information.
+    this.out?.push({
+      payload: {
+        case: "heartbeat",
+        value: {
+          sequence: ++this.heartbeatSeq,
+          capacity: this.capacity(),
+          load: (loadavg()[0] ?? 0) / availableParallelism(),
+          sendTime: timestampFromMs(this.clock.now()),
+        },
+      },
+    });
+  }
+
+  /** Sends a frame that must not be lost; on overflow drops the stream so it resyncs. */
+  private sendReliable(msg: Outgoing): boolean {
+    if (!this.out || !this.connected) return false;
+    if (this.out.push(msg)) return true;
+    this.opts.log.warn("outgoing queue full; dropping the stream to resynchronise");
+    this.dropStream?.();
+    return false;
+  }
+
+  private onCommand(cmd: Command): void {
+    const id = cmd.commandId;
+    if (!id) {
+      this.opts.log.warn("ignoring a command without command_id");
+      return;
+    }
+    this.sendReliable({ payload: { case: "commandAck", value: { commandId: id } } });
+    const cached = this.completed.get(id);
+    if (cached) {
+      this.opts.log.info("redelivered command already finished; re-sending its result", { commandId: id });
+      this.sendResult(cached);
+      return;
+    }
+    if (this.inflight.has(id)) return;
+    const now = this.clock.now();
+    const deadline = cmd.deadline ? timestampMs(cmd.deadline) : now + (this.opts.defaultCommandTimeoutMs ?? 120_000);
+    const ac = new AbortController();
+    const timer = this.clock.setTimeout(() => ac.abort(), Math.max(0, deadline - now));
+    const task = runCommand(
+      cmd,
+      {
+        driver: this.opts.driver,
+        log: this.opts.log.child({ commandId: id }),
+        maxSessions: this.opts.maxSessions,
+        activeSessions: () => this.sessions.size,
+        hasSession: (s) => this.sessions.has(s),
+        isDraining: () => this.draining,
+        setDraining: () => {
+          this.draining = true;
+        },
+      },
+      ac.signal,
+    ).then((result) => {
+      this.clock.clearTimeout(timer);
+      this.inflight.delete(id);
+      this.completed.set(id, result);
+      this.applyResult(cmd, result);
+      this.sendResult(result);
+    });
+    this.inflight.set(id, task);
+  }
+
+  private sendResult(result: CommandResult): void {
+    if (!this.sendReliable({ payload: { case: "commandResult", value: result } })) this.unreported.add(result.commandId);
+  }
+
+  private applyResult(cmd: Command, result: CommandResult): void {
+    const s = result.session;
+    if (!result.success || !s) return;
+    if (cmd.action.case === "stopSession") this.sessions.delete(s.sessionId);
+    else {
+      const [host = "", port = "0"] = s.vncEndpoint.split(/:(?=\d+$)/);
+      const state = cmd.action.case === "hibernateSession" ? "hibernated" : "running";
+      this.sessions.set(s.sessionId, { sessionId: s.sessionId, state, endpoint: host ? { host, port: Number(port) } : undefined });
+    }
+    this.notifyRelay();
+  }
+
+  private onDriverEvent(s: DriverSession): void {
+    if (s.state === "stopped" || s.state === "failed") this.sessions.delete(s.sessionId);
+    else this.sessions.set(s.sessionId, s);
+    this.notifyRelay();
+    // Not queued while disconnected: the next Hello carries the full inventory instead.
+    this.sendReliable({
+      payload: { case: "sessionEvent", value: { session: toSessionReport(s), observeTime: timestampFromMs(this.clock.now()) } },
+    });
+  }
+
+  private notifyRelay(): void {
+    if (!this.opts.relay) return;
+    const live = new Map<string, { host: string; port: number }>();
+    for (const [id, s] of this.sessions) if (s.state === "running" && s.endpoint) live.set(id, s.endpoint);
+    this.opts.relay.sessionsChanged(live);
+  }
+
+  private async saveCredential(credential: string): Promise<void> {
+    if (!credential) return;
+    try {
+      await this.opts.onCredential?.(credential);
+      this.opts.credential = credential;
+      this.opts.log.info("credential issued and saved; it replaces the bootstrap token");
+    } catch (err) {
+      this.opts.log.error("could not save the issued credential; ask an admin to rotate it", { err });
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Wires the core domain services over one database handle, so app.ts, tests and the bench
+ * build them the same way. Ports the gateway and auth implement are optional and default to
+ * no-ops, which keeps single-component tests small.
+ */
+import type { Kysely } from "kysely";
+import { type CredentialPusher, createAgentService } from "../domain/agent-service.ts";
+import type { OutboxNotifier, RevokedAgentCutter, SessionChangeBus } from "../domain/ports.ts";
+import { createSessionReports } from "../domain/session-reports.ts";
+import { createSessionService, type ViewerTokenPort } from "../domain/session-service.ts";
+import { createTemplateService } from "../domain/template-service.ts";
+import { MemorySessionChangeBus } from "./memory-session-change-bus.ts";
+import { createPgStore } from "./pg-store.ts";
+import type { Database } from "./schema.ts";
+
+export interface PgCoreOptions {
+  bus?: SessionChangeBus;
+  notifier?: OutboxNotifier;
+  cutter?: RevokedAgentCutter;
+  pusher?: CredentialPusher;
+  viewerTokens?: ViewerTokenPort;
+  now?: () => Date;
+}
+
+/** Store + sessions, templates, agents and the report API the gateway calls. */
+export function createPgCore(db: Kysely<Database>, opts: PgCoreOptions = {}) {
+  const store = createPgStore(db);
+  const bus = opts.bus ?? new MemorySessionChangeBus();
+  return {
+    store,
+    bus,
+    sessions: createSessionService({
+      store,
+      bus,
+      notifier: opts.notifier,
+      viewerTokens: opts.viewerTokens,
+      now: opts.now,
+    }),
+    templates: createTemplateService({ store }),
+    agents: createAgentService({
+      store,
+      cutter: opts.cutter,
+      pusher: opts.pusher,
+      notifier: opts.notifier,
+      now: opts.now,
+    }),
+    reports: createSessionReports({ store, bus, notifier: opts.notifier }),
+  };
+}
+
+/** The wired core, for app.ts and tests. */
+export type PgCore = ReturnType<typeof createPgCore>;

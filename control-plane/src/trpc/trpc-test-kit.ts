@@ -1,0 +1,155 @@
+/**
+ * A disposable tRPC edge over the real domain services and a fresh Postgres database: an HTTP
+ * server with the adapter mounted exactly as the control plane mounts it, plus typed clients
+ * that speak HTTP batches and the WebSocket link. Tests drive it as the browser does.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from "@trpc/client";
+import type { Kysely } from "kysely";
+import { WebSocket } from "ws";
+import type { AuthTables } from "../auth/auth-schema.ts";
+import { createFreshDatabase, createPod, seedUser } from "../auth/auth-test-kit.ts";
+import { generateSigningKeyPem, signingKeysFromPem } from "../auth/signing-keys.ts";
+import { createViewerTokenSigner } from "../auth/viewer-tokens.ts";
+import { createAgentService } from "../domain/agent-service.ts";
+import type { Store } from "../domain/ports.ts";
+import { createSessionService } from "../domain/session-service.ts";
+import { createTemplateService } from "../domain/template-service.ts";
+import { createDatabase, migrateToLatest } from "../store/database.ts";
+import { MemorySessionChangeBus } from "../store/memory-session-change-bus.ts";
+import { createPgStore } from "../store/pg-store.ts";
+import { seedDefaultTemplates } from "../store/seed.ts";
+import { createTrpcHandlers, type TrpcHandlers } from "./adapter.ts";
+import type { TrpcDeps } from "./deps.ts";
+import type { AppRouter } from "./router.ts";
+
+export const PASSWORD = "correct horse battery";
+
+/** A typed client plus the WebSocket it opened (closed on dispose). */
+export type TestClient = ReturnType<typeof createTRPCClient<AppRouter>> & AsyncDisposable;
+
+export interface TrpcFixture extends AsyncDisposable {
+  url: string;
+  store: Store;
+  bus: MemorySessionChangeBus;
+  handlers: TrpcHandlers;
+  deps: TrpcDeps;
+  users: { alice: string; bob: string; admin: string };
+  /** A client that sends `authorization` (Bearer <token>) on both links, or none. */
+  client(token?: string): TestClient;
+  /** Logs in and returns a client with the resulting access token. */
+  login(
+    username: string,
+  ): Promise<{ client: TestClient; accessToken: string; refreshToken: string }>;
+  /** Registers an online local agent with free slots, so sessions can be scheduled. */
+  addAgent(id?: string): Promise<void>;
+}
+
+/** Starts the fixture; `await using` it so the server, sockets and database go away. */
+export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Promise<TrpcFixture> {
+  const fresh = await createFreshDatabase("trpc");
+  const { db } = await createDatabase({ databaseUrl: fresh.url, poolSize: 5 });
+  await migrateToLatest(db);
+  await seedDefaultTemplates(db);
+  const store = createPgStore(db);
+  const bus = new MemorySessionChangeBus();
+  const authDb = db as unknown as Kysely<AuthTables>;
+  const { auth } = createPod(authDb);
+  const keys = await signingKeysFromPem(generateSigningKeyPem());
+  const deps: TrpcDeps = {
+    auth,
+    sessions: createSessionService({ store, bus, viewerTokens: createViewerTokenSigner(keys) }),
+    templates: createTemplateService({ store }),
+    agents: createAgentService({ store }),
+    agentPollMs: opts.agentPollMs ?? 100,
+  };
+  const users = {
+    alice: await seedUser(authDb, "alice", "user", PASSWORD),
+    bob: await seedUser(authDb, "bob", "user", PASSWORD),
+    admin: await seedUser(authDb, "root", "admin", PASSWORD),
+  };
+  const handlers = createTrpcHandlers(deps);
+  const server: Server = createServer((req, res) => {
+    if (!handlers.handleHttp(req, res)) {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  server.on("upgrade", (req, socket, head) => {
+    if (!handlers.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clients = new Set<{ close(): Promise<void> }>();
+
+  const client = (token?: string): TestClient => {
+    const authorization = token ? `Bearer ${token}` : undefined;
+    const ws = createWSClient({
+      url: `${url.replace("http", "ws")}/trpc`,
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+      connectionParams: () => (authorization ? { authorization } : {}),
+      lazy: { enabled: true, closeMs: 0 },
+      retryDelayMs: () => 200,
+    });
+    clients.add(ws);
+    const c = createTRPCClient<AppRouter>({
+      links: [
+        splitLink({
+          condition: (op) => op.type === "subscription",
+          true: wsLink({ client: ws }),
+          false: httpBatchLink({
+            url: `${url}/trpc`,
+            headers: () => (authorization ? { authorization } : {}),
+          }),
+        }),
+      ],
+    });
+    return Object.assign(c, {
+      async [Symbol.asyncDispose]() {
+        clients.delete(ws);
+        await ws.close();
+      },
+    });
+  };
+
+  return {
+    url,
+    store,
+    bus,
+    handlers,
+    deps,
+    users,
+    client,
+    async login(username) {
+      const r = await client().auth.login.mutate({ username, password: PASSWORD });
+      return {
+        client: client(r.tokens.accessToken),
+        accessToken: r.tokens.accessToken,
+        refreshToken: r.tokens.refreshToken,
+      };
+    },
+    async addAgent(id = "agent-1") {
+      await store.agents.upsertFromHello({
+        id,
+        platform: "local",
+        region: "",
+        version: "test",
+        labels: {},
+        maxSessions: 10,
+        maxCpuMillis: 64_000n,
+        maxMemoryBytes: 64n * 2n ** 30n,
+        pod: "pod-test",
+        initialState: "online",
+      });
+    },
+    async [Symbol.asyncDispose]() {
+      for (const c of clients) await c.close().catch(() => {});
+      await handlers.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await db.destroy();
+      await fresh[Symbol.asyncDispose]();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * One session: header with live state and lifecycle buttons, and the viewer. The page follows
+ * the session through the watch subscription, so it connects the moment the session runs and
+ * lets go when it hibernates or stops.
+ */
+import { useQuery } from "@tanstack/react-query";
+import { useSubscription } from "@trpc/tanstack-react-query";
+import { ErrorBox, Loading, StateBadge } from "../components/ui.tsx";
+import { SessionActions, usePutSession } from "../session-actions.tsx";
+import { useTRPC } from "../trpc.ts";
+import { VncViewer } from "../viewer/vnc-viewer.tsx";
+
+const WAITING: Record<string, string> = {
+  pending: "Finding an agent for your desktop…",
+  scheduled: "Your desktop is scheduled; starting soon…",
+  starting: "Starting your desktop…",
+  waking: "Waking your desktop…",
+  hibernating: "Hibernating…",
+  stopping: "Stopping…",
+};
+
+export function ViewerPage({ sessionId }: { sessionId: string }) {
+  const trpc = useTRPC();
+  const put = usePutSession();
+  const q = useQuery(trpc.sessions.get.queryOptions({ id: sessionId }));
+  useSubscription(
+    trpc.sessions.watch.subscriptionOptions({ sessionId }, { onData: (c) => put(c.session, c.deleted) }),
+  );
+  if (q.isPending) return <Loading label="Loading the session…" />;
+  if (q.isError) return <ErrorBox error={q.error} onRetry={() => void q.refetch()} />;
+  const s = q.data;
+  const running = s.state === "running";
+  return (
+    <section className="viewer-page">
+      <div className="page-head compact">
+        <div className="title-row">
+          <a className="back" href="#/sessions" aria-label="Back to sessions">
+            ←
+          </a>
+          <h1>{s.displayName || "Desktop"}</h1>
+          <StateBadge state={s.state} />
+        </div>
+        <SessionActions session={s} showOpen={false} />
+      </div>
+      {running ? (
+        <VncViewer sessionId={s.id} viewerPath={s.viewerPath} active={running} />
+      ) : (
+        <div className="viewer-placeholder">
+          {WAITING[s.state] ? <Loading label={WAITING[s.state]} /> : null}
+          {s.state === "hibernated" && <p>This desktop is hibernated. Wake it to continue where you left off.</p>}
+          {(s.state === "stopped" || s.state === "failed") && (
+            <p>
+              This desktop is {s.state}.{s.stateReason ? ` ${s.stateReason}` : ""} Launch a new one from the{" "}
+              <a href="#/launch">templates</a>.
+            </p>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,82 @@
+/**
+ * Lifecycle buttons shared by the sessions list and the viewer. Which buttons show follows the
+ * state machine of DESIGN.md §4; the server still guards every transition and its sentence is
+ * shown when a click races another change.
+ */
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "@streamspace/control-plane/trpc-router";
+import { useState } from "react";
+import { navigate } from "./router.ts";
+import { errorMessage, useTRPC } from "./trpc.ts";
+
+export type SessionView = inferRouterOutputs<AppRouter>["sessions"]["get"];
+
+const ACTIVE = new Set(["pending", "scheduled", "starting", "running", "hibernating", "hibernated", "waking"]);
+
+/** Writes a fresh session into every cached list and its own query, so the UI moves at once. */
+export function usePutSession() {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  return (s: SessionView, deleted = false) => {
+    qc.setQueriesData<{ sessions: SessionView[]; nextPageToken: string }>(
+      { queryKey: trpc.sessions.list.queryKey() },
+      (old) => {
+        if (!old) return old;
+        const rest = old.sessions.filter((x) => x.id !== s.id);
+        if (deleted) return { ...old, sessions: rest };
+        const existing = old.sessions.find((x) => x.id === s.id);
+        if (existing && existing.version > s.version) return old;
+        const next = existing ? old.sessions.map((x) => (x.id === s.id ? s : x)) : [s, ...rest];
+        return { ...old, sessions: next };
+      },
+    );
+    if (!deleted) qc.setQueryData(trpc.sessions.get.queryKey({ id: s.id }), s);
+  };
+}
+
+export function SessionActions({ session, showOpen = true }: { session: SessionView; showOpen?: boolean }) {
+  const trpc = useTRPC();
+  const put = usePutSession();
+  const [error, setError] = useState<unknown>(null);
+  const opts = { onSuccess: (s: SessionView) => put(s), onError: setError };
+  const stop = useMutation(trpc.sessions.stop.mutationOptions(opts));
+  const hibernate = useMutation(trpc.sessions.hibernate.mutationOptions(opts));
+  const wake = useMutation(trpc.sessions.wake.mutationOptions(opts));
+  const del = useMutation(
+    trpc.sessions.delete.mutationOptions({ onSuccess: () => put(session, true), onError: setError }),
+  );
+  const busy = stop.isPending || hibernate.isPending || wake.isPending || del.isPending;
+  const s = session.state;
+  const id = { id: session.id };
+  return (
+    <div className="actions">
+      {showOpen && s === "running" && (
+        <button type="button" className="btn btn-primary" onClick={() => navigate({ page: "viewer", sessionId: session.id })}>
+          Open
+        </button>
+      )}
+      {s === "running" && (
+        <button type="button" className="btn" disabled={busy} onClick={() => { setError(null); hibernate.mutate(id); }}>
+          Hibernate
+        </button>
+      )}
+      {s === "hibernated" && (
+        <button type="button" className="btn btn-primary" disabled={busy} onClick={() => { setError(null); wake.mutate(id); }}>
+          Wake
+        </button>
+      )}
+      {ACTIVE.has(s) && (
+        <button type="button" className="btn btn-danger-ghost" disabled={busy} onClick={() => { setError(null); stop.mutate(id); }}>
+          Stop
+        </button>
+      )}
+      {(s === "stopped" || s === "failed") && (
+        <button type="button" className="btn btn-danger-ghost" disabled={busy} onClick={() => { setError(null); del.mutate(id); }}>
+          Delete
+        </button>
+      )}
+      {error !== null && <span className="inline-error" role="alert">{errorMessage(error)}</span>}
+    </div>
+  );
+}
