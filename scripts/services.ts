@@ -5,7 +5,7 @@
  * line that says what to install. Nothing here is ever skipped for want of a service.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -160,7 +160,14 @@ export async function startPostgres(opts: { port?: number } = {}): Promise<Servi
   }
   const url = `postgres://streamspace@127.0.0.1:${port}/postgres`;
   const stop = async () => {
-    child.kill("SIGINT"); // fast shutdown
+    // Fast shutdown is SIGINT to the postmaster itself: runuser (used as root) does not
+    // forward SIGINT, so signalling the child alone left Postgres running and stop() hanging.
+    try {
+      const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      if (pid > 0) process.kill(pid, "SIGINT");
+    } catch {
+      child.kill("SIGINT");
+    }
     await exited(child);
     rmSync(dir, { recursive: true, force: true });
   };

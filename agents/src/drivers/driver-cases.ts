@@ -26,7 +26,12 @@ export interface DriverFixture {
 
 /** Builds a template with the given image/command; a helper for fixtures. */
 export function makeTemplate(image: string, command: string[] = []): Template {
-  return create(TemplateSchema, { id: `tpl-${image}`, name: image.replace(/[^a-z0-9-]/gi, "-"), image, command });
+  return create(TemplateSchema, {
+    id: `tpl-${image}`,
+    name: image.replace(/[^a-z0-9-]/gi, "-"),
+    image,
+    command,
+  });
 }
 
 const signal = () => AbortSignal.timeout(WAIT.long);
@@ -56,12 +61,18 @@ export function runDriverCases(name: string, make: () => Promise<DriverFixture>)
     test("start serves RFB; a second start of the same id is the same session", async () => {
       const owner = "u1";
       const id = newId();
-      const s = await fx.driver.start({ sessionId: id, ownerId: owner, template: fx.template }, signal());
+      const s = await fx.driver.start(
+        { sessionId: id, ownerId: owner, template: fx.template },
+        signal(),
+      );
       assert.equal(s.state, "running");
       assert.deepEqual(fx.driver.endpoint(id), s.endpoint);
       using client = await viewFullScreen(s);
       assert.ok(client.width > 0 && client.height > 0);
-      const again = await fx.driver.start({ sessionId: id, ownerId: owner, template: fx.template }, signal());
+      const again = await fx.driver.start(
+        { sessionId: id, ownerId: owner, template: fx.template },
+        signal(),
+      );
       assert.deepEqual(again.endpoint, s.endpoint);
       assert.ok((await fx.driver.list()).some((x) => x.sessionId === id && x.state === "running"));
       await fx.driver.stop(id, signal());
@@ -69,13 +80,26 @@ export function runDriverCases(name: string, make: () => Promise<DriverFixture>)
 
     test("hibernate stalls the viewer, wake resumes it", async () => {
       const id = newId();
-      const s = await fx.driver.start({ sessionId: id, ownerId: "u1", template: fx.template }, signal());
+      const s = await fx.driver.start(
+        { sessionId: id, ownerId: "u1", template: fx.template },
+        signal(),
+      );
       using client = await viewFullScreen(s);
       assert.equal((await fx.driver.hibernate(id, signal())).state, "hibernated");
-      assert.equal((await fx.driver.hibernate(id, signal())).state, "hibernated", "hibernate is idempotent");
-      assert.ok((await fx.driver.list()).some((x) => x.sessionId === id && x.state === "hibernated"));
+      assert.equal(
+        (await fx.driver.hibernate(id, signal())).state,
+        "hibernated",
+        "hibernate is idempotent",
+      );
+      assert.ok(
+        (await fx.driver.list()).some((x) => x.sessionId === id && x.state === "hibernated"),
+      );
       client.requestUpdate(false);
-      await assert.rejects(client.nextUpdate(500), /no framebuffer update/, "a frozen desktop answers nothing");
+      await assert.rejects(
+        client.nextUpdate(500),
+        /no framebuffer update/,
+        "a frozen desktop answers nothing",
+      );
       assert.equal((await fx.driver.wake(id, signal())).state, "running");
       await client.nextUpdate(WAIT.medium);
       assert.equal((await fx.driver.wake(id, signal())).state, "running", "wake is idempotent");
@@ -84,7 +108,10 @@ export function runDriverCases(name: string, make: () => Promise<DriverFixture>)
 
     test("stop ends the session; stopping again is fine", async () => {
       const id = newId();
-      const s = await fx.driver.start({ sessionId: id, ownerId: "u1", template: fx.template }, signal());
+      const s = await fx.driver.start(
+        { sessionId: id, ownerId: "u1", template: fx.template },
+        signal(),
+      );
       assert.equal((await fx.driver.stop(id, signal())).state, "stopped");
       assert.equal(fx.driver.endpoint(id), undefined);
       assert.ok(!(await fx.driver.list()).some((x) => x.sessionId === id));
@@ -95,7 +122,9 @@ export function runDriverCases(name: string, make: () => Promise<DriverFixture>)
     test("concurrent starts get distinct working endpoints", async () => {
       const ids = [newId(), newId(), newId()];
       const started = await Promise.all(
-        ids.map((sessionId) => fx.driver.start({ sessionId, ownerId: "u2", template: fx.template }, signal())),
+        ids.map((sessionId) =>
+          fx.driver.start({ sessionId, ownerId: "u2", template: fx.template }, signal()),
+        ),
       );
       const ports = new Set(started.map((s) => s.endpoint?.port));
       assert.equal(ports.size, 3);
@@ -110,7 +139,9 @@ export function runDriverCases(name: string, make: () => Promise<DriverFixture>)
       try {
         await fx.driver.start({ sessionId: id, ownerId: "u1", template: fx.template }, signal());
         await fx.crash(id);
-        const ev = await eventually(() => seen.find((e) => e.sessionId === id), { what: "exit event" });
+        const ev = await eventually(() => seen.find((e) => e.sessionId === id), {
+          what: "exit event",
+        });
         assert.ok(ev.state === "stopped" || ev.state === "failed");
         assert.ok(ev.reason);
         assert.equal(fx.driver.endpoint(id), undefined);
@@ -120,10 +151,19 @@ export function runDriverCases(name: string, make: () => Promise<DriverFixture>)
     });
 
     test("bad input gets a DriverError with a code", async () => {
-      await assert.rejects(fx.driver.hibernate(newId(), signal()), (e) => e instanceof DriverError && e.code === "not_found");
-      await assert.rejects(fx.driver.wake(newId(), signal()), (e) => e instanceof DriverError && e.code === "not_found");
       await assert.rejects(
-        fx.driver.start({ sessionId: "../etc/passwd", ownerId: "u1", template: fx.template }, signal()),
+        fx.driver.hibernate(newId(), signal()),
+        (e) => e instanceof DriverError && e.code === "not_found",
+      );
+      await assert.rejects(
+        fx.driver.wake(newId(), signal()),
+        (e) => e instanceof DriverError && e.code === "not_found",
+      );
+      await assert.rejects(
+        fx.driver.start(
+          { sessionId: "../etc/passwd", ownerId: "u1", template: fx.template },
+          signal(),
+        ),
         (e) => e instanceof DriverError && e.code === "invalid_argument",
       );
     });

@@ -11,9 +11,17 @@ import { type DriverFixture, makeTemplate, runDriverCases } from "./driver-cases
 import { BUILTIN_IMAGE, hasX11Stack, LocalDriver } from "./local-driver.ts";
 import { groupMembers, isLive, signalGroup } from "./process-group.ts";
 
-async function localFixture(image: string, command: string[] = []): Promise<DriverFixture & { dir: string; driver: LocalDriver }> {
+async function localFixture(
+  image: string,
+  command: string[] = [],
+): Promise<DriverFixture & { dir: string; driver: LocalDriver }> {
   const dir = mkdtempSync(join(tmpdir(), "ss-agent-local-"));
-  const driver = await LocalDriver.open({ dataDir: dir, log: silentLogger, pollMs: 100, geometry: "640x480" });
+  const driver = await LocalDriver.open({
+    dataDir: dir,
+    log: silentLogger,
+    pollMs: 100,
+    geometry: "640x480",
+  });
   return {
     dir,
     driver,
@@ -24,7 +32,8 @@ async function localFixture(image: string, command: string[] = []): Promise<Driv
       signalGroup(pgid, "SIGKILL");
     },
     async cleanup() {
-      for (const s of await driver.list()) await driver.stop(s.sessionId, AbortSignal.timeout(WAIT.medium));
+      for (const s of await driver.list())
+        await driver.stop(s.sessionId, AbortSignal.timeout(WAIT.medium));
       await driver.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -44,16 +53,23 @@ describe("local driver specifics", () => {
     test(`${image}: hibernate puts every process in state T; stop leaves no orphan`, async () => {
       const fx = await localFixture(image);
       try {
-        await fx.driver.start({ sessionId: "orphans", ownerId: "u", template: fx.template }, AbortSignal.timeout(WAIT.long));
+        await fx.driver.start(
+          { sessionId: "orphans", ownerId: "u", template: fx.template },
+          AbortSignal.timeout(WAIT.long),
+        );
         const pgid = fx.driver.processGroup("orphans");
         assert.ok(pgid);
         const members = groupMembers(pgid);
-        assert.ok(members.length >= (image === "xterm" ? 4 : 1), `group has ${members.length} processes`);
+        assert.ok(
+          members.length >= (image === "xterm" ? 4 : 1),
+          `group has ${members.length} processes`,
+        );
         await fx.driver.hibernate("orphans", AbortSignal.timeout(WAIT.medium));
         assert.ok(groupMembers(pgid).every((m) => m.state === "T"));
         await fx.driver.stop("orphans", AbortSignal.timeout(WAIT.medium));
         assert.deepEqual(groupMembers(pgid), [], "no process of the group is alive after stop");
-        for (const m of members) assert.ok(!isLive(m.pid), `former member ${m.pid} is gone or a zombie`);
+        for (const m of members)
+          assert.ok(!isLive(m.pid), `former member ${m.pid} is gone or a zombie`);
       } finally {
         await fx.cleanup();
       }
@@ -63,7 +79,10 @@ describe("local driver specifics", () => {
   test("an agent restart re-adopts running sessions from the data dir", async () => {
     const fx = await localFixture(BUILTIN_IMAGE);
     try {
-      const s = await fx.driver.start({ sessionId: "keep", ownerId: "u", template: fx.template }, AbortSignal.timeout(WAIT.long));
+      const s = await fx.driver.start(
+        { sessionId: "keep", ownerId: "u", template: fx.template },
+        AbortSignal.timeout(WAIT.long),
+      );
       await fx.driver.close();
       const again = await LocalDriver.open({ dataDir: fx.dir, log: silentLogger, pollMs: 100 });
       try {
@@ -83,7 +102,10 @@ describe("local driver specifics", () => {
   test("built-in session: a key event changes pixels", async () => {
     const fx = await localFixture(BUILTIN_IMAGE);
     try {
-      const s = await fx.driver.start({ sessionId: "keys", ownerId: "u", template: fx.template }, AbortSignal.timeout(WAIT.long));
+      const s = await fx.driver.start(
+        { sessionId: "keys", ownerId: "u", template: fx.template },
+        AbortSignal.timeout(WAIT.long),
+      );
       using client = await RfbClient.connect(s.endpoint?.port ?? 0);
       client.requestUpdate(false);
       await client.nextUpdate(WAIT.medium);
@@ -106,8 +128,14 @@ describe("local driver specifics", () => {
     const fx = await localFixture("no-such-program-xyz");
     try {
       await assert.rejects(
-        fx.driver.start({ sessionId: "nope", ownerId: "u", template: fx.template }, AbortSignal.timeout(WAIT.medium)),
-        (e) => e instanceof DriverError && e.code === "invalid_argument" && /not installed/.test(e.message),
+        fx.driver.start(
+          { sessionId: "nope", ownerId: "u", template: fx.template },
+          AbortSignal.timeout(WAIT.medium),
+        ),
+        (e) =>
+          e instanceof DriverError &&
+          e.code === "invalid_argument" &&
+          /not installed/.test(e.message),
       );
       assert.deepEqual(await fx.driver.list(), []);
     } finally {

@@ -11,7 +11,7 @@
  *   agent re-adopt them (pid + /proc start time, so a reused pid is never adopted).
  */
 import { spawn } from "node:child_process";
-import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -24,8 +24,18 @@ import {
 } from "../runtime/driver.ts";
 import type { Logger } from "../runtime/log.ts";
 import { freeLoopbackPort } from "./free-port.ts";
-import { isValidSessionId, type LocalSessionRecord, LocalSessionStore } from "./local-session-store.ts";
-import { groupMembers, processStartTime, signalGroup, terminateGroup, waitGroupState } from "./process-group.ts";
+import {
+  isValidSessionId,
+  type LocalSessionRecord,
+  LocalSessionStore,
+} from "./local-session-store.ts";
+import {
+  groupMembers,
+  processStartTime,
+  signalGroup,
+  terminateGroup,
+  waitGroupState,
+} from "./process-group.ts";
 
 /** Template image that selects the built-in VNC demo desktop. */
 export const BUILTIN_IMAGE = "builtin:demo";
@@ -65,7 +75,11 @@ export function hasX11Stack(): boolean {
 }
 
 function toDriverSession(rec: LocalSessionRecord): DriverSession {
-  return { sessionId: rec.sessionId, state: rec.state, endpoint: { host: "127.0.0.1", port: rec.port } };
+  return {
+    sessionId: rec.sessionId,
+    state: rec.state,
+    endpoint: { host: "127.0.0.1", port: rec.port },
+  };
 }
 
 /** The local driver; create with `LocalDriver.open` (it re-adopts sessions left running). */
@@ -97,7 +111,11 @@ export class LocalDriver implements Driver {
       const sameLeader = leaderStart === undefined || leaderStart === rec.startTime;
       if (sameLeader && groupMembers(rec.pgid).length > 0) {
         d.sessions.set(rec.sessionId, rec);
-        opts.log.info("re-adopted session", { sessionId: rec.sessionId, pgid: rec.pgid, port: rec.port });
+        opts.log.info("re-adopted session", {
+          sessionId: rec.sessionId,
+          pgid: rec.pgid,
+          port: rec.port,
+        });
       } else {
         opts.log.info("recorded session is gone", { sessionId: rec.sessionId });
         d.store.remove(rec.sessionId);
@@ -122,9 +140,16 @@ export class LocalDriver implements Driver {
           rec = await this.spawnSession(spec, signal);
         } catch (err) {
           // A lost race for the VNC port shows as "exited during start"; another port fixes it.
-          const retry = err instanceof DriverError && err.code === "unavailable" && /exited during start/.test(err.message);
+          const retry =
+            err instanceof DriverError &&
+            err.code === "unavailable" &&
+            /exited during start/.test(err.message);
           if (!retry || attempt >= 3) throw err;
-          this.opts.log.warn("session start failed, retrying", { sessionId: spec.sessionId, attempt, err });
+          this.opts.log.warn("session start failed, retrying", {
+            sessionId: spec.sessionId,
+            attempt,
+            err,
+          });
         }
       }
       this.sessions.set(rec.sessionId, rec);
@@ -180,7 +205,10 @@ export class LocalDriver implements Driver {
 
   private checkId(id: string): void {
     if (!isValidSessionId(id)) {
-      throw new DriverError("invalid_argument", `session id ${JSON.stringify(id)} must be 1-128 characters of A-Z a-z 0-9 . _ -`);
+      throw new DriverError(
+        "invalid_argument",
+        `session id ${JSON.stringify(id)} must be 1-128 characters of A-Z a-z 0-9 . _ -`,
+      );
     }
   }
 
@@ -199,10 +227,17 @@ export class LocalDriver implements Driver {
     this.checkId(sessionId);
     return this.locked(sessionId, async () => {
       const rec = this.sessions.get(sessionId);
-      if (!rec) throw new DriverError("not_found", `session ${sessionId} does not run on this agent; start it first`);
+      if (!rec)
+        throw new DriverError(
+          "not_found",
+          `session ${sessionId} does not run on this agent; start it first`,
+        );
       signalGroup(rec.pgid, stop ? "SIGSTOP" : "SIGCONT");
       if (!(await waitGroupState(rec.pgid, stop ? "T" : "running", 5_000))) {
-        throw new DriverError("unavailable", `session ${sessionId} did not ${stop ? "freeze" : "resume"} within 5 s; try again`);
+        throw new DriverError(
+          "unavailable",
+          `session ${sessionId} did not ${stop ? "freeze" : "resume"} within 5 s; try again`,
+        );
       }
       rec.state = stop ? "hibernated" : "running";
       this.store.save(rec);
@@ -238,12 +273,18 @@ export class LocalDriver implements Driver {
     const [cmd, args] = builtin
       ? [process.execPath, ["--import", import.meta.resolve("tsx"), BUILTIN_MAIN]]
       : ["/bin/sh", [X11_SCRIPT, ...program]];
-    const child = spawn(cmd, args, { detached: true, stdio: ["ignore", logFd, logFd], env, cwd: this.opts.dataDir });
+    const child = spawn(cmd, args, {
+      detached: true,
+      stdio: ["ignore", logFd, logFd],
+      env,
+      cwd: this.opts.dataDir,
+    });
     closeSync(logFd);
     child.unref();
     child.on("exit", () => this.reap());
     const pgid = child.pid;
-    if (pgid === undefined) throw new DriverError("unavailable", `could not spawn ${cmd}; check the agent's log`);
+    if (pgid === undefined)
+      throw new DriverError("unavailable", `could not spawn ${cmd}; check the agent's log`);
     try {
       const actual = await this.waitReady(paths.port, pgid, signal);
       return {
@@ -260,20 +301,29 @@ export class LocalDriver implements Driver {
       const tail = existsSync(paths.log) ? readFileSync(paths.log, "utf8").slice(-400) : "";
       this.store.remove(spec.sessionId);
       if (err instanceof DriverError) throw err;
-      throw new DriverError("unavailable", `session ${spec.sessionId} did not start: ${(err as Error).message}. Output: ${tail}`, {
-        cause: err,
-      });
+      throw new DriverError(
+        "unavailable",
+        `session ${spec.sessionId} did not start: ${(err as Error).message}. Output: ${tail}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
   private async waitReady(portFile: string, pgid: number, signal: AbortSignal): Promise<number> {
     const deadline = Date.now() + (this.opts.startTimeoutMs ?? 20_000);
     for (;;) {
-      if (signal.aborted) throw new DriverError("unavailable", "the start command's deadline passed before the desktop was ready");
+      if (signal.aborted)
+        throw new DriverError(
+          "unavailable",
+          "the start command's deadline passed before the desktop was ready",
+        );
       const text = existsSync(portFile) ? readFileSync(portFile, "utf8") : "";
       const m = /(\d+)/.exec(text);
       if (m) return Number(m[1]);
-      if (groupMembers(pgid).length === 0) throw new Error("the session's processes exited during start");
+      if (groupMembers(pgid).length === 0)
+        throw new Error("the session's processes exited during start");
       if (Date.now() > deadline) throw new Error("no VNC port reported before the start timeout");
       await new Promise((r) => setTimeout(r, 15));
     }
@@ -287,7 +337,11 @@ export class LocalDriver implements Driver {
       this.sessions.delete(id);
       this.store.remove(id);
       this.opts.log.info("session exited on its own", { sessionId: id });
-      const ev: DriverSession = { sessionId: id, state: "stopped", reason: "the desktop exited on its own (its program ended or crashed)" };
+      const ev: DriverSession = {
+        sessionId: id,
+        state: "stopped",
+        reason: "the desktop exited on its own (its program ended or crashed)",
+      };
       for (const fn of this.listeners) fn(ev);
     }
   }

@@ -38,7 +38,12 @@ export class LocalSessionStore {
   /** Paths of a session's scratch files (logs, port and display reports). */
   paths(sessionId: string): { record: string; log: string; port: string; display: string } {
     const base = join(this.dir, sessionId);
-    return { record: `${base}.json`, log: `${base}.log`, port: `${base}.port`, display: `${base}.display` };
+    return {
+      record: `${base}.json`,
+      log: `${base}.log`,
+      port: `${base}.port`,
+      display: `${base}.display`,
+    };
   }
 
   save(rec: LocalSessionRecord): void {
@@ -61,7 +66,8 @@ export class LocalSessionStore {
       const id = name.slice(0, -5);
       try {
         const rec = JSON.parse(readFileSync(join(this.dir, name), "utf8")) as LocalSessionRecord;
-        if (rec.sessionId !== id || !Number.isInteger(rec.pgid) || !Number.isInteger(rec.port)) throw new Error("bad");
+        if (rec.sessionId !== id || !Number.isInteger(rec.pgid) || !Number.isInteger(rec.port))
+          throw new Error("bad");
         records.push(rec);
       } catch {
         broken.push(id);

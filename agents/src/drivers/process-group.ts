@@ -48,7 +48,8 @@ export function groupMembers(pgid: number): GroupMember[] {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid <= 0) continue;
     const st = readStat(pid);
-    if (st && st.pgrp === pgid && st.state !== "Z" && st.state !== "X") out.push({ pid, state: st.state });
+    if (st && st.pgrp === pgid && st.state !== "Z" && st.state !== "X")
+      out.push({ pid, state: st.state });
   }
   return out;
 }
@@ -86,7 +87,11 @@ export async function terminateGroup(pgid: number, graceMs: number): Promise<voi
 }
 
 /** Resolves true once every live member of the group is in state `state`, false at the deadline. */
-export function waitGroupState(pgid: number, state: "T" | "running", timeoutMs: number): Promise<boolean> {
+export function waitGroupState(
+  pgid: number,
+  state: "T" | "running",
+  timeoutMs: number,
+): Promise<boolean> {
   return until(() => {
     const m = groupMembers(pgid);
     return m.length > 0 && m.every((p) => (state === "T" ? p.state === "T" : p.state !== "T"));

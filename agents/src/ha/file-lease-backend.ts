@@ -11,7 +11,16 @@
  * next renew resolves (the loser sees another holder and steps down).
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, openSync, closeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { type Clock, systemClock } from "../runtime/clock.ts";
 import type { LeaseBackend } from "./leader-elector.ts";
@@ -76,7 +85,8 @@ export class FileLeaseBackend implements LeaseBackend {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
         try {
-          if (Date.now() - statSync(this.lockPath).mtimeMs > this.staleLockMs) rmSync(this.lockPath, { force: true });
+          if (Date.now() - statSync(this.lockPath).mtimeMs > this.staleLockMs)
+            rmSync(this.lockPath, { force: true });
         } catch {
           // vanished meanwhile: retry
         }

@@ -7,7 +7,7 @@ import { after, describe, test } from "node:test";
 import { silentLogger } from "../runtime/log.ts";
 import { eventually, WAIT } from "../testing/eventually.ts";
 import { FileLeaseBackend } from "./file-lease-backend.ts";
-import { checkLeaseTiming, type LeaseBackend, LeaderElector } from "./leader-elector.ts";
+import { checkLeaseTiming, LeaderElector, type LeaseBackend } from "./leader-elector.ts";
 import { RedisLeaseBackend } from "./redis-lease-backend.ts";
 
 const TIMING = { leaseDurationMs: 800, renewDeadlineMs: 500, retryPeriodMs: 100 };
@@ -38,7 +38,13 @@ interface Replica {
 function replicas(n: number, makeBackend: () => LeaseBackend): Replica[] {
   return Array.from({ length: n }, (_, i) => {
     const backend = new Partitionable(makeBackend());
-    const r: Replica = { id: `replica-${i}`, backend, started: [], stopped: [], elector: undefined as unknown as LeaderElector };
+    const r: Replica = {
+      id: `replica-${i}`,
+      backend,
+      started: [],
+      stopped: [],
+      elector: undefined as unknown as LeaderElector,
+    };
     r.elector = new LeaderElector({
       backend,
       identity: r.id,
@@ -88,9 +94,15 @@ function electorCases(name: string, newStore: () => () => LeaseBackend): void {
         const first = await eventually(() => leaders(rs)[0], { what: "first leader" });
         const killedAt = Date.now();
         first.elector.kill();
-        const next = await eventually(() => leaders(rs).find((r) => r !== first), { what: "takeover", timeoutMs: WAIT.medium });
+        const next = await eventually(() => leaders(rs).find((r) => r !== first), {
+          what: "takeover",
+          timeoutMs: WAIT.medium,
+        });
         const took = (next.started.at(-1) ?? 0) - killedAt;
-        assert.ok(took <= TIMING.leaseDurationMs + TIMING.retryPeriodMs + 150, `takeover took ${took} ms`);
+        assert.ok(
+          took <= TIMING.leaseDurationMs + TIMING.retryPeriodMs + 150,
+          `takeover took ${took} ms`,
+        );
         assert.equal(leaders(rs).length, 1);
       } finally {
         await shutdown(rs);
@@ -106,7 +118,10 @@ function electorCases(name: string, newStore: () => () => LeaseBackend): void {
         a.backend.cut = true;
         await eventually(() => a.stopped.length === 1, { what: "step down" });
         await eventually(() => b.elector.isLeader, { what: "b takes over" });
-        assert.ok((b.started[0] ?? 0) >= (a.stopped[0] ?? 0), "the old leader stopped before the new one started");
+        assert.ok(
+          (b.started[0] ?? 0) >= (a.stopped[0] ?? 0),
+          "the old leader stopped before the new one started",
+        );
         a.backend.cut = false;
         b.elector.kill();
         await eventually(() => a.elector.isLeader, { what: "a leads again" });
@@ -124,7 +139,9 @@ function electorCases(name: string, newStore: () => () => LeaseBackend): void {
         const t0 = Date.now();
         await a.elector.stop();
         assert.equal(a.stopped.length, 1);
-        await eventually(() => leaders(rs).length === 1 && !a.elector.isLeader, { what: "follower leads" });
+        await eventually(() => leaders(rs).length === 1 && !a.elector.isLeader, {
+          what: "follower leads",
+        });
         assert.ok(Date.now() - t0 < TIMING.leaseDurationMs, "no wait for expiry after a release");
       } finally {
         await shutdown(rs);
@@ -151,7 +168,16 @@ electorCases("file", () => {
 });
 
 test("lease timing is validated with the variable names", () => {
-  assert.throws(() => checkLeaseTiming({ leaseDurationMs: 1000, renewDeadlineMs: 1000, retryPeriodMs: 100 }), /LEASE_DURATION/);
-  assert.throws(() => checkLeaseTiming({ leaseDurationMs: 1000, renewDeadlineMs: 100, retryPeriodMs: 100 }), /RENEW_DEADLINE/);
-  assert.throws(() => checkLeaseTiming({ leaseDurationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 0 }), /RETRY_PERIOD/);
+  assert.throws(
+    () => checkLeaseTiming({ leaseDurationMs: 1000, renewDeadlineMs: 1000, retryPeriodMs: 100 }),
+    /LEASE_DURATION/,
+  );
+  assert.throws(
+    () => checkLeaseTiming({ leaseDurationMs: 1000, renewDeadlineMs: 100, retryPeriodMs: 100 }),
+    /RENEW_DEADLINE/,
+  );
+  assert.throws(
+    () => checkLeaseTiming({ leaseDurationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 0 }),
+    /RETRY_PERIOD/,
+  );
 });

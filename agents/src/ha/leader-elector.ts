@@ -38,10 +38,14 @@ export interface LeaderElectorOptions {
 }
 
 /** Validates timing the way client-go does, with messages naming the variables. */
-export function checkLeaseTiming(o: Pick<LeaderElectorOptions, "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs">): void {
+export function checkLeaseTiming(
+  o: Pick<LeaderElectorOptions, "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs">,
+): void {
   if (!(o.retryPeriodMs > 0)) throw new RangeError("RETRY_PERIOD must be positive");
-  if (!(o.renewDeadlineMs > o.retryPeriodMs)) throw new RangeError("RENEW_DEADLINE must be longer than RETRY_PERIOD");
-  if (!(o.leaseDurationMs > o.renewDeadlineMs)) throw new RangeError("LEASE_DURATION must be longer than RENEW_DEADLINE");
+  if (!(o.renewDeadlineMs > o.retryPeriodMs))
+    throw new RangeError("RENEW_DEADLINE must be longer than RETRY_PERIOD");
+  if (!(o.leaseDurationMs > o.renewDeadlineMs))
+    throw new RangeError("LEASE_DURATION must be longer than RENEW_DEADLINE");
 }
 
 /** Runs the election loop for one replica. */
@@ -123,7 +127,8 @@ export class LeaderElector {
     } else if (this.leader && now - this.lastRenew >= this.opts.renewDeadlineMs) {
       this.stepDown("could not renew the lease within RENEW_DEADLINE");
     }
-    if (this.running) this.timer = this.clock.setTimeout(() => void this.tick(), this.opts.retryPeriodMs);
+    if (this.running)
+      this.timer = this.clock.setTimeout(() => void this.tick(), this.opts.retryPeriodMs);
   }
 
   private stepDown(why: string): void {

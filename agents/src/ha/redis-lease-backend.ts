@@ -17,7 +17,12 @@ export class RedisLeaseBackend implements LeaseBackend {
 
   constructor(url: string, agentId: string) {
     // Fail fast: a lease call that waits for a reconnect is worth less than a quick "no".
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, connectTimeout: 2_000 });
+    this.redis = new Redis(url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+      connectTimeout: 2_000,
+    });
     this.redis.on("error", () => {}); // surfaced per call; the elector logs them
     this.key = `streamspace:agent-lease:${agentId}`;
   }

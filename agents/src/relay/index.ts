@@ -52,7 +52,10 @@ export function createRelayLinks(opts: { agentId: string; log: RelayLinksLogger 
       if (links.get(link.relayId) !== link) return;
       links.delete(link.relayId);
       if (closed) return;
-      log.warn("relay link down; routing its sessions to the next relay", { relay: link.relayId, reason });
+      log.warn("relay link down; routing its sessions to the next relay", {
+        relay: link.relayId,
+        reason,
+      });
       suspects.set(link.relayId, Date.now() + SUSPECT_MS);
       reconcile();
       // Try the relay again once the suspicion lapses, in case it was a blip.
@@ -115,7 +118,10 @@ export function createRelayLinks(opts: { agentId: string; log: RelayLinksLogger 
       if (next.epoch !== ring.epoch) suspects.clear();
       const tokenChanged = next.relayToken !== token;
       token = next.relayToken;
-      ring = createRelayRing({ epoch: next.epoch, members: next.members.map((m) => ({ id: m.id, url: m.url })) });
+      ring = createRelayRing({
+        epoch: next.epoch,
+        members: next.members.map((m) => ({ id: m.id, url: m.url })),
+      });
       // A fresh token matters only to new connections; existing streams were verified already.
       if (tokenChanged) log.debug?.("relay token refreshed", { epoch: next.epoch.toString() });
       reconcile();

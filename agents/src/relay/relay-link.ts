@@ -4,15 +4,21 @@
  * relay asks for. The link reports its own death once (`onDown`) so the owner can route the
  * sessions around this relay until the ring says otherwise.
  */
+
+import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
 import { create } from "@bufbuild/protobuf";
-import { decodeMessage, encodeMessage, FrameReader, RELAY_SERVICE_PATH } from "@streamspace/dataplane/tunnel-wire";
+import {
+  decodeMessage,
+  encodeMessage,
+  FrameReader,
+  RELAY_SERVICE_PATH,
+} from "@streamspace/dataplane/tunnel-wire";
 import {
   AgentAnnounceSchema,
   AttachRequestSchema,
   AttachResponseSchema,
   type TunnelOpen,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
-import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
 import type { RelayLinksLogger } from "./index.ts";
 import { runTunnel } from "./tunnel-splice.ts";
 
@@ -109,7 +115,11 @@ export class RelayLink {
     const req = create(AttachRequestSchema, {
       payload: {
         case: "announce",
-        value: create(AgentAnnounceSchema, { agentId: this.deps.agentId, sessionIds, ringEpoch: epoch }),
+        value: create(AgentAnnounceSchema, {
+          agentId: this.deps.agentId,
+          sessionIds,
+          ringEpoch: epoch,
+        }),
       },
     });
     this.#attach.write(encodeMessage(AttachRequestSchema, req));
@@ -136,7 +146,11 @@ export class RelayLink {
       endpoint: this.deps.endpoint(open.sessionId),
       onEnd: (end) => {
         this.#tunnels--;
-        this.deps.log.debug?.("tunnel ended", { relay: this.relayId, session: open.sessionId, reason: end.reason });
+        this.deps.log.debug?.("tunnel ended", {
+          relay: this.relayId,
+          session: open.sessionId,
+          reason: end.reason,
+        });
         if (this.#sessions.length === 0 && this.#tunnels === 0) this.deps.onIdle(this);
       },
     });

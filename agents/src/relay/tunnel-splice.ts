@@ -4,6 +4,9 @@
  * the VNC socket, a full VNC socket pauses the HTTP/2 stream (and HTTP/2 flow control then
  * pushes back through the relay to the browser). Data frames are never copied (tunnel-wire).
  */
+
+import type { ClientHttp2Stream } from "node:http2";
+import { connect, type Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import {
   dataFieldOf,
@@ -19,8 +22,6 @@ import {
   TunnelRequestSchema,
   TunnelResponseSchema,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
-import type { ClientHttp2Stream } from "node:http2";
-import { connect, type Socket } from "node:net";
 
 /** Why a tunnel ended, for logs. */
 export type TunnelEnd = { code: TunnelCloseCode; reason: string };
@@ -28,7 +29,9 @@ export type TunnelEnd = { code: TunnelCloseCode; reason: string };
 function closeFrame(code: TunnelCloseCode, reason: string): Buffer {
   return encodeMessage(
     TunnelRequestSchema,
-    create(TunnelRequestSchema, { payload: { case: "close", value: create(TunnelCloseSchema, { code, reason }) } }),
+    create(TunnelRequestSchema, {
+      payload: { case: "close", value: create(TunnelCloseSchema, { code, reason }) },
+    }),
   );
 }
 
@@ -58,7 +61,11 @@ export function runTunnel(opts: {
   const open = create(TunnelRequestSchema, {
     payload: {
       case: "open",
-      value: create(TunnelOpenSchema, { sessionId: opts.sessionId, connectionId: opts.connectionId, token: opts.token }),
+      value: create(TunnelOpenSchema, {
+        sessionId: opts.sessionId,
+        connectionId: opts.connectionId,
+        token: opts.token,
+      }),
     },
   });
   stream.write(encodeMessage(TunnelRequestSchema, open));
@@ -72,13 +79,19 @@ export function runTunnel(opts: {
   sock.on("error", (err) => {
     const code = (err as NodeJS.ErrnoException).code;
     finish(
-      sock.connecting || code === "ECONNREFUSED" ? TunnelCloseCode.VNC_UNREACHABLE : TunnelCloseCode.ERROR,
+      sock.connecting || code === "ECONNREFUSED"
+        ? TunnelCloseCode.VNC_UNREACHABLE
+        : TunnelCloseCode.ERROR,
       `VNC connection failed (${code ?? err.message})`,
       true,
     );
   });
-  sock.on("end", () => finish(TunnelCloseCode.NORMAL, "the VNC server closed the connection", true));
-  sock.on("close", () => finish(TunnelCloseCode.NORMAL, "the VNC server closed the connection", true));
+  sock.on("end", () =>
+    finish(TunnelCloseCode.NORMAL, "the VNC server closed the connection", true),
+  );
+  sock.on("close", () =>
+    finish(TunnelCloseCode.NORMAL, "the VNC server closed the connection", true),
+  );
   sock.on("data", (chunk: Buffer) => {
     if (ended) return;
     stream.cork();
@@ -107,9 +120,14 @@ export function runTunnel(opts: {
     let bytes: Uint8Array | undefined = data;
     if (!bytes) {
       const res = decodeMessage(TunnelResponseSchema, msg);
-      if (res instanceof Error) return finish(TunnelCloseCode.ERROR, "the relay sent a malformed frame", true);
+      if (res instanceof Error)
+        return finish(TunnelCloseCode.ERROR, "the relay sent a malformed frame", true);
       if (res.payload.case === "close") {
-        return finish(res.payload.value.code, res.payload.value.reason || "closed by the relay", false);
+        return finish(
+          res.payload.value.code,
+          res.payload.value.reason || "closed by the relay",
+          false,
+        );
       }
       if (res.payload.case !== "data") return;
       bytes = res.payload.value;

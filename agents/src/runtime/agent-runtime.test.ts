@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { type AgentMessage, type RelayRing, RelayRingSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import {
+  type AgentMessage,
+  type RelayRing,
+  RelayRingSchema,
+} from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { Platform, SessionState, TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
 import { eventually, WAIT } from "../testing/eventually.ts";
 import { FakeDriver } from "../testing/fake-driver.ts";
@@ -13,7 +17,11 @@ import type { RelayHook } from "./relay-hook.ts";
 
 const template = create(TemplateSchema, { id: "t1", name: "demo", image: "builtin:demo" });
 
-function makeRuntime(gw: FakeGateway, driver: FakeDriver, extra: Partial<AgentRuntimeOptions> = {}) {
+function makeRuntime(
+  gw: FakeGateway,
+  driver: FakeDriver,
+  extra: Partial<AgentRuntimeOptions> = {},
+) {
   const rt = new AgentRuntime({
     agentId: "agent-1",
     urls: [gw.url],
@@ -31,11 +39,21 @@ function makeRuntime(gw: FakeGateway, driver: FakeDriver, extra: Partial<AgentRu
     ...extra,
   });
   rt.start();
-  return { rt, async [Symbol.asyncDispose]() { await rt.stop(500); } };
+  return {
+    rt,
+    async [Symbol.asyncDispose]() {
+      await rt.stop(500);
+    },
+  };
 }
 
 function welcome(s: FakeStream, heartbeatMs = 50, ring?: RelayRing) {
-  s.send({ payload: { case: "welcome", value: { pod: "pod-a", approved: true, heartbeatInterval: durationFromMs(heartbeatMs), ring } } });
+  s.send({
+    payload: {
+      case: "welcome",
+      value: { pod: "pod-a", approved: true, heartbeatInterval: durationFromMs(heartbeatMs), ring },
+    },
+  });
 }
 
 function startCommand(commandId: string, sessionId: string, deadlineMs = 10_000) {
@@ -58,7 +76,9 @@ const is = (kind: AgentMessage["payload"]["case"], id?: string) => (m: AgentMess
 describe("agent runtime against a fake AgentGateway", () => {
   test("Hello carries identity, capacity and the full inventory; heartbeats follow Welcome", async () => {
     await using gw = await FakeGateway.start();
-    const driver = new FakeDriver([{ sessionId: "s-old", state: "hibernated", endpoint: { host: "127.0.0.1", port: 5999 } }]);
+    const driver = new FakeDriver([
+      { sessionId: "s-old", state: "hibernated", endpoint: { host: "127.0.0.1", port: 5999 } },
+    ]);
     await using _rt = makeRuntime(gw, driver);
     const s = await gw.nextStream();
     assert.equal(s.headers.get("authorization"), "Bearer cred-abc");
@@ -94,7 +114,10 @@ describe("agent runtime against a fake AgentGateway", () => {
     const beatsAtAck = s.count("heartbeat");
     const result = await s.waitFor(is("commandResult", "c1"));
     const beatsDuring = s.count("heartbeat") - beatsAtAck;
-    assert.ok(beatsDuring >= 5, `heartbeats continued during the slow start (${beatsDuring} in 1 s at 50 ms)`);
+    assert.ok(
+      beatsDuring >= 5,
+      `heartbeats continued during the slow start (${beatsDuring} in 1 s at 50 ms)`,
+    );
     assert.equal(result.payload.case, "commandResult");
     if (result.payload.case !== "commandResult") return;
     assert.equal(result.payload.value.success, true);
@@ -135,10 +158,15 @@ describe("agent runtime against a fake AgentGateway", () => {
     assert.ok(Date.now() - dropped < WAIT.short, "redial within the backoff ceiling");
     if (hello.payload.case !== "hello") return;
     assert.deepEqual(hello.payload.value.completedCommandIds, ["c-before"]);
-    assert.deepEqual(hello.payload.value.sessions.map((r) => r.sessionId), ["s-x"]);
+    assert.deepEqual(
+      hello.payload.value.sessions.map((r) => r.sessionId),
+      ["s-x"],
+    );
     // Reconnect with a delay is obeyed too.
     welcome(s2);
-    s2.send({ payload: { case: "reconnect", value: { delay: durationFromMs(300), reason: "pod draining" } } });
+    s2.send({
+      payload: { case: "reconnect", value: { delay: durationFromMs(300), reason: "pod draining" } },
+    });
     const asked = Date.now();
     const s3 = await gw.nextStream();
     await s3.waitFor(is("hello"));
@@ -182,22 +210,38 @@ describe("agent runtime against a fake AgentGateway", () => {
     s.send({ payload: { case: "command", value: { commandId: "" } } }); // ignored, no crash
     s.send({ payload: { case: "command", value: { commandId: "c-empty" } } });
     const empty = await s.waitFor(is("commandResult", "c-empty"));
-    if (empty.payload.case === "commandResult") assert.match(empty.payload.value.errorMessage, /no action/);
+    if (empty.payload.case === "commandResult")
+      assert.match(empty.payload.value.errorMessage, /no action/);
 
     for (const n of [1, 2, 3]) s.send(startCommand(`c-cap${n}`, `s-cap${n}`));
     await s.waitFor(is("commandResult", "c-cap3"));
     s.send(startCommand("c-cap4", "s-cap4"));
     const full = await s.waitFor(is("commandResult", "c-cap4"));
-    if (full.payload.case === "commandResult") assert.match(full.payload.value.errorMessage, /capacity/);
+    if (full.payload.case === "commandResult")
+      assert.match(full.payload.value.errorMessage, /capacity/);
     assert.ok(seen.at(-1)?.includes("s-cap3"), "relay hook learns about live sessions");
 
-    s.send({ payload: { case: "command", value: { commandId: "c-stop", action: { case: "stopSession", value: { sessionId: "s-cap1" } } } } });
+    s.send({
+      payload: {
+        case: "command",
+        value: {
+          commandId: "c-stop",
+          action: { case: "stopSession", value: { sessionId: "s-cap1" } },
+        },
+      },
+    });
     await s.waitFor(is("commandResult", "c-stop"));
-    s.send({ payload: { case: "command", value: { commandId: "c-drain", action: { case: "drain", value: {} } } } });
+    s.send({
+      payload: {
+        case: "command",
+        value: { commandId: "c-drain", action: { case: "drain", value: {} } },
+      },
+    });
     await s.waitFor(is("commandResult", "c-drain"));
     s.send(startCommand("c-after-drain", "s-new"));
     const drained = await s.waitFor(is("commandResult", "c-after-drain"));
-    if (drained.payload.case === "commandResult") assert.match(drained.payload.value.errorMessage, /draining/);
+    if (drained.payload.case === "commandResult")
+      assert.match(drained.payload.value.errorMessage, /draining/);
 
     driver.exit("s-cap2");
     const ev = await s.waitFor((m) => m.payload.case === "sessionEvent");

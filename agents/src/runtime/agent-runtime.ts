@@ -10,7 +10,7 @@
  *   redialled (Hello's inventory resynchronises; unreported results are re-sent after Welcome).
  *   Heartbeats are simply skipped when the queue is full.
  */
-import { hostname, loadavg, availableParallelism } from "node:os";
+import { availableParallelism, hostname, loadavg } from "node:os";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import {
@@ -92,7 +92,8 @@ export class AgentRuntime {
   private readonly offEvents: () => void;
 
   constructor(private readonly opts: AgentRuntimeOptions) {
-    if (opts.urls.length === 0) throw new Error("AgentRuntime needs at least one control-plane URL");
+    if (opts.urls.length === 0)
+      throw new Error("AgentRuntime needs at least one control-plane URL");
     this.clock = opts.clock ?? systemClock;
     this.completed = new CompletedCommands(opts.completedCacheSize ?? 4096);
     this.offEvents = opts.driver.onEvent((s) => this.onDriverEvent(s));
@@ -113,7 +114,13 @@ export class AgentRuntime {
   }
 
   status(): RuntimeStatus {
-    return { connected: this.connected, pod: this.pod, approved: this.approved, sessions: this.sessions.size, draining: this.draining };
+    return {
+      connected: this.connected,
+      pod: this.pod,
+      approved: this.approved,
+      sessions: this.sessions.size,
+      draining: this.draining,
+    };
   }
 
   private async run(): Promise<void> {
@@ -155,7 +162,8 @@ export class AgentRuntime {
       this.out = out;
       const headers: Record<string, string> = {};
       if (this.opts.credential) headers.authorization = `Bearer ${this.opts.credential}`;
-      else if (this.opts.bootstrapToken) headers["x-streamspace-bootstrap-token"] = this.opts.bootstrapToken;
+      else if (this.opts.bootstrapToken)
+        headers["x-streamspace-bootstrap-token"] = this.opts.bootstrapToken;
       this.opts.log.info("dialling control plane", { url });
       for await (const msg of conn.client.connect(out, { signal: ac.signal, headers })) {
         const p = msg.payload;
@@ -165,7 +173,10 @@ export class AgentRuntime {
           this.pod = p.value.pod;
           this.approved = p.value.approved;
           const iv = p.value.heartbeatInterval;
-          const intervalMs = Math.max(100, iv ? Number(iv.seconds) * 1000 + iv.nanos / 1e6 : 10_000);
+          const intervalMs = Math.max(
+            100,
+            iv ? Number(iv.seconds) * 1000 + iv.nanos / 1e6 : 10_000,
+          );
           const beat = () => {
             this.sendHeartbeat();
             heartbeat = this.clock.setTimeout(beat, intervalMs);
@@ -173,7 +184,11 @@ export class AgentRuntime {
           if (heartbeat) this.clock.clearTimeout(heartbeat);
           heartbeat = this.clock.setTimeout(beat, intervalMs);
           if (p.value.ring) this.opts.relay?.updateRing(p.value.ring);
-          this.opts.log.info("connected", { pod: this.pod, approved: this.approved, heartbeatMs: intervalMs });
+          this.opts.log.info("connected", {
+            pod: this.pod,
+            approved: this.approved,
+            heartbeatMs: intervalMs,
+          });
           for (const id of [...this.unreported]) {
             const r = this.completed.get(id);
             if (r) this.sendReliable({ payload: { case: "commandResult", value: r } });
@@ -186,12 +201,17 @@ export class AgentRuntime {
         } else if (p.case === "reconnect") {
           const d = p.value.delay;
           const ms = d ? Number(d.seconds) * 1000 + d.nanos / 1e6 : 0;
-          this.opts.log.info("control plane asked to reconnect", { reason: p.value.reason, delayMs: ms });
+          this.opts.log.info("control plane asked to reconnect", {
+            reason: p.value.reason,
+            delayMs: ms,
+          });
           return { welcomed, reconnectMs: Math.max(0, ms) };
         } else if (p.case === "credentialIssued") {
           await this.saveCredential(p.value.credential);
         } else {
-          this.opts.log.warn("ignoring an unknown control message; upgrade the agent", { case: (msg as ControlMessage).payload.case });
+          this.opts.log.warn("ignoring an unknown control message; upgrade the agent", {
+            case: (msg as ControlMessage).payload.case,
+          });
         }
       }
       this.opts.log.warn("control plane ended the stream", { url });
@@ -262,13 +282,17 @@ export class AgentRuntime {
     this.sendReliable({ payload: { case: "commandAck", value: { commandId: id } } });
     const cached = this.completed.get(id);
     if (cached) {
-      this.opts.log.info("redelivered command already finished; re-sending its result", { commandId: id });
+      this.opts.log.info("redelivered command already finished; re-sending its result", {
+        commandId: id,
+      });
       this.sendResult(cached);
       return;
     }
     if (this.inflight.has(id)) return;
     const now = this.clock.now();
-    const deadline = cmd.deadline ? timestampMs(cmd.deadline) : now + (this.opts.defaultCommandTimeoutMs ?? 120_000);
+    const deadline = cmd.deadline
+      ? timestampMs(cmd.deadline)
+      : now + (this.opts.defaultCommandTimeoutMs ?? 120_000);
     const ac = new AbortController();
     const timer = this.clock.setTimeout(() => ac.abort(), Math.max(0, deadline - now));
     const task = runCommand(
@@ -296,7 +320,8 @@ export class AgentRuntime {
   }
 
   private sendResult(result: CommandResult): void {
-    if (!this.sendReliable({ payload: { case: "commandResult", value: result } })) this.unreported.add(result.commandId);
+    if (!this.sendReliable({ payload: { case: "commandResult", value: result } }))
+      this.unreported.add(result.commandId);
   }
 
   private applyResult(cmd: Command, result: CommandResult): void {
@@ -306,7 +331,11 @@ export class AgentRuntime {
     else {
       const [host = "", port = "0"] = s.vncEndpoint.split(/:(?=\d+$)/);
       const state = cmd.action.case === "hibernateSession" ? "hibernated" : "running";
-      this.sessions.set(s.sessionId, { sessionId: s.sessionId, state, endpoint: host ? { host, port: Number(port) } : undefined });
+      this.sessions.set(s.sessionId, {
+        sessionId: s.sessionId,
+        state,
+        endpoint: host ? { host, port: Number(port) } : undefined,
+      });
     }
     this.notifyRelay();
   }
@@ -317,14 +346,18 @@ export class AgentRuntime {
     this.notifyRelay();
     // Not queued while disconnected: the next Hello carries the full inventory instead.
     this.sendReliable({
-      payload: { case: "sessionEvent", value: { session: toSessionReport(s), observeTime: timestampFromMs(this.clock.now()) } },
+      payload: {
+        case: "sessionEvent",
+        value: { session: toSessionReport(s), observeTime: timestampFromMs(this.clock.now()) },
+      },
     });
   }
 
   private notifyRelay(): void {
     if (!this.opts.relay) return;
     const live = new Map<string, { host: string; port: number }>();
-    for (const [id, s] of this.sessions) if (s.state === "running" && s.endpoint) live.set(id, s.endpoint);
+    for (const [id, s] of this.sessions)
+      if (s.state === "running" && s.endpoint) live.set(id, s.endpoint);
     this.opts.relay.sessionsChanged(live);
   }
 
@@ -335,7 +368,9 @@ export class AgentRuntime {
       this.opts.credential = credential;
       this.opts.log.info("credential issued and saved; it replaces the bootstrap token");
     } catch (err) {
-      this.opts.log.error("could not save the issued credential; ask an admin to rotate it", { err });
+      this.opts.log.error("could not save the issued credential; ask an admin to rotate it", {
+        err,
+      });
     }
   }
 }

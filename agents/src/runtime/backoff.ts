@@ -10,7 +10,11 @@ export interface BackoffPolicy {
 }
 
 /** The delay before attempt `attempt` (0-based); `random` returns [0, 1). */
-export function fullJitterDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
+export function fullJitterDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * ceiling);
 }

@@ -11,7 +11,8 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
   private closed = false;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`queue capacity must be a positive integer, got ${capacity}`);
   }
 
   get size(): number {

@@ -36,46 +36,77 @@ function failure(commandId: string, message: string, session?: DriverSession): C
 
 function aborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
-    const fail = () => reject(new DriverError("unavailable", "the command's deadline passed before it finished; the control plane may retry it"));
+    const fail = () =>
+      reject(
+        new DriverError(
+          "unavailable",
+          "the command's deadline passed before it finished; the control plane may retry it",
+        ),
+      );
     if (signal.aborted) fail();
     else signal.addEventListener("abort", fail, { once: true });
   });
 }
 
-async function dispatch(cmd: Command, ctx: CommandContext, signal: AbortSignal): Promise<DriverSession | undefined> {
+async function dispatch(
+  cmd: Command,
+  ctx: CommandContext,
+  signal: AbortSignal,
+): Promise<DriverSession | undefined> {
   const a = cmd.action;
   switch (a.case) {
     case "startSession": {
       const { sessionId, template } = a.value;
       if (!sessionId) throw new DriverError("invalid_argument", "StartSession needs a session_id");
-      if (!template) throw new DriverError("invalid_argument", `StartSession for ${sessionId} carries no template`);
+      if (!template)
+        throw new DriverError(
+          "invalid_argument",
+          `StartSession for ${sessionId} carries no template`,
+        );
       if (!ctx.hasSession(sessionId)) {
-        if (ctx.isDraining()) throw new DriverError("capacity", "this agent is draining and accepts no new sessions; schedule the session elsewhere");
+        if (ctx.isDraining())
+          throw new DriverError(
+            "capacity",
+            "this agent is draining and accepts no new sessions; schedule the session elsewhere",
+          );
         if (ctx.activeSessions() >= ctx.maxSessions) {
-          throw new DriverError("capacity", `this agent is at capacity (${ctx.maxSessions} sessions); schedule the session elsewhere`);
+          throw new DriverError(
+            "capacity",
+            `this agent is at capacity (${ctx.maxSessions} sessions); schedule the session elsewhere`,
+          );
         }
       }
       return ctx.driver.start({ sessionId, ownerId: a.value.ownerId, template }, signal);
     }
     case "stopSession":
-      if (!a.value.sessionId) throw new DriverError("invalid_argument", "StopSession needs a session_id");
+      if (!a.value.sessionId)
+        throw new DriverError("invalid_argument", "StopSession needs a session_id");
       return ctx.driver.stop(a.value.sessionId, signal);
     case "hibernateSession":
-      if (!a.value.sessionId) throw new DriverError("invalid_argument", "HibernateSession needs a session_id");
+      if (!a.value.sessionId)
+        throw new DriverError("invalid_argument", "HibernateSession needs a session_id");
       return ctx.driver.hibernate(a.value.sessionId, signal);
     case "wakeSession":
-      if (!a.value.sessionId) throw new DriverError("invalid_argument", "WakeSession needs a session_id");
+      if (!a.value.sessionId)
+        throw new DriverError("invalid_argument", "WakeSession needs a session_id");
       return ctx.driver.wake(a.value.sessionId, signal);
     case "drain":
       ctx.setDraining();
       return undefined;
     default:
-      throw new DriverError("invalid_argument", "the command carries no action this agent knows; upgrade the agent");
+      throw new DriverError(
+        "invalid_argument",
+        "the command carries no action this agent knows; upgrade the agent",
+      );
   }
 }
 
 /** Runs `cmd` until done or until `signal` (the command's deadline) fires. */
-export async function runCommand(cmd: Command, ctx: CommandContext, signal: AbortSignal): Promise<CommandResult> {
+export async function runCommand(
+  cmd: Command,
+  ctx: CommandContext,
+  signal: AbortSignal,
+): Promise<CommandResult> {
   try {
     const session = await Promise.race([dispatch(cmd, ctx, signal), aborted(signal)]);
     return create(CommandResultSchema, {
@@ -86,6 +117,9 @@ export async function runCommand(cmd: Command, ctx: CommandContext, signal: Abor
   } catch (err) {
     if (err instanceof DriverError) return failure(cmd.commandId, err.message);
     ctx.log.error("command failed", { commandId: cmd.commandId, err });
-    return failure(cmd.commandId, `the ${ctx.driver.name} driver failed: ${(err as Error)?.message ?? String(err)}`);
+    return failure(
+      cmd.commandId,
+      `the ${ctx.driver.name} driver failed: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
 }

@@ -15,7 +15,10 @@ export interface GatewayConnection {
 
 /** Dials `baseUrl`; pings every 10 s so a dead pod is noticed without waiting for TCP. */
 export function dialGateway(baseUrl: string): GatewayConnection {
-  const sessionManager = new Http2SessionManager(baseUrl, { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 });
+  const sessionManager = new Http2SessionManager(baseUrl, {
+    pingIntervalMs: 10_000,
+    pingTimeoutMs: 5_000,
+  });
   const transport = createGrpcTransport({ baseUrl, sessionManager });
   return { client: createClient(AgentGateway, transport), close: () => sessionManager.abort() };
 }

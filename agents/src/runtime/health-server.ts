@@ -36,13 +36,23 @@ export async function startHealthServer(
       return;
     }
     if (path === "/health") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", ...s }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: "ok", ...s }));
     } else if (path === "/ready") {
       const ready = s.connected && s.leader;
-      const detail = !s.leader ? "not the leader" : !s.connected ? "not connected to the control plane" : "ready";
-      res.writeHead(ready ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ ready, detail }));
+      const detail = !s.leader
+        ? "not the leader"
+        : !s.connected
+          ? "not connected to the control plane"
+          : "ready";
+      res
+        .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
+        .end(JSON.stringify({ ready, detail }));
     } else {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "try /health or /ready" }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: "try /health or /ready" }));
     }
   });
   await new Promise<void>((resolve, reject) => {

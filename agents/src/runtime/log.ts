@@ -30,7 +30,12 @@ export function createLogger(
 ): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    const rec: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...base };
+    const rec: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level: lvl,
+      msg,
+      ...base,
+    };
     for (const [k, v] of Object.entries(fields ?? {})) rec[k] = errorFields(v);
     write(`${JSON.stringify(rec)}\n`);
   };

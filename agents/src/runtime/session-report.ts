@@ -3,7 +3,10 @@
  * place so Hello, CommandResult and SessionEvent can never disagree.
  */
 import { create } from "@bufbuild/protobuf";
-import { type SessionReport, SessionReportSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import {
+  type SessionReport,
+  SessionReportSchema,
+} from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import type { DriverSession, DriverSessionState } from "./driver.ts";
 

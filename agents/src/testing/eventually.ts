@@ -22,9 +22,12 @@ export async function eventually<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`eventually: ${opts.what ?? "condition"} not met within ${opts.timeoutMs ?? WAIT.medium} ms`, {
-        cause: last,
-      });
+      throw new Error(
+        `eventually: ${opts.what ?? "condition"} not met within ${opts.timeoutMs ?? WAIT.medium} ms`,
+        {
+          cause: last,
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
   }

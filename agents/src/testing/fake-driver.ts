@@ -2,7 +2,13 @@
  * An in-memory Driver for runtime tests: no processes, configurable delays, and a record of
  * every call, so tests can prove a command ran exactly once and that slow work overlaps.
  */
-import { type Driver, DriverError, type DriverEventListener, type DriverSession, type StartSpec } from "../runtime/driver.ts";
+import {
+  type Driver,
+  DriverError,
+  type DriverEventListener,
+  type DriverSession,
+  type StartSpec,
+} from "../runtime/driver.ts";
 
 /** A recorded driver call. */
 export interface DriverCall {
@@ -26,11 +32,18 @@ export class FakeDriver implements Driver {
 
   async start(spec: StartSpec, signal: AbortSignal): Promise<DriverSession> {
     this.calls.push({ op: "start", sessionId: spec.sessionId });
-    if (this.hang) await new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+    if (this.hang)
+      await new Promise((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason)),
+      );
     if (this.startDelayMs) await new Promise((r) => setTimeout(r, this.startDelayMs));
     const existing = this.sessions.get(spec.sessionId);
     if (existing) return existing;
-    const s: DriverSession = { sessionId: spec.sessionId, state: "running", endpoint: { host: "127.0.0.1", port: this.nextPort++ } };
+    const s: DriverSession = {
+      sessionId: spec.sessionId,
+      state: "running",
+      endpoint: { host: "127.0.0.1", port: this.nextPort++ },
+    };
     this.sessions.set(s.sessionId, s);
     return s;
   }
@@ -65,12 +78,17 @@ export class FakeDriver implements Driver {
   /** Simulates a desktop exiting on its own. */
   exit(sessionId: string): void {
     this.sessions.delete(sessionId);
-    for (const fn of this.listeners) fn({ sessionId, state: "stopped", reason: "the desktop exited" });
+    for (const fn of this.listeners)
+      fn({ sessionId, state: "stopped", reason: "the desktop exited" });
   }
 
   async close(): Promise<void> {}
 
-  private set(op: "hibernate" | "wake", sessionId: string, state: DriverSession["state"]): DriverSession {
+  private set(
+    op: "hibernate" | "wake",
+    sessionId: string,
+    state: DriverSession["state"],
+  ): DriverSession {
     this.calls.push({ op, sessionId });
     const s = this.sessions.get(sessionId);
     if (!s) throw new DriverError("not_found", `session ${sessionId} does not run on this agent`);

@@ -39,12 +39,17 @@ export class FakeStream {
   }
 
   /** Waits for the next agent message matching `pred` (searching from index `from`). */
-  async waitFor(pred: (m: AgentMessage) => boolean, timeoutMs: number = WAIT.medium, from = 0): Promise<AgentMessage> {
+  async waitFor(
+    pred: (m: AgentMessage) => boolean,
+    timeoutMs: number = WAIT.medium,
+    from = 0,
+  ): Promise<AgentMessage> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.received.slice(from).find(pred);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`fake gateway: no matching agent message within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`fake gateway: no matching agent message within ${timeoutMs} ms`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.max(1, deadline - Date.now()));
         this.waiter = () => {
@@ -109,7 +114,8 @@ export class FakeGateway {
   async nextStream(timeoutMs: number = WAIT.medium): Promise<FakeStream> {
     const deadline = Date.now() + timeoutMs;
     while (this.streams.length <= this.taken) {
-      if (Date.now() > deadline) throw new Error(`fake gateway: no agent stream within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`fake gateway: no agent stream within ${timeoutMs} ms`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.max(1, deadline - Date.now()));
         this.waiters.push(() => {

@@ -91,7 +91,8 @@ export class DemoDesktop {
     const x1 = Math.min(this.width, x + r + 1);
     const y1 = Math.min(this.height, y + r + 1);
     if (x0 >= x1 || y0 >= y1) return;
-    for (let py = y0; py < y1; py++) this.pixels.fill(colour, py * this.width + x0, py * this.width + x1);
+    for (let py = y0; py < y1; py++)
+      this.pixels.fill(colour, py * this.width + x0, py * this.width + x1);
     this.damage({ x: x0, y: y0, w: x1 - x0, h: y1 - y0 });
   }
 
@@ -119,7 +120,16 @@ export class DemoDesktop {
     pixels.fill(0x202830, 0, BAR_H * width);
     drawText(pixels, width, height, 8, 7, this.title, 0xffffff, 2);
     const clock = `${new Date().toISOString().slice(11, 19)}  #${this.frame}`;
-    drawText(pixels, width, height, width - 8 - clock.length * GLYPH_WIDTH * 2, 7, clock, 0x9fe870, 2);
+    drawText(
+      pixels,
+      width,
+      height,
+      width - 8 - clock.length * GLYPH_WIDTH * 2,
+      7,
+      clock,
+      0x9fe870,
+      2,
+    );
   }
 
   private paintPanel(): void {

@@ -67,9 +67,11 @@ export function decodePixelFormat(b: Buffer): PixelFormat {
 
 /** Why a format cannot be served, or undefined when it can. Colour maps are not supported. */
 export function unsupportedReason(pf: PixelFormat): string | undefined {
-  if (![8, 16, 32].includes(pf.bitsPerPixel)) return `bits-per-pixel ${pf.bitsPerPixel} is not 8, 16 or 32`;
+  if (![8, 16, 32].includes(pf.bitsPerPixel))
+    return `bits-per-pixel ${pf.bitsPerPixel} is not 8, 16 or 32`;
   if (!pf.trueColour) return "colour-map pixel formats are not supported; ask for true colour";
-  if (pf.redMax === 0 || pf.greenMax === 0 || pf.blueMax === 0) return "a colour max of 0 is not valid";
+  if (pf.redMax === 0 || pf.greenMax === 0 || pf.blueMax === 0)
+    return "a colour max of 0 is not valid";
   return undefined;
 }
 
@@ -115,7 +117,8 @@ export function encodeRaw(
       const b = Math.round(((p & 0xff) * pf.blueMax) / 255);
       const v = ((r << pf.redShift) | (g << pf.greenShift) | (b << pf.blueShift)) >>> 0;
       if (bpp === 1) out.writeUInt8(v & 0xff, off);
-      else if (bpp === 2) pf.bigEndian ? out.writeUInt16BE(v & 0xffff, off) : out.writeUInt16LE(v & 0xffff, off);
+      else if (bpp === 2)
+        pf.bigEndian ? out.writeUInt16BE(v & 0xffff, off) : out.writeUInt16LE(v & 0xffff, off);
       else pf.bigEndian ? out.writeUInt32BE(v, off) : out.writeUInt32LE(v, off);
       off += bpp;
     }

@@ -7,7 +7,12 @@
 import { connect, type Socket } from "node:net";
 import { ByteReader } from "./byte-reader.ts";
 import type { Rect } from "./demo-desktop.ts";
-import { decodePixelFormat, encodePixelFormat, NATIVE_FORMAT, type PixelFormat } from "./pixel-format.ts";
+import {
+  decodePixelFormat,
+  encodePixelFormat,
+  NATIVE_FORMAT,
+  type PixelFormat,
+} from "./pixel-format.ts";
 
 const MAX_QUEUED_UPDATES = 64;
 
@@ -34,10 +39,14 @@ export class RfbClient {
   static async connect(port: number, host = "127.0.0.1", timeoutMs = 5000): Promise<RfbClient> {
     const socket = connect({ port, host, noDelay: true });
     const reader = new ByteReader(socket, 64 << 20);
-    const timer = setTimeout(() => socket.destroy(new Error(`RFB handshake with ${host}:${port} timed out`)), timeoutMs);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`RFB handshake with ${host}:${port} timed out`)),
+      timeoutMs,
+    );
     try {
       const version = (await reader.read(12)).toString("latin1");
-      if (!/^RFB 003\.00[378]\n$/.test(version)) throw new Error(`unexpected server version ${JSON.stringify(version)}`);
+      if (!/^RFB 003\.00[378]\n$/.test(version))
+        throw new Error(`unexpected server version ${JSON.stringify(version)}`);
       socket.write("RFB 003.008\n");
       const [n = 0] = await reader.read(1);
       if (n === 0) {
@@ -45,9 +54,11 @@ export class RfbClient {
         throw new Error(`server refused: ${(await reader.read(len)).toString()}`);
       }
       const types = [...(await reader.read(n))];
-      if (!types.includes(1)) throw new Error(`server offers security types [${types}], not None (1)`);
+      if (!types.includes(1))
+        throw new Error(`server offers security types [${types}], not None (1)`);
       socket.write(Buffer.from([1]));
-      if ((await reader.read(4)).readUInt32BE(0) !== 0) throw new Error("security handshake failed");
+      if ((await reader.read(4)).readUInt32BE(0) !== 0)
+        throw new Error("security handshake failed");
       socket.write(Buffer.from([1])); // shared
       const init = await reader.read(24);
       const name = (await reader.read(init.readUInt32BE(20))).toString("utf8");
@@ -74,7 +85,10 @@ export class RfbClient {
   }
 
   /** Asks for an update of `rect` (whole screen by default). */
-  requestUpdate(incremental: boolean, rect: Rect = { x: 0, y: 0, w: this.width, h: this.height }): void {
+  requestUpdate(
+    incremental: boolean,
+    rect: Rect = { x: 0, y: 0, w: this.width, h: this.height },
+  ): void {
     const b = Buffer.alloc(10);
     b.writeUInt8(3, 0);
     b.writeUInt8(incremental ? 1 : 0, 1);
@@ -142,13 +156,19 @@ export class RfbClient {
         const rects: Rect[] = [];
         for (let i = 0; i < count; i++) {
           const h = await this.reader.read(12);
-          const r = { x: h.readUInt16BE(0), y: h.readUInt16BE(2), w: h.readUInt16BE(4), h: h.readUInt16BE(6) };
+          const r = {
+            x: h.readUInt16BE(0),
+            y: h.readUInt16BE(2),
+            w: h.readUInt16BE(4),
+            h: h.readUInt16BE(6),
+          };
           const enc = h.readInt32BE(8);
           if (enc !== 0) throw new Error(`server sent encoding ${enc}; only raw (0) was asked for`);
           const data = await this.reader.read(r.w * r.h * 4);
           for (let row = 0; row < r.h; row++) {
             for (let col = 0; col < r.w; col++) {
-              this.framebuffer[(r.y + row) * this.width + r.x + col] = data.readUInt32LE((row * r.w + col) * 4) & 0xffffff;
+              this.framebuffer[(r.y + row) * this.width + r.x + col] =
+                data.readUInt32LE((row * r.w + col) * 4) & 0xffffff;
             }
           }
           rects.push(r);

@@ -117,8 +117,16 @@ describe("built-in RFB server", () => {
     // The client always asks for 32 bpp; the converter is checked directly here.
     const { encodeRaw } = await import("./pixel-format.ts");
     const out = encodeRaw(new Uint32Array([0xff0000, 0x00ff00]), 2, 0, 0, 2, 1, {
-      bitsPerPixel: 16, depth: 16, bigEndian: false, trueColour: true,
-      redMax: 31, greenMax: 63, blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0,
+      bitsPerPixel: 16,
+      depth: 16,
+      bigEndian: false,
+      trueColour: true,
+      redMax: 31,
+      greenMax: 63,
+      blueMax: 31,
+      redShift: 11,
+      greenShift: 5,
+      blueShift: 0,
     });
     assert.deepEqual([out.readUInt16LE(0), out.readUInt16LE(2)], [0xf800, 0x07e0]);
   });

@@ -62,11 +62,16 @@ export function createRfbServer(opts: RfbServerOptions): Server {
   return server;
 }
 
-async function handshake(socket: Socket, reader: ByteReader, opts: RfbServerOptions): Promise<void> {
+async function handshake(
+  socket: Socket,
+  reader: ByteReader,
+  opts: RfbServerOptions,
+): Promise<void> {
   socket.write("RFB 003.008\n");
   const version = (await reader.read(12)).toString("latin1");
   const m = /^RFB (\d{3})\.(\d{3})\n$/.exec(version);
-  if (!m || Number(m[1]) !== 3) throw new Error(`viewer sent an unknown protocol version ${JSON.stringify(version)}`);
+  if (!m || Number(m[1]) !== 3)
+    throw new Error(`viewer sent an unknown protocol version ${JSON.stringify(version)}`);
   const minor = Math.min(Number(m[2]), 8);
   if (minor < 7) {
     const b = Buffer.alloc(4);
@@ -117,7 +122,8 @@ async function serveViewer(socket: Socket, opts: RfbServerOptions): Promise<void
     }
     const area = intersect(dirty, wanted);
     if (!area) return;
-    if (area.x === dirty.x && area.y === dirty.y && area.w === dirty.w && area.h === dirty.h) dirty = undefined;
+    if (area.x === dirty.x && area.y === dirty.y && area.w === dirty.w && area.h === dirty.h)
+      dirty = undefined;
     wanted = undefined;
     const head = Buffer.alloc(16);
     head.writeUInt8(0, 0); // FramebufferUpdate
@@ -152,13 +158,22 @@ async function serveViewer(socket: Socket, opts: RfbServerOptions): Promise<void
         }
         case 2: {
           const count = (await reader.read(3)).readUInt16BE(1);
-          if (count > MAX_ENCODINGS) throw new Error(`SetEncodings lists ${count} encodings (max ${MAX_ENCODINGS})`);
+          if (count > MAX_ENCODINGS)
+            throw new Error(`SetEncodings lists ${count} encodings (max ${MAX_ENCODINGS})`);
           await reader.read(count * 4); // Raw is always acceptable, so the list is not needed.
           break;
         }
         case 3: {
           const b = await reader.read(9);
-          const req = intersect({ x: b.readUInt16BE(1), y: b.readUInt16BE(3), w: b.readUInt16BE(5), h: b.readUInt16BE(7) }, screen);
+          const req = intersect(
+            {
+              x: b.readUInt16BE(1),
+              y: b.readUInt16BE(3),
+              w: b.readUInt16BE(5),
+              h: b.readUInt16BE(7),
+            },
+            screen,
+          );
           if (!req) break;
           if (b.readUInt8(0) === 0) dirty = union(dirty, req);
           wanted = union(wanted, req);
@@ -177,7 +192,8 @@ async function serveViewer(socket: Socket, opts: RfbServerOptions): Promise<void
         }
         case 6: {
           const len = (await reader.read(7)).readUInt32BE(3);
-          if (len > MAX_CUT_TEXT) throw new Error(`ClientCutText of ${len} bytes exceeds ${MAX_CUT_TEXT}`);
+          if (len > MAX_CUT_TEXT)
+            throw new Error(`ClientCutText of ${len} bytes exceeds ${MAX_CUT_TEXT}`);
           await reader.read(len);
           break;
         }

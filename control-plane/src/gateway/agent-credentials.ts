@@ -1,20 +1,8 @@
 /**
- * Agent credentials are opaque random strings; only their SHA-256 is stored, so a database
- * dump cannot impersonate an agent (proto/TOKENS.md).
+ * Reading secrets off an agent's request. Credentials themselves (format, hash) belong to the
+ * domain (domain/credentials.ts); this is only the header side.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-
-const PREFIX = "ssa_";
-
-/** A fresh credential, shown to the agent once. */
-export function newAgentCredential(): string {
-  return PREFIX + randomBytes(32).toString("base64url");
-}
-
-/** The stored form of a credential; lookups go by this hash. */
-export function hashAgentCredential(credential: string): string {
-  return createHash("sha256").update(credential).digest("hex");
-}
+import { createHash, timingSafeEqual } from "node:crypto";
 
 /** Constant-time string comparison, so the bootstrap token cannot be guessed byte by byte. */
 export function sameSecret(a: string, b: string): boolean {

@@ -16,6 +16,7 @@ import {
 import { toConnectError } from "../edge/error-table.ts";
 import { MemoryAgentHub } from "../hub/memory-agent-hub.ts";
 import { AgentConnection } from "./agent-connection.ts";
+import type { LocalStreams } from "./command-dispatcher.ts";
 import type { AgentHub, HubMessage } from "./agent-hub.ts";
 import type { AgentRegistry } from "./agent-registry.ts";
 import { admitAgent, authenticateStream } from "./gateway-auth.ts";
@@ -37,7 +38,8 @@ export interface GatewayDeps {
   registry: AgentRegistry;
   ring: RelayRingSource;
   hub?: AgentHub;
-  dispatcher?: GatewayDispatcher;
+  /** Outbox delivery, built from the gateway's streams (see command-dispatcher.ts). */
+  dispatcher?: (streams: LocalStreams) => GatewayDispatcher;
   reconciler?: SessionReconciler;
   bootstrapToken?: string;
   autoApprove?: boolean;
@@ -82,7 +84,10 @@ export interface Gateway {
   /** SIGTERM: not ready, Reconnect with jitter to every agent, wait for streams to end. */
   drain(opts?: { deadlineMs?: number; jitterMs?: number }): Promise<void>;
   /** The Connect handler; registerAgentGateway mounts it. */
-  connect(requests: AsyncIterable<AgentMessage>, ctx: HandlerContext): AsyncIterable<ControlMessage>;
+  connect(
+    requests: AsyncIterable<AgentMessage>,
+    ctx: HandlerContext,
+  ): AsyncIterable<ControlMessage>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -120,7 +125,7 @@ class GatewayImpl implements Gateway {
   constructor(private readonly deps: GatewayDeps) {
     this.pod = deps.pod;
     this.hub = deps.hub ?? new MemoryAgentHub(deps.pod);
-    this.dispatcher = deps.dispatcher ?? NO_DISPATCH;
+    this.dispatcher = deps.dispatcher ? deps.dispatcher(this) : NO_DISPATCH;
     this.reconciler = deps.reconciler ?? NO_RECONCILE;
     this.now = deps.now ?? Date.now;
     this.log = deps.log ?? jsonLogger("agent-gateway");
@@ -168,7 +173,7 @@ class GatewayImpl implements Gateway {
       );
     }
     const cfg = { bootstrapToken: this.deps.bootstrapToken, autoApprove: !!this.deps.autoApprove };
-    const cred = await this.guard(authenticateStream(ctx.requestHeader, this.deps.registry, cfg));
+    const cred = authenticateStream(ctx.requestHeader, cfg);
     const it = requests[Symbol.asyncIterator]();
     const hello = await this.readHello(it);
     const info = validateHello(hello);
@@ -180,12 +185,16 @@ class GatewayImpl implements Gateway {
       outboundLimit: this.deps.outboundLimit ?? 1024,
     });
     const previous = this.conns.get(agentId);
-    previous?.cut(new ConnectError("A newer stream of this agent replaced this one.", Code.Aborted));
+    previous?.cut(
+      new ConnectError("A newer stream of this agent replaced this one.", Code.Aborted),
+    );
     this.conns.set(agentId, conn);
     const onAbort = () => conn.ended("the agent went away");
     ctx.signal.addEventListener("abort", onAbort);
     try {
-      await this.guard(this.deps.registry.markOnline(agentId, this.pod, info, new Date(this.now())));
+      await this.guard(
+        this.deps.registry.markOnline(agentId, this.pod, info, new Date(this.now())),
+      );
       await this.hub.register(agentId, conn.connectionId);
       this.log.info("agent connected", { agentId, connectionId: conn.connectionId, pod: this.pod });
       yield await this.welcome(agentId, admission.approved);
@@ -218,7 +227,10 @@ class GatewayImpl implements Gateway {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new ConnectError(`No Hello within ${ms} ms; send Hello first.`, Code.DeadlineExceeded)),
+        () =>
+          reject(
+            new ConnectError(`No Hello within ${ms} ms; send Hello first.`, Code.DeadlineExceeded),
+          ),
         ms,
       );
     });
@@ -275,7 +287,11 @@ class GatewayImpl implements Gateway {
           conn.lastSequence = p.value.sequence;
           if (p.value.capacity) {
             const c = p.value.capacity;
-            conn.capacity = { ...c, maxCpuMillis: c.maxCpuMillis, maxMemoryBytes: c.maxMemoryBytes };
+            conn.capacity = {
+              ...c,
+              maxCpuMillis: c.maxCpuMillis,
+              maxMemoryBytes: c.maxMemoryBytes,
+            };
           }
           this.beats.record(conn.agentId, conn.capacity, new Date(conn.lastSeenMs));
           void this.hub.refresh(conn.agentId, conn.connectionId);
@@ -309,7 +325,9 @@ class GatewayImpl implements Gateway {
     await this.hub.unregister(conn.agentId, conn.connectionId);
     await this.deps.registry
       .markOffline(conn.agentId, this.pod, new Date(this.now()))
-      .catch((err) => this.log.error("mark offline failed", { agentId: conn.agentId, err: String(err) }));
+      .catch((err) =>
+        this.log.error("mark offline failed", { agentId: conn.agentId, err: String(err) }),
+      );
   }
 
   private sweep(): void {
@@ -365,7 +383,10 @@ class GatewayImpl implements Gateway {
     this.draining = true;
     this.log.info("draining: asking agents to reconnect elsewhere", { agents: this.conns.size });
     for (const conn of this.conns.values()) {
-      conn.reconnect(Math.floor(Math.random() * jitter), "This control-plane pod is shutting down.");
+      conn.reconnect(
+        Math.floor(Math.random() * jitter),
+        "This control-plane pod is shutting down.",
+      );
     }
     while (this.conns.size > 0 && this.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));

@@ -12,6 +12,8 @@ export type AgentEnrolment = "pending" | "approved" | "revoked";
 export interface AgentIdentity {
   id: string;
   enrolment: AgentEnrolment;
+  /** SHA-256 of the current credential; null before approval and after revocation. */
+  credentialHash: string | null;
 }
 
 /** What an agent can hold; mirrors streamspace.v1.Capacity in plain numbers. */
@@ -41,7 +43,6 @@ export interface HeartbeatRecord {
 /** Port over the agents table; every method is idempotent so retries are safe. */
 export interface AgentRegistry {
   get(agentId: string): Promise<AgentIdentity | undefined>;
-  findByCredentialHash(hash: string): Promise<AgentIdentity | undefined>;
   /** Creates a pending agent, or returns the existing one unchanged. */
   enrolPending(agentId: string, info: AgentHelloInfo): Promise<AgentIdentity>;
   /** Approves the agent and replaces its credential hash (enrolment and rotation). */
@@ -50,10 +51,14 @@ export interface AgentRegistry {
   recordHeartbeats(batch: HeartbeatRecord[]): Promise<void>;
   /** Marks the agent offline only if `pod` still holds it (a newer stream elsewhere wins). */
   markOffline(agentId: string, pod: string, at: Date): Promise<void>;
+  /**
+   * Marks offline every online agent silent since `before`, whichever pod held it: the sweep
+   * that catches agents whose pod died (SIGKILL) and who never came back. Returns their ids.
+   */
+  expireSilent(before: Date): Promise<string[]>;
 }
 
 interface MemoryAgentRow extends AgentIdentity {
-  credentialHash?: string;
   online: boolean;
   pod?: string;
   info?: AgentHelloInfo;
@@ -66,23 +71,16 @@ export class MemoryAgentRegistry implements AgentRegistry {
 
   async get(agentId: string): Promise<AgentIdentity | undefined> {
     const r = this.rows.get(agentId);
-    return r && { id: r.id, enrolment: r.enrolment };
-  }
-
-  async findByCredentialHash(hash: string): Promise<AgentIdentity | undefined> {
-    for (const r of this.rows.values()) {
-      if (r.credentialHash === hash) return { id: r.id, enrolment: r.enrolment };
-    }
-    return undefined;
+    return r && { id: r.id, enrolment: r.enrolment, credentialHash: r.credentialHash };
   }
 
   async enrolPending(agentId: string, info: AgentHelloInfo): Promise<AgentIdentity> {
     let r = this.rows.get(agentId);
     if (!r) {
-      r = { id: agentId, enrolment: "pending", online: false, info };
+      r = { id: agentId, enrolment: "pending", credentialHash: null, online: false, info };
       this.rows.set(agentId, r);
     }
-    return { id: r.id, enrolment: r.enrolment };
+    return { id: r.id, enrolment: r.enrolment, credentialHash: r.credentialHash };
   }
 
   async approve(agentId: string, credentialHash: string): Promise<void> {
@@ -97,7 +95,7 @@ export class MemoryAgentRegistry implements AgentRegistry {
     const r = this.rows.get(agentId);
     if (r) {
       r.enrolment = "revoked";
-      r.credentialHash = undefined;
+      r.credentialHash = null;
     }
   }
 
@@ -114,6 +112,17 @@ export class MemoryAgentRegistry implements AgentRegistry {
       r.lastHeartbeat = b.at;
       if (b.capacity && r.info) r.info = { ...r.info, capacity: b.capacity };
     }
+  }
+
+  async expireSilent(before: Date): Promise<string[]> {
+    const out: string[] = [];
+    for (const r of this.rows.values()) {
+      if (r.online && r.lastHeartbeat && r.lastHeartbeat < before) {
+        r.online = false;
+        out.push(r.id);
+      }
+    }
+    return out;
   }
 
   async markOffline(agentId: string, pod: string, _at: Date): Promise<void> {

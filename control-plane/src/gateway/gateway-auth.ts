@@ -2,7 +2,8 @@
  * Who is on the other end of an AgentGateway stream. Two ways in (proto/TOKENS.md): the agent's
  * own credential as a bearer token, or the deployment's bootstrap token on first enrolment.
  * Decisions, each a rule:
- *  - a bearer credential names exactly one agent; Hello must carry that agent's id;
+ *  - a bearer credential is checked against the stored hash of the agent Hello names (the
+ *    credential alone names no agent, so a lookup by secret is never needed);
  *  - a revoked agent is refused whatever it presents;
  *  - the bootstrap token enrols an unknown agent as pending; with auto-approve (single node)
  *    it is approved at once and a credential is issued on this stream;
@@ -12,18 +13,12 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Hello } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import {
-  bearerToken,
-  hashAgentCredential,
-  newAgentCredential,
-  sameSecret,
-} from "./agent-credentials.ts";
-import type { AgentHelloInfo, AgentIdentity, AgentRegistry } from "./agent-registry.ts";
+import { hashCredential, newAgentCredential, verifyCredential } from "../domain/credentials.ts";
+import { bearerToken, sameSecret } from "./agent-credentials.ts";
+import type { AgentHelloInfo, AgentRegistry } from "./agent-registry.ts";
 
 /** How the stream authenticated, decided from headers before Hello is read. */
-export type StreamCredential =
-  | { kind: "credential"; agent: AgentIdentity }
-  | { kind: "bootstrap" };
+export type StreamCredential = { kind: "credential"; secret: string } | { kind: "bootstrap" };
 
 /** Outcome of admission: whether commands may flow, and a credential to hand over once. */
 export interface Admission {
@@ -37,24 +32,10 @@ export interface AdmissionConfig {
   autoApprove: boolean;
 }
 
-/** Checks headers; throws UNAUTHENTICATED / PERMISSION_DENIED with a sentence to act on. */
-export async function authenticateStream(
-  headers: Headers,
-  registry: AgentRegistry,
-  cfg: AdmissionConfig,
-): Promise<StreamCredential> {
+/** Checks headers before Hello; throws UNAUTHENTICATED with a sentence to act on. */
+export function authenticateStream(headers: Headers, cfg: AdmissionConfig): StreamCredential {
   const bearer = bearerToken(headers.get("authorization"));
-  if (bearer) {
-    const agent = await registry.findByCredentialHash(hashAgentCredential(bearer));
-    if (!agent) {
-      throw new ConnectError(
-        "The agent credential is unknown or was rotated; enrol again with the bootstrap token.",
-        Code.Unauthenticated,
-      );
-    }
-    if (agent.enrolment === "revoked") throw revoked(agent.id);
-    return { kind: "credential", agent };
-  }
+  if (bearer) return { kind: "credential", secret: bearer };
   const boot = headers.get("x-streamspace-bootstrap-token");
   if (boot !== null) {
     if (!cfg.bootstrapToken || !sameSecret(boot, cfg.bootstrapToken)) {
@@ -79,16 +60,17 @@ export async function admitAgent(
   registry: AgentRegistry,
   cfg: AdmissionConfig,
 ): Promise<Admission> {
+  const existing = await registry.get(hello.agentId);
   if (cred.kind === "credential") {
-    if (cred.agent.id !== hello.agentId) {
+    if (existing?.enrolment === "revoked") throw revoked(existing.id);
+    if (!existing || !verifyCredential(cred.secret, existing.credentialHash)) {
       throw new ConnectError(
-        `This credential belongs to agent "${cred.agent.id}", not "${hello.agentId}".`,
-        Code.PermissionDenied,
+        `The credential is not valid for agent "${hello.agentId}" (unknown, rotated or for another agent); enrol again with the bootstrap token.`,
+        Code.Unauthenticated,
       );
     }
-    return { approved: cred.agent.enrolment === "approved" };
+    return { approved: existing.enrolment === "approved" };
   }
-  const existing = await registry.get(hello.agentId);
   if (existing?.enrolment === "revoked") throw revoked(existing.id);
   if (existing?.enrolment === "approved" && !cfg.autoApprove) {
     throw new ConnectError(
@@ -99,7 +81,7 @@ export async function admitAgent(
   const agent = existing ?? (await registry.enrolPending(hello.agentId, info));
   if (!cfg.autoApprove) return { approved: agent.enrolment === "approved" };
   const credential = newAgentCredential();
-  await registry.approve(hello.agentId, hashAgentCredential(credential));
+  await registry.approve(hello.agentId, hashCredential(credential));
   return { approved: true, issuedCredential: credential };
 }
 

@@ -6,7 +6,12 @@
 import { createServer, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { type Client, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import {
+  type Client,
+  ConnectError,
+  createClient,
+  createRouterTransport,
+} from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
 import {
   AgentGateway,
@@ -65,12 +70,14 @@ export async function startGatewayServer(gateway: Gateway): Promise<GatewayServe
 
 /** An in-process transport for tests that need no sockets. */
 export function routerClient(gateway: Gateway): Client<typeof AgentGateway> {
-  return createClient(AgentGateway, createRouterTransport((r) => registerAgentGateway(r, gateway)));
+  return createClient(
+    AgentGateway,
+    createRouterTransport((r) => registerAgentGateway(r, gateway)),
+  );
 }
 
-type PayloadOf<K> = Extract<ControlMessage["payload"], { case: K }> extends { value: infer V }
-  ? V
-  : never;
+type PayloadOf<K> =
+  Extract<ControlMessage["payload"], { case: K }> extends { value: infer V } ? V : never;
 
 type AgentPayload = MessageInitShape<typeof AgentMessageSchema>["payload"];
 

@@ -4,6 +4,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Hello } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
 import type { AgentHelloInfo } from "./agent-registry.ts";
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -19,8 +20,13 @@ export function validateHello(hello: Hello): AgentHelloInfo {
       "Hello.agent_id must be 1-128 characters of letters, digits, '.', '_' or '-', starting with a letter or digit.",
     );
   }
+  if (hello.platform === Platform.UNSPECIFIED || !(hello.platform in Platform)) {
+    throw bad("Hello.platform must be PLATFORM_LOCAL, PLATFORM_DOCKER or PLATFORM_KUBERNETES.");
+  }
   if (hello.sessions.length > MAX_INVENTORY) {
-    throw bad(`Hello carries ${hello.sessions.length} sessions; at most ${MAX_INVENTORY} are accepted.`);
+    throw bad(
+      `Hello carries ${hello.sessions.length} sessions; at most ${MAX_INVENTORY} are accepted.`,
+    );
   }
   if (hello.completedCommandIds.length > MAX_INVENTORY) {
     throw bad(`Hello carries too many completed command ids; send at most ${MAX_INVENTORY}.`);
@@ -29,7 +35,9 @@ export function validateHello(hello: Hello): AgentHelloInfo {
   if (labels.length > MAX_LABELS) throw bad(`Hello carries more than ${MAX_LABELS} labels.`);
   for (const [k, v] of labels) {
     if (k.length === 0 || k.length > 63 || v.length > 255) {
-      throw bad(`Label "${k.slice(0, 63)}" is invalid: keys are 1-63 characters, values at most 255.`);
+      throw bad(
+        `Label "${k.slice(0, 63)}" is invalid: keys are 1-63 characters, values at most 255.`,
+      );
     }
   }
   for (const s of hello.sessions) {
@@ -39,7 +47,10 @@ export function validateHello(hello: Hello): AgentHelloInfo {
     throw bad("Hello.region and Hello.version are at most 64 characters.");
   }
   const c = hello.capacity;
-  if (c && (c.maxSessions < 0 || c.activeSessions < 0 || c.maxCpuMillis < 0n || c.maxMemoryBytes < 0n)) {
+  if (
+    c &&
+    (c.maxSessions < 0 || c.activeSessions < 0 || c.maxCpuMillis < 0n || c.maxMemoryBytes < 0n)
+  ) {
     throw bad("Hello.capacity values must not be negative.");
   }
   return {

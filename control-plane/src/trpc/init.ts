@@ -39,9 +39,9 @@ export async function createContextFromAuthorization(
 /** Converts any thrown value to a TRPCError through the shared table; unknown causes are logged. */
 export function toTrpcError(err: unknown, deps: TrpcDeps | undefined): TRPCError {
   if (err instanceof TRPCError) {
-    if (err.cause instanceof DomainError || err.code !== "INTERNAL_SERVER_ERROR") return err;
-    if (err.cause) return toTrpcError(err.cause, deps);
-    return err;
+    // tRPC wraps whatever a resolver threw as INTERNAL_SERVER_ERROR with the original as cause.
+    if (err.code !== "INTERNAL_SERVER_ERROR" || err.cause === undefined) return err;
+    return toTrpcError(err.cause, deps);
   }
   const shape = toTrpcShape(err);
   if (!(err instanceof DomainError)) {

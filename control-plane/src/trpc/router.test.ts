@@ -18,7 +18,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 describe("tRPC router over the real domain services", () => {
   test("auth: login, whoami, refresh, logout and bad credentials", async () => {
     await using fx = await startTrpcFixture();
-    await using anon = fx.client();
+    const anon = fx.client();
     assert.equal(
       await codeOf(anon.auth.login.mutate({ username: "alice", password: "nope" })),
       "UNAUTHORIZED",
@@ -33,14 +33,13 @@ describe("tRPC router over the real domain services", () => {
       "BAD_REQUEST",
     );
     const { client, refreshToken } = await fx.login("alice");
-    await using _c = client;
     const me = await client.auth.whoami.query();
     assert.equal(me.username, "alice");
     assert.equal(me.role, "user");
 
     const tokens = await anon.auth.refresh.mutate({ refreshToken });
     assert.ok(tokens.accessToken && Date.parse(tokens.accessExpireTime) > Date.now());
-    await using fresh = fx.client(tokens.accessToken);
+    const fresh = fx.client(tokens.accessToken);
     await fresh.auth.logout.mutate({ refreshToken: tokens.refreshToken });
     assert.equal(await codeOf(fresh.auth.whoami.query()), "UNAUTHORIZED");
     assert.equal(
@@ -51,9 +50,9 @@ describe("tRPC router over the real domain services", () => {
 
   test("unauthenticated and tampered callers are refused with UNAUTHORIZED", async () => {
     await using fx = await startTrpcFixture();
-    await using anon = fx.client();
+    const anon = fx.client();
     assert.equal(await codeOf(anon.sessions.list.query()), "UNAUTHORIZED");
-    await using bad = fx.client("not-a-jwt");
+    const bad = fx.client("not-a-jwt");
     assert.equal(await codeOf(bad.templates.list.query()), "UNAUTHORIZED");
     // Login still works on a connection that carries a broken token.
     const r = await bad.auth.login.mutate({ username: "bob", password: "correct horse battery" });
@@ -65,8 +64,8 @@ describe("tRPC router over the real domain services", () => {
     await fx.addAgent();
     const alice = await fx.login("alice");
     const bob = await fx.login("bob");
-    await using a = alice.client;
-    await using b = bob.client;
+    const a = alice.client;
+    const b = bob.client;
 
     const templates = await a.templates.list.query();
     assert.ok(templates.templates.some((t) => t.name === "demo-desktop"));
@@ -123,8 +122,8 @@ describe("tRPC router over the real domain services", () => {
     await fx.addAgent();
     const alice = await fx.login("alice");
     const bob = await fx.login("bob");
-    await using a = alice.client;
-    await using b = bob.client;
+    const a = alice.client;
+    const b = bob.client;
     const seenA: string[] = [];
     const seenB: string[] = [];
     const subA = a.sessions.watch.subscribe(undefined, {
@@ -135,7 +134,7 @@ describe("tRPC router over the real domain services", () => {
     });
     try {
       // The subscription is live once a change made after it reaches us.
-      const s = await eventually(
+      const found = await eventually(
         async () => {
           const created = await a.sessions.create.mutate({ template: "demo-desktop" });
           await eventually(() => seenA.some((x) => x.startsWith(created.id)), {
@@ -145,6 +144,8 @@ describe("tRPC router over the real domain services", () => {
         },
         { timeoutMs: WAIT.long, what: "alice sees her own session created" },
       );
+      assert.ok(found);
+      const s = found;
       await a.sessions.stop.mutate({ id: s.id });
       await eventually(() => seenA.includes(`${s.id}:stopping`), {
         timeoutMs: WAIT.long,
@@ -191,8 +192,8 @@ describe("tRPC router over the real domain services", () => {
     await fx.addAgent("agent-a");
     const alice = await fx.login("alice");
     const root = await fx.login("root");
-    await using a = alice.client;
-    await using r = root.client;
+    const a = alice.client;
+    const r = root.client;
     assert.equal(await codeOf(a.agents.list.query()), "FORBIDDEN");
     assert.equal(await codeOf(a.agents.drain.mutate({ id: "agent-a" })), "FORBIDDEN");
     const list = await r.agents.list.query();

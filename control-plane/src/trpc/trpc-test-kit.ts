@@ -26,8 +26,8 @@ import type { AppRouter } from "./router.ts";
 
 export const PASSWORD = "correct horse battery";
 
-/** A typed client plus the WebSocket it opened (closed on dispose). */
-export type TestClient = ReturnType<typeof createTRPCClient<AppRouter>> & AsyncDisposable;
+/** A typed client; its WebSocket is closed when the fixture is disposed. */
+export type TestClient = ReturnType<typeof createTRPCClient<AppRouter>>;
 
 export interface TrpcFixture extends AsyncDisposable {
   url: string;
@@ -93,7 +93,7 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
       retryDelayMs: () => 200,
     });
     clients.add(ws);
-    const c = createTRPCClient<AppRouter>({
+    return createTRPCClient<AppRouter>({
       links: [
         splitLink({
           condition: (op) => op.type === "subscription",
@@ -104,12 +104,6 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
           }),
         }),
       ],
-    });
-    return Object.assign(c, {
-      async [Symbol.asyncDispose]() {
-        clients.delete(ws);
-        await ws.close();
-      },
     });
   };
 

@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { AgentMessage } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
+import { startAgentProcess } from "./agent-process.ts";
+import { loadConfig } from "./config.ts";
+import { groupMembers } from "./drivers/process-group.ts";
+import { silentLogger } from "./runtime/log.ts";
+import { eventually, WAIT } from "./testing/eventually.ts";
+import { FakeGateway } from "./testing/fake-gateway.ts";
+import { RfbClient } from "./vnc/rfb-client.ts";
+
+function env(gw: FakeGateway, dataDir: string, extra: Record<string, string> = {}) {
+  return {
+    AGENT_ID: "agent-proc",
+    CONTROL_PLANE_URL: gw.url,
+    AGENT_DATA_DIR: dataDir,
+    AGENT_HEALTH_PORT: "0",
+    AGENT_HEALTH_HOST: "127.0.0.1",
+    AGENT_BOOTSTRAP_TOKEN: "boot",
+    ...extra,
+  };
+}
+
+const resultOf = (id: string) => (m: AgentMessage) =>
+  m.payload.case === "commandResult" && m.payload.value.commandId === id;
+
+describe("agent process", () => {
+  test("health/ready, builtin session start, restart re-adopts, credential saved", async () => {
+    await using gw = await FakeGateway.start();
+    const dir = mkdtempSync(join(tmpdir(), "ss-agent-proc-"));
+    try {
+      const agent = await startAgentProcess(loadConfig(env(gw, dir)), silentLogger);
+      const base = `http://127.0.0.1:${agent.healthPort}`;
+      assert.equal((await fetch(`${base}/health`)).status, 200);
+      const s1 = await gw.nextStream();
+      assert.equal((await fetch(`${base}/ready`)).status, 503, "not ready before Welcome");
+      s1.send({
+        payload: {
+          case: "welcome",
+          value: { pod: "p1", approved: true, heartbeatInterval: durationFromMs(200) },
+        },
+      });
+      await eventually(async () => (await fetch(`${base}/ready`)).status === 200, {
+        what: "ready",
+      });
+      s1.send({ payload: { case: "credentialIssued", value: { credential: "cred-new" } } });
+      s1.send({
+        payload: {
+          case: "command",
+          value: {
+            commandId: "start-1",
+            deadline: timestampFromMs(Date.now() + WAIT.long),
+            action: {
+              case: "startSession",
+              value: {
+                sessionId: "sess-1",
+                ownerId: "u",
+                template: { name: "demo", image: "builtin:demo" },
+              },
+            },
+          },
+        },
+      });
+      const res = await s1.waitFor(resultOf("start-1"), WAIT.long);
+      assert.ok(
+        res.payload.case === "commandResult" && res.payload.value.success,
+        JSON.stringify(res.payload.value),
+      );
+      const endpoint =
+        res.payload.case === "commandResult" ? (res.payload.value.session?.vncEndpoint ?? "") : "";
+      const port = Number(endpoint.split(":")[1]);
+      using viewer = await RfbClient.connect(port);
+      viewer.requestUpdate(false);
+      await viewer.nextUpdate(WAIT.medium);
+      assert.equal(readFileSync(join(dir, "credential"), "utf8"), "cred-new");
+      await agent.stop();
+
+      const record = JSON.parse(readFileSync(join(dir, "sessions", "sess-1.json"), "utf8")) as {
+        pgid: number;
+      };
+      assert.ok(groupMembers(record.pgid).length > 0, "the session outlives the agent");
+      const again = await startAgentProcess(
+        loadConfig(env(gw, dir, { AGENT_STOP_SESSIONS_ON_EXIT: "true" })),
+        silentLogger,
+      );
+      const s2 = await gw.nextStream();
+      assert.equal(s2.headers.get("authorization"), "Bearer cred-new");
+      const hello = await s2.waitFor((m) => m.payload.case === "hello");
+      assert.ok(hello.payload.case === "hello");
+      assert.deepEqual(
+        hello.payload.value.sessions.map((s) => [s.sessionId, s.state, s.vncEndpoint]),
+        [["sess-1", SessionState.RUNNING, endpoint]],
+      );
+      await again.stop();
+      assert.deepEqual(
+        groupMembers(record.pgid),
+        [],
+        "AGENT_STOP_SESSIONS_ON_EXIT stops the desktops",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("with ENABLE_HA only the leader dials; the follower takes over when it stops", async () => {
+    await using gw = await FakeGateway.start();
+    const dir = mkdtempSync(join(tmpdir(), "ss-agent-ha-"));
+    try {
+      const ha = {
+        ENABLE_HA: "true",
+        HA_BACKEND: "file",
+        HA_LEASE_FILE: join(dir, "lease"),
+        LEASE_DURATION: "800ms",
+        RENEW_DEADLINE: "500ms",
+        RETRY_PERIOD: "100ms",
+      };
+      const a = await startAgentProcess(loadConfig(env(gw, join(dir, "a"), ha)), silentLogger);
+      await gw.nextStream();
+      const b = await startAgentProcess(loadConfig(env(gw, join(dir, "b"), ha)), silentLogger);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(gw.streams.length, 1, "the follower does not dial");
+      await a.stop();
+      await gw.nextStream();
+      await b.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("main.ts exits 2 with one line on bad config, and 0 on SIGTERM", async () => {
+    await using gw = await FakeGateway.start();
+    const dir = mkdtempSync(join(tmpdir(), "ss-agent-main-"));
+    const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+    const run = (e: Record<string, string>) =>
+      spawn(process.execPath, ["--import", "tsx", main], {
+        env: { PATH: process.env.PATH ?? "", ...e },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+    try {
+      const bad = run({ AGENT_ID: "x", CONTROL_PLANE_URL: gw.url, MAX_SESSIONS: "-1" });
+      let err = "";
+      bad.stderr.on("data", (d) => {
+        err += d;
+      });
+      const code = await new Promise((r) => bad.on("exit", r));
+      assert.equal(code, 2);
+      assert.equal(err, 'agent: MAX_SESSIONS is "-1": expected an integer from 1 to 100000\n');
+
+      const good = run(env(gw, dir));
+      const exited = new Promise((r) => good.on("exit", r));
+      await gw.nextStream(WAIT.long);
+      good.kill("SIGTERM");
+      const timer = setTimeout(() => good.kill("SIGKILL"), WAIT.medium);
+      assert.equal(await exited, 0);
+      clearTimeout(timer);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * Composes one agent process from its configuration: health server, relay links, optional
+ * leader election, and — while leading — the local driver plus the runtime holding the stream.
+ * Leadership changes are serialised, so a quick lose-and-win never runs two runtimes at once.
+ * Kept apart from main.ts so tests can start and stop a whole agent in-process.
+ */
+import { randomUUID } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
+import type { AgentConfig } from "./config.ts";
+import { LocalDriver } from "./drivers/local-driver.ts";
+import { FileLeaseBackend } from "./ha/file-lease-backend.ts";
+import { LeaderElector, type LeaseBackend } from "./ha/leader-elector.ts";
+import { RedisLeaseBackend } from "./ha/redis-lease-backend.ts";
+import { createRelayLinks } from "./relay/index.ts";
+import { AgentRuntime } from "./runtime/agent-runtime.ts";
+import { type HealthServer, startHealthServer } from "./runtime/health-server.ts";
+import type { Logger } from "./runtime/log.ts";
+
+/** The agent's version, reported in Hello and /health. */
+export const AGENT_VERSION: string = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
+
+const PLATFORMS = {
+  local: Platform.LOCAL,
+  docker: Platform.DOCKER,
+  kubernetes: Platform.KUBERNETES,
+} as const;
+
+/** A running agent; stop() is the graceful shutdown. */
+export interface AgentProcess {
+  healthPort: number;
+  stop(): Promise<void>;
+}
+
+function credentialPath(cfg: AgentConfig): string {
+  return join(cfg.dataDir, "credential");
+}
+
+/** Starts the agent described by `cfg`. */
+export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<AgentProcess> {
+  if (cfg.platform !== "local") {
+    throw new Error(`PLATFORM=${cfg.platform} has no driver in this build yet; use PLATFORM=local`);
+  }
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const saved = existsSync(credentialPath(cfg))
+    ? readFileSync(credentialPath(cfg), "utf8").trim()
+    : undefined;
+  const credential = cfg.credential ?? (saved || undefined);
+  if (!credential && !cfg.bootstrapToken) {
+    throw new Error(
+      `AGENT_CREDENTIAL is missing: set it, or AGENT_BOOTSTRAP_TOKEN to enrol (no saved credential in ${cfg.dataDir})`,
+    );
+  }
+  const relay = createRelayLinks({
+    agentId: cfg.agentId,
+    log: log.child({ component: "relay-links" }),
+  });
+  let driver: LocalDriver | undefined;
+  let runtime: AgentRuntime | undefined;
+  let currentCredential = credential;
+  let transition: Promise<void> = Promise.resolve();
+
+  const lead = async () => {
+    if (runtime) return;
+    driver = await LocalDriver.open({
+      dataDir: cfg.dataDir,
+      log: log.child({ component: "local-driver" }),
+    });
+    runtime = new AgentRuntime({
+      agentId: cfg.agentId,
+      urls: cfg.controlPlaneUrls,
+      platform: PLATFORMS[cfg.platform],
+      region: cfg.region,
+      version: AGENT_VERSION,
+      labels: cfg.labels,
+      maxSessions: cfg.maxSessions,
+      maxCpuMillis: cfg.maxCpuMillis,
+      maxMemoryBytes: cfg.maxMemoryBytes,
+      driver,
+      relay,
+      log: log.child({ component: "runtime" }),
+      credential: currentCredential,
+      bootstrapToken: cfg.bootstrapToken,
+      onCredential: async (c) => {
+        const p = credentialPath(cfg);
+        writeFileSync(`${p}.tmp`, c, { mode: 0o600 });
+        chmodSync(`${p}.tmp`, 0o600);
+        renameSync(`${p}.tmp`, p);
+        currentCredential = c;
+      },
+    });
+    runtime.start();
+  };
+  const follow = async (stopSessions: boolean) => {
+    const [rt, d] = [runtime, driver];
+    runtime = undefined;
+    driver = undefined;
+    await rt?.stop();
+    if (d && stopSessions) {
+      for (const s of await d.list()) {
+        await d
+          .stop(s.sessionId, AbortSignal.timeout(10_000))
+          .catch((err: unknown) =>
+            log.warn("could not stop session", { sessionId: s.sessionId, err }),
+          );
+      }
+    }
+    await d?.close();
+  };
+  const serially = (fn: () => Promise<void>) => {
+    transition = transition
+      .then(fn)
+      .catch((err: unknown) => log.error("leadership transition failed", { err }));
+    return transition;
+  };
+
+  let elector: LeaderElector | undefined;
+  let backend: LeaseBackend | undefined;
+  if (cfg.enableHa) {
+    backend =
+      cfg.haBackend === "redis"
+        ? new RedisLeaseBackend(cfg.redisUrl as string, cfg.agentId)
+        : new FileLeaseBackend(cfg.leaseFile);
+    elector = new LeaderElector({
+      backend,
+      identity: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      leaseDurationMs: cfg.leaseDurationMs,
+      renewDeadlineMs: cfg.renewDeadlineMs,
+      retryPeriodMs: cfg.retryPeriodMs,
+      log: log.child({ component: "leader-election" }),
+      onStartedLeading: () => void serially(lead),
+      onStoppedLeading: () => void serially(() => follow(false)),
+    });
+  }
+
+  let health: HealthServer;
+  try {
+    health = await startHealthServer(
+      cfg.healthPort,
+      () => {
+        const s = runtime?.status();
+        return {
+          agentId: cfg.agentId,
+          version: AGENT_VERSION,
+          connected: s?.connected ?? false,
+          leader: elector ? elector.isLeader : true,
+          pod: s?.pod,
+          sessions: s?.sessions ?? 0,
+        };
+      },
+      cfg.healthHost,
+    );
+  } catch (err) {
+    await relay.close();
+    throw new Error(
+      `AGENT_HEALTH_PORT ${cfg.healthPort} could not be used: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  log.info("agent started", {
+    agentId: cfg.agentId,
+    healthPort: health.port,
+    ha: cfg.enableHa,
+    urls: cfg.controlPlaneUrls,
+  });
+  if (elector) elector.start();
+  else await serially(lead);
+
+  return {
+    healthPort: health.port,
+    async stop() {
+      log.info("shutting down", { stopSessions: cfg.stopSessionsOnExit });
+      await elector?.stop();
+      await serially(() => follow(cfg.stopSessionsOnExit));
+      await backend?.close();
+      await relay.close();
+      await health.close();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * The agent process: `node --import tsx agents/src/main.ts`. Reads and validates the
+ * environment (one line naming the variable on error, exit code 2), then runs until SIGTERM
+ * or SIGINT. Shutdown closes the control stream and leaves sessions running (they are
+ * re-adopted by the next start) unless AGENT_STOP_SESSIONS_ON_EXIT=true.
+ */
+import { startAgentProcess } from "./agent-process.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { createLogger } from "./runtime/log.ts";
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`agent: ${err.message}\n`);
+  process.exit(2);
+}
+const log = createLogger(config.logLevel, { service: "agent", agentId: config.agentId });
+let agent: Awaited<ReturnType<typeof startAgentProcess>>;
+try {
+  agent = await startAgentProcess(config, log);
+} catch (err) {
+  process.stderr.write(`agent: ${(err as Error).message}\n`);
+  process.exit(2);
+}
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info("signal received", { signal });
+  const force = setTimeout(() => {
+    log.error("shutdown took longer than 30 s; exiting anyway");
+    process.exit(1);
+  }, 30_000);
+  force.unref();
+  await agent.stop();
+  process.exit(0);
+};
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

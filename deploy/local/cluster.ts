@@ -1,0 +1,218 @@
+/**
+ * The scaled-out shape on one machine: real Postgres and Redis (scripts/services.ts), N
+ * control-plane processes and M relays as separate OS processes, HAProxy in front of both.
+ * Used by the e2e tests (startLocalCluster) and by people who want to watch it run:
+ *
+ *   node --import tsx deploy/local/cluster.ts --control-planes 2 --relays 3
+ *
+ * Every process binds 127.0.0.1 on a free port. Relays register in Redis with a TTL; control
+ * planes read the ring from Redis and push it to agents. All of it is torn down by stop().
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, type Service, startPostgres, startRedis, waitForPort } from "../../scripts/services.ts";
+import { renderHaproxyConfig } from "./haproxy-config.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** A child process of the cluster, killable by the tests. */
+export interface ClusterProcess {
+  id: string;
+  port: number;
+  url: string;
+  child: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Cluster knobs; defaults give 1 control plane and 3 relays. */
+export interface ClusterOptions {
+  controlPlanes?: number;
+  relays?: number;
+  /** Extra relay slots in HAProxy, for relays added later with addRelay(). */
+  spareRelaySlots?: number;
+  relayTtlMs?: number;
+  vncProxyTimeout?: string;
+  /** Static JWKS for relays (tests mint their own tokens); default: the first control plane's. */
+  viewerJwks?: string;
+  logDir?: string;
+  env?: Record<string, string>;
+}
+
+/** A running cluster. */
+export interface LocalCluster {
+  relayFrontUrl: string;
+  apiUrl?: string;
+  redisUrl: string;
+  databaseUrl: string;
+  relays: ClusterProcess[];
+  controlPlanes: ClusterProcess[];
+  addRelay(): Promise<ClusterProcess>;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+function launch(id: string, args: string[], env: Record<string, string>, logDir: string): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  child.stderr?.on("data", (d) => {
+    log = (log + d).slice(-20_000);
+  });
+  child.once("exit", () => writeFileSync(join(logDir, `${id}.log`), log));
+  return child;
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Starts the whole cluster and waits until every process answers. */
+export async function startLocalCluster(opts: ClusterOptions = {}): Promise<LocalCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "ss-cluster-"));
+  const logDir = opts.logDir ?? dir;
+  const services: Service[] = [];
+  const children: ChildProcess[] = [];
+  let haproxy: ChildProcess | undefined;
+  const stop = async () => {
+    if (haproxy) await stopChild(haproxy);
+    await Promise.all(children.map((c) => stopChild(c)));
+    await Promise.all(services.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    services.push(pg, redis);
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const keyFile = join(dir, "signing-key.pem");
+    writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }));
+    const jwtSecret = randomBytes(32).toString("hex");
+
+    const controlPlanes: ClusterProcess[] = [];
+    for (let i = 1; i <= (opts.controlPlanes ?? 1); i++) {
+      const id = `cp-${i}`;
+      const port = await freePort();
+      const child = launch(id, ["control-plane/src/main.ts"], {
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        POD_NAME: id,
+        DATABASE_URL: pg.url,
+        REDIS_URL: redis.url,
+        AGENT_HUB_BACKEND: "redis",
+        JWT_SECRET: jwtSecret,
+        SIGNING_KEY_FILE: keyFile,
+        DATA_DIR: join(dir, id),
+        ADMIN_PASSWORD: "admin-password-local",
+        ...opts.env,
+      }, logDir);
+      children.push(child);
+      controlPlanes.push(proc(id, port, child));
+    }
+    await Promise.all(controlPlanes.map((c) => waitForPort(c.port, 60_000)));
+
+    const relayEnv = (id: string, port: number) => ({
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      RELAY_ID: id,
+      RELAY_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      REDIS_URL: redis.url,
+      RELAY_TTL_MS: String(opts.relayTtlMs ?? 3000),
+      VNC_PROXY_TIMEOUT: opts.vncProxyTimeout ?? "30m",
+      ...(opts.viewerJwks
+        ? { VIEWER_JWKS: opts.viewerJwks }
+        : { VIEWER_JWKS_URL: `${controlPlanes[0]?.url ?? "http://127.0.0.1:8080"}/.well-known/jwks.json` }),
+      ...opts.env,
+    });
+    const total = (opts.relays ?? 3) + (opts.spareRelaySlots ?? 0);
+    const slots = await Promise.all(Array.from({ length: total }, async (_, i) => ({ id: `relay-${i + 1}`, port: await freePort() })));
+    const relays: ClusterProcess[] = [];
+    const startRelay = async (slot: { id: string; port: number }) => {
+      const child = launch(slot.id, ["dataplane/src/main.ts"], relayEnv(slot.id, slot.port), logDir);
+      children.push(child);
+      const p = proc(slot.id, slot.port, child);
+      relays.push(p);
+      await waitReady(`${p.url}/ready`, 30_000);
+      return p;
+    };
+    await Promise.all(slots.slice(0, opts.relays ?? 3).map(startRelay));
+
+    const relayFrontPort = await freePort();
+    const apiFrontPort = controlPlanes.length ? await freePort() : undefined;
+    const cfg = join(dir, "haproxy.cfg");
+    writeFileSync(cfg, renderHaproxyConfig({ relayFrontPort, apiFrontPort, relaySlots: slots, controlPlanes }));
+    haproxy = spawn("haproxy", ["-db", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+    let haLog = "";
+    haproxy.stderr?.on("data", (d) => {
+      haLog = (haLog + d).slice(-10_000);
+    });
+    haproxy.once("exit", () => writeFileSync(join(logDir, "haproxy.log"), haLog));
+    await waitForPort(relayFrontPort, 10_000);
+
+    let nextSlot = opts.relays ?? 3;
+    return {
+      relayFrontUrl: `http://127.0.0.1:${relayFrontPort}`,
+      apiUrl: apiFrontPort ? `http://127.0.0.1:${apiFrontPort}` : undefined,
+      redisUrl: redis.url,
+      databaseUrl: pg.url,
+      relays,
+      controlPlanes,
+      async addRelay() {
+        const slot = slots[nextSlot++];
+        if (!slot) throw new Error("no spare relay slot: start the cluster with spareRelaySlots");
+        return startRelay(slot);
+      },
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function proc(id: string, port: number, child: ChildProcess): ClusterProcess {
+  return { id, port, url: `http://127.0.0.1:${port}`, child, kill: (signal) => stopChild(child, signal) };
+}
+
+async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const cluster = await startLocalCluster({ controlPlanes: arg("control-planes", 2), relays: arg("relays", 3) });
+  console.log(JSON.stringify({
+    api: cluster.apiUrl,
+    vnc: cluster.relayFrontUrl,
+    controlPlanes: cluster.controlPlanes.map((c) => c.url),
+    relays: cluster.relays.map((r) => ({ id: r.id, url: r.url })),
+    redis: cluster.redisUrl,
+    postgres: cluster.databaseUrl,
+  }, null, 2));
+  console.log("cluster running; Ctrl-C stops everything");
+  const shutdown = () => void cluster.stop().then(() => process.exit(0));
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+}
