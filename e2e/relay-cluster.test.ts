@@ -6,15 +6,27 @@
  * the others keep flowing; an added relay takes exactly the sessions that now hash to it.
  */
 import assert from "node:assert/strict";
+import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { createRelayRing } from "@streamspace/dataplane/ring";
-import { RelayMemberSchema, RelayRingSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import { describe, it } from "node:test";
+import {
+  RelayMemberSchema,
+  RelayRingSchema,
+} from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { createRelayLinks } from "../agents/src/relay/index.ts";
-import { createRedisRelayRingSource } from "../control-plane/src/relay-ring/redis-relay-ring-source.ts";
 import type { RelayRingSnapshot } from "../control-plane/src/gateway/relay-ring-source.ts";
+import { createRedisRelayRingSource } from "../control-plane/src/relay-ring/redis-relay-ring-source.ts";
 import { startLocalCluster } from "../deploy/local/cluster.ts";
-import { createTestKeys, eventually, RFB_GREETING, scriptedBytes, sha, startRfbStandIn, Viewer, Wait } from "./relay-fixtures.ts";
+import {
+  createTestKeys,
+  eventually,
+  RFB_GREETING,
+  scriptedBytes,
+  sha,
+  startRfbStandIn,
+  Viewer,
+  Wait,
+} from "./relay-fixtures.ts";
 
 const quiet = { debug() {}, info() {}, warn() {} };
 const SESSIONS = Array.from({ length: 50 }, (_, i) => `sess-${String(i).padStart(2, "0")}`);
@@ -61,18 +73,37 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
     });
 
     const front = cluster.relayFrontUrl.replace("http", "ws");
-    const open = async (sid: string) => new Viewer(`${front}/vnc/${sid}?token=${await keys.viewerToken(sid, AGENT)}`);
+    const open = async (sid: string) =>
+      new Viewer(`${front}/vnc/${sid}?token=${await keys.viewerToken(sid, AGENT)}`);
     const preamble = Buffer.concat([RFB_GREETING, scriptedBytes("bulk", vnc.bulkBytes)]);
     const exchange = async (v: Viewer, sid: string, round: string) => {
       const start = v.received;
       const script = scriptedBytes(`${sid}-${round}`, 20_000);
-      for (let off = 0; off < script.length; off += 4_000) v.ws.send(script.subarray(off, off + 4_000));
+      for (let off = 0; off < script.length; off += 4_000)
+        v.ws.send(script.subarray(off, off + 4_000));
       const got = await v.waitFor(start + script.length, Wait.medium);
       assert.equal(sha(got.subarray(start, start + script.length)), sha(script), `${sid} ${round}`);
     };
 
     // 1. 50 viewers, every byte intact both ways.
     const viewers = new Map<string, Viewer>();
+    const dump = async () => {
+      for (const r of cluster.relays) {
+        const m = await (await fetch(`${r.url}/metrics`)).text();
+        t.diagnostic(
+          `${r.id}: ${m
+            .split("\n")
+            .filter((l) => /_total|active/.test(l) && !l.startsWith("#"))
+            .join(" | ")}`,
+        );
+      }
+      for (const [sid, v] of viewers)
+        if (v.received < preamble.length)
+          t.diagnostic(
+            `${sid}: ${v.received} ${JSON.stringify(v.closed)} state=${v.ws.readyState}`,
+          );
+    };
+    t.after(() => undefined);
     await Promise.all(
       SESSIONS.map(async (sid) => {
         const v = await open(sid);
@@ -81,7 +112,10 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
         assert.equal(sha(got.subarray(0, preamble.length)), sha(preamble));
         await exchange(v, sid, "r1");
       }),
-    );
+    ).catch(async (err) => {
+      await dump();
+      throw err;
+    });
     const ring3 = createRelayRing(ringSource.current());
     const ownerBefore = new Map(SESSIONS.map((s) => [s, ring3.owner(s)!.id]));
 
@@ -102,7 +136,8 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
             viewers.set(sid, v);
             reconnectMs.push(Date.now() - killedAt);
             return;
-          } catch {
+          } catch (err) {
+            if (process.env.RELAY_E2E_LOGS) t.diagnostic(`${sid} +${Date.now() - killedAt}ms: ${err}`);
             v.close();
             assert.ok(Date.now() - killedAt < 5_000, `${sid} could not reconnect`);
             await new Promise((r) => setTimeout(r, 50));
@@ -110,21 +145,31 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
         }
       }),
     );
-    t.diagnostic(`victim owned ${victimSessions.length} sessions; reconnect ms max ${Math.max(...reconnectMs)}`);
+    t.diagnostic(
+      `victim owned ${victimSessions.length} sessions; reconnect ms max ${Math.max(...reconnectMs)}`,
+    );
     assert.ok(Math.max(...reconnectMs) < 2_000, `reconnects took ${Math.max(...reconnectMs)} ms`);
     for (const sid of SESSIONS) {
-      if (!victimSessions.includes(sid)) assert.equal(viewers.get(sid)!.closed, undefined, `${sid} was interrupted`);
+      if (!victimSessions.includes(sid))
+        assert.equal(viewers.get(sid)!.closed, undefined, `${sid} was interrupted`);
     }
     await Promise.all(SESSIONS.map((sid) => exchange(viewers.get(sid)!, sid, "r2")));
 
     // 3. Add a relay: exactly the sessions that now hash to it move; no viewer is cut.
-    await eventually(() => assert.equal(ringSource.current().members.length, 2), { timeoutMs: Wait.medium });
+    await eventually(() => assert.equal(ringSource.current().members.length, 2), {
+      timeoutMs: Wait.medium,
+    });
     const ring2 = createRelayRing(ringSource.current());
     const joined = await cluster.addRelay();
-    await eventually(() => assert.equal(ringSource.current().members.length, 3), { timeoutMs: Wait.medium });
+    await eventually(() => assert.equal(ringSource.current().members.length, 3), {
+      timeoutMs: Wait.medium,
+    });
     const ringNew = createRelayRing(ringSource.current());
     const moved = SESSIONS.filter((s) => ringNew.owner(s)!.id !== ring2.owner(s)!.id);
-    assert.ok(moved.every((s) => ringNew.owner(s)!.id === joined.id), "only sessions hashing to the new relay move");
+    assert.ok(
+      moved.every((s) => ringNew.owner(s)!.id === joined.id),
+      "only sessions hashing to the new relay move",
+    );
     await eventually(async () => assert.deepEqual(await sessionsOn(joined.url), [...moved].sort()));
     for (const r of cluster.relays.filter((r) => r.id !== joined.id && r.id !== victim.id)) {
       const expected = SESSIONS.filter((s) => ringNew.owner(s)!.id === r.id).sort();

@@ -13,7 +13,10 @@ import WebSocket from "ws";
 export const Wait = { short: 2_000, medium: 10_000, long: 60_000 } as const;
 
 /** Polls fn until it returns without throwing, or rethrows its last error at the deadline. */
-export async function eventually<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: number; everyMs?: number } = {}): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  opts: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? Wait.medium);
   for (;;) {
     try {
@@ -27,7 +30,10 @@ export async function eventually<T>(fn: () => T | Promise<T>, opts: { timeoutMs?
 
 /** An Ed25519 deployment key: signs tokens the way the control plane does. */
 export async function createTestKeys() {
-  const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+  const { privateKey, publicKey } = await generateKeyPair("EdDSA", {
+    crv: "Ed25519",
+    extractable: true,
+  });
   const jwk = { ...(await exportJWK(publicKey)), kid: "test-1", alg: "EdDSA", use: "sig" };
   const jwks = JSON.stringify({ keys: [jwk] });
   const sign = (claims: Record<string, unknown>, aud: string, ttlS: number) =>
@@ -40,8 +46,16 @@ export async function createTestKeys() {
       .sign(privateKey);
   return {
     jwks,
-    viewerToken: (sessionId: string, agentId: string, o: { ttlS?: number; jti?: string; aud?: string } = {}) =>
-      sign({ sub: "user-1", sid: sessionId, aid: agentId, jti: o.jti ?? randomUUID() }, o.aud ?? "streamspace-viewer", o.ttlS ?? 60),
+    viewerToken: (
+      sessionId: string,
+      agentId: string,
+      o: { ttlS?: number; jti?: string; aud?: string } = {},
+    ) =>
+      sign(
+        { sub: "user-1", sid: sessionId, aid: agentId, jti: o.jti ?? randomUUID() },
+        o.aud ?? "streamspace-viewer",
+        o.ttlS ?? 60,
+      ),
     relayToken: (agentId: string) => sign({ sub: agentId }, "streamspace-relay", 3600),
   };
 }
@@ -112,8 +126,19 @@ export class Viewer {
     });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once("open", () => resolve());
-      this.ws.once("close", (code, reason) => reject(new Error(`closed before open: ${code} ${reason}`)));
-      this.ws.once("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      this.ws.once("close", (code, reason) =>
+        reject(new Error(`closed before open: ${code} ${reason}`)),
+      );
+      this.ws.once("unexpected-response", (req, res) => {
+        // ws leaves the request open when this event has a listener; end it and record why.
+        this.closed = {
+          code: res.statusCode ?? 0,
+          reason: `HTTP ${res.statusCode}`,
+          at: Date.now(),
+        };
+        req.destroy();
+        reject(new Error(`HTTP ${res.statusCode}`));
+      });
     });
     this.opened.catch(() => {});
   }
@@ -127,7 +152,8 @@ export class Viewer {
     await eventually(
       () => {
         if (this.received >= n) return;
-        if (this.closed) throw new Error(`viewer closed early: ${this.closed.code} ${this.closed.reason}`);
+        if (this.closed)
+          throw new Error(`viewer closed early: ${this.closed.code} ${this.closed.reason}`);
         throw new Error(`received ${this.received} of ${n} bytes`);
       },
       { timeoutMs },

@@ -6,13 +6,27 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import type { RelayConfig } from "../dataplane/src/config.ts";
-import { startRelayServer, type RelayServer } from "../dataplane/src/relay-server.ts";
+import {
+  RelayMemberSchema,
+  RelayRingSchema,
+} from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { createRelayLinks } from "../agents/src/relay/index.ts";
-import { RelayRingSchema, RelayMemberSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import { createTestKeys, eventually, RFB_GREETING, scriptedBytes, sha, startRfbStandIn, Viewer, Wait } from "./relay-fixtures.ts";
+import type { RelayConfig } from "../dataplane/src/config.ts";
+import { type RelayServer, startRelayServer } from "../dataplane/src/relay-server.ts";
+import {
+  createTestKeys,
+  eventually,
+  RFB_GREETING,
+  scriptedBytes,
+  sha,
+  startRfbStandIn,
+  Viewer,
+  Wait,
+} from "./relay-fixtures.ts";
 
-const quiet = process.env.RELAY_TEST_LOG ? { debug: console.error, info: console.error, warn: console.error, error: console.error } : { debug() {}, info() {}, warn() {}, error() {} };
+const quiet = process.env.RELAY_TEST_LOG
+  ? { debug: console.error, info: console.error, warn: console.error, error: console.error }
+  : { debug() {}, info() {}, warn() {}, error() {} };
 
 describe("relay path (one relay, one agent)", () => {
   let keys: Awaited<ReturnType<typeof createTestKeys>>;
@@ -20,7 +34,8 @@ describe("relay path (one relay, one agent)", () => {
   let relay: RelayServer;
   let links: ReturnType<typeof createRelayLinks>;
   const agentId = "agent-a";
-  const url = (sid: string, token: string) => `ws://127.0.0.1:${relay.port}/vnc/${sid}?token=${encodeURIComponent(token)}`;
+  const url = (sid: string, token: string) =>
+    `ws://127.0.0.1:${relay.port}/vnc/${sid}?token=${encodeURIComponent(token)}`;
 
   before(async () => {
     keys = await createTestKeys();
@@ -45,7 +60,12 @@ describe("relay path (one relay, one agent)", () => {
         relayToken: await keys.relayToken(agentId),
       }),
     );
-    links.sessionsChanged(new Map([["s1", { host: vnc.host, port: vnc.port }], ["s-novnc", { host: "127.0.0.1", port: 1 }]]));
+    links.sessionsChanged(
+      new Map([
+        ["s1", { host: vnc.host, port: vnc.port }],
+        ["s-novnc", { host: "127.0.0.1", port: 1 }],
+      ]),
+    );
     await eventually(() => assert.equal(relay.registry.sessions, 2));
   });
 
@@ -60,7 +80,8 @@ describe("relay path (one relay, one agent)", () => {
     await v.opened;
     assert.equal(v.ws.protocol, "binary");
     const script = scriptedBytes("viewer-s1", 200_000);
-    for (let off = 0; off < script.length; off += 7_000) v.ws.send(script.subarray(off, off + 7_000));
+    for (let off = 0; off < script.length; off += 7_000)
+      v.ws.send(script.subarray(off, off + 7_000));
     const expected = Buffer.concat([RFB_GREETING, scriptedBytes("bulk", vnc.bulkBytes), script]);
     const got = await v.waitFor(expected.length);
     assert.equal(sha(got.subarray(0, expected.length)), sha(expected));
@@ -90,7 +111,9 @@ describe("relay path (one relay, one agent)", () => {
     assert.equal((await bad.waitClosed()).code, 4401);
     const other = new Viewer(url("s1", await keys.viewerToken("s2", agentId)));
     assert.match((await other.waitClosed()).reason, /another session/);
-    const wrongAud = new Viewer(url("s1", await keys.viewerToken("s1", agentId, { aud: "streamspace-relay" })));
+    const wrongAud = new Viewer(
+      url("s1", await keys.viewerToken("s1", agentId, { aud: "streamspace-relay" })),
+    );
     assert.equal((await wrongAud.waitClosed()).code, 4401);
     const expired = new Viewer(url("s1", await keys.viewerToken("s1", agentId, { ttlS: -10 })));
     assert.equal((await expired.waitClosed()).code, 4401);

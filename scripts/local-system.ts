@@ -66,32 +66,34 @@ function child(
   return proc;
 }
 
-async function waitForAgent(
+type Health = { agents?: { connected?: number } };
+
+/** Polls a health URL until `ok` accepts its JSON; fails early when a child exits. */
+async function waitFor(
   url: string,
   children: ChildProcess[],
   timeoutMs: number,
+  ok: (body: Health) => boolean,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer yet";
   while (Date.now() < deadline) {
     const dead = children.find((c) => c.exitCode !== null || c.signalCode !== null);
-    if (dead)
+    if (dead) {
       throw new Error(
         `a StreamSpace process exited during start-up (${dead.spawnargs.at(-1)}, code ${dead.exitCode}); see its log above.`,
       );
+    }
     try {
-      const res = await fetch(`${url}/health`);
-      const body = (await res.json()) as { agents?: { connected?: number } };
-      if ((body.agents?.connected ?? 0) >= 1) return;
+      const body = (await (await fetch(url)).json()) as Health;
+      if (ok(body)) return;
       last = JSON.stringify(body);
     } catch (err) {
       last = (err as Error).message;
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(
-    `the local agent did not connect within ${timeoutMs / 1000} s; last /health: ${last}`,
-  );
+  throw new Error(`${url} did not become ready within ${timeoutMs / 1000} s; last answer: ${last}`);
 }
 
 /** Starts control plane, relay and agent; resolves when /health shows the agent connected. */
@@ -130,6 +132,14 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     },
     opts.output,
   );
+  // Agent and relay dial the control plane; start them once it answers so their first dial
+  // succeeds instead of waiting out a backoff.
+  try {
+    await waitFor(`${cpUrl}/health`, [cp], 60_000, () => true);
+  } catch (err) {
+    cp.kill("SIGKILL");
+    throw err;
+  }
   const relay = child(
     "relay",
     "dataplane/src/main.ts",
@@ -176,7 +186,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     }
   };
   try {
-    await waitForAgent(cpUrl, children, 60_000);
+    await waitFor(`${cpUrl}/health`, children, 60_000, (b) => (b.agents?.connected ?? 0) >= 1);
   } catch (err) {
     await stop(5_000);
     throw err;

@@ -13,7 +13,10 @@ type Algo = { name: string; build(ids: string[]): Lookup };
 const rendezvous: Algo = {
   name: "rendezvous",
   build(ids) {
-    const r = createRelayRing({ epoch: 1n, members: ids.map((id): RingMember => ({ id, url: "" })) });
+    const r = createRelayRing({
+      epoch: 1n,
+      members: ids.map((id): RingMember => ({ id, url: "" })),
+    });
     return (k) => r.owner(k)!.id;
   },
 };
@@ -23,7 +26,8 @@ function vnodeRing(vnodes: number): Algo {
     name: `ring-${vnodes}vn`,
     build(ids) {
       const points: { h: number; id: string }[] = [];
-      for (const id of ids) for (let v = 0; v < vnodes; v++) points.push({ h: hashString(`${id}#${v}`), id });
+      for (const id of ids)
+        for (let v = 0; v < vnodes; v++) points.push({ h: hashString(`${id}#${v}`), id });
       points.sort((a, b) => a.h - b.h);
       const hs = Uint32Array.from(points.map((p) => p.h));
       return (k) => {
@@ -67,7 +71,10 @@ const maglev: Algo = {
   },
 };
 
-const SESSIONS = Array.from({ length: 100_000 }, (_, i) => `sess-${i.toString(36)}-${(i * 7919) % 1000}`);
+const SESSIONS = Array.from(
+  { length: 100_000 },
+  (_, i) => `sess-${i.toString(36)}-${(i * 7919) % 1000}`,
+);
 
 function measure(algo: Algo, n: number) {
   const ids = Array.from({ length: n }, (_, i) => `relay-${i}`);
@@ -88,10 +95,23 @@ function measure(algo: Algo, n: number) {
   const b0 = process.hrtime.bigint();
   algo.build(ids);
   const buildUs = Number(process.hrtime.bigint() - b0) / 1000;
-  return { algo: algo.name, n, balance, movedAdd, idealAdd: 1 / (n + 1), movedRemove, idealRemove: 1 / n, ns, buildUs, sink };
+  return {
+    algo: algo.name,
+    n,
+    balance,
+    movedAdd,
+    idealAdd: 1 / (n + 1),
+    movedRemove,
+    idealRemove: 1 / n,
+    ns,
+    buildUs,
+    sink,
+  };
 }
 
-console.log("| algorithm | relays | max/mean load | moved on add (ideal) | moved on remove (ideal) | lookup ns | build µs |");
+console.log(
+  "| algorithm | relays | max/mean load | moved on add (ideal) | moved on remove (ideal) | lookup ns | build µs |",
+);
 console.log("|---|---|---|---|---|---|---|");
 for (const n of [3, 10, 50]) {
   for (const algo of [rendezvous, vnodeRing(160), vnodeRing(1000), maglev]) {

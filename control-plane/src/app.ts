@@ -22,8 +22,8 @@ import type { ControlPlaneConfig } from "./config.ts";
 import { registerAuthServices } from "./connect/auth-service.ts";
 import { registerCoreServices } from "./connect/register-core-services.ts";
 import type { Gateway } from "./gateway/agent-gateway.ts";
-import { createGateway, registerAgentGateway } from "./gateway/agent-gateway.ts";
-import { MemoryAgentRegistry } from "./gateway/agent-registry.ts";
+import { registerAgentGateway } from "./gateway/agent-gateway.ts";
+import { createPgGateway } from "./gateway/pg-gateway.ts";
 import type { Logger } from "./log.ts";
 import { createRedisRelayRingSource } from "./relay-ring/redis-relay-ring-source.ts";
 import {
@@ -45,6 +45,7 @@ import { createDatabase, migrateToLatest } from "./store/database.ts";
 import { createPgCore } from "./store/pg-core.ts";
 import { RedisSessionChangeBus } from "./store/redis-session-change-bus.ts";
 import { seedDefaultTemplates } from "./store/seed.ts";
+import { createTrpcHandlers } from "./trpc/adapter.ts";
 
 export const VERSION = "0.1.0";
 
@@ -146,6 +147,7 @@ export async function createControlPlane(
   const bus = redis ? new RedisSessionChangeBus(redis!, errLog) : undefined;
   const core = createPgCore(db, {
     bus,
+    notifier: { commandsEnqueued: (agentId: string) => gw?.commandsEnqueued(agentId) },
     viewerTokens: tokenSigner,
     cutter: {
       cut: (agentId: string) => gw?.cutAgent(agentId, "credential revoked") ?? Promise.resolve(),
@@ -154,9 +156,22 @@ export async function createControlPlane(
       credentialIssued: (agentId: string, cred: string) => void gw?.issueCredential(agentId, cred),
     },
   });
-  gw = await createGateway({
+  const dispatched = metrics.counter(
+    "streamspace_commands_dispatched_total",
+    "Commands sent to agents.",
+  );
+  const failed = metrics.counter(
+    "streamspace_commands_failed_total",
+    "Commands that failed or expired.",
+  );
+  gw = await createPgGateway({
+    db,
+    reports: core.reports,
+    commands: core.store.commands,
+    onDispatched: (n) => dispatched.inc({}, n),
+    onExpired: (n) => failed.inc({ reason: "expired" }, n),
+    log: log.child({ component: "agent-gateway" }),
     pod: config.podName,
-    registry: new MemoryAgentRegistry(),
     ring,
     bootstrapToken: config.agentBootstrapToken,
     autoApprove: config.agentAutoApprove,
@@ -180,6 +195,24 @@ export async function createControlPlane(
     registerAuthServices(router, { auth, users, log: errLog });
     registerAgentGateway(router, gateway);
   });
+  // --- tRPC (helper "web"): the browser's API over the same domain services; HTTP at /trpc/*,
+  // subscriptions over the WebSocket at /trpc. Pushed before the static handler on purpose.
+  const trpc = createTrpcHandlers({
+    auth,
+    sessions: core.sessions,
+    templates: core.templates,
+    agents: core.agents,
+    log: (msg, fields) => log.error(msg, fields),
+  });
+  routes.push((req, res) => trpc.handleHttp(req, res));
+  upgrades.push({
+    prefix: "/trpc",
+    handle: (req, socket, head) => {
+      if (!trpc.handleUpgrade(req, socket, head)) socket.destroy();
+    },
+  });
+  closers.unshift(() => trpc.close());
+
   drainParts = async () => {
     grpcHealth?.setServing(false);
     await gateway.drain({ deadlineMs: config.drainTimeoutMs });

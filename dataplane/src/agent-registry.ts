@@ -3,13 +3,14 @@
  * has asked for but not yet received. Plain maps with explicit bounds: an agent announces at
  * most MAX_SESSIONS_PER_ANNOUNCE sessions, and a pending tunnel times out.
  */
+
+import type { ServerHttp2Stream } from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import {
   type AttachResponse,
   AttachResponseSchema,
   TunnelOpenSchema,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
-import type { ServerHttp2Stream } from "node:http2";
 import { encodeMessage } from "./tunnel-wire.ts";
 import type { AgentTunnel } from "./viewer-splice.ts";
 
@@ -68,10 +69,13 @@ export class AgentRegistry {
   /** Replaces the handle's session set; the latest announce for a session wins. */
   announce(h: AttachHandle, sessionIds: readonly string[]): Error | undefined {
     if (sessionIds.length > MAX_SESSIONS_PER_ANNOUNCE) {
-      return new Error(`announce lists ${sessionIds.length} sessions; the limit is ${MAX_SESSIONS_PER_ANNOUNCE}`);
+      return new Error(
+        `announce lists ${sessionIds.length} sessions; the limit is ${MAX_SESSIONS_PER_ANNOUNCE}`,
+      );
     }
     const next = new Set(sessionIds);
-    for (const s of h.sessions) if (!next.has(s) && this.#bySession.get(s) === h) this.#bySession.delete(s);
+    for (const s of h.sessions)
+      if (!next.has(s) && this.#bySession.get(s) === h) this.#bySession.delete(s);
     for (const s of next) this.#bySession.set(s, h);
     h.sessions = next;
     this.onChange();
@@ -92,17 +96,34 @@ export class AgentRegistry {
     timeoutMs: number,
   ): Promise<AgentTunnel | Error> | Error {
     const h = this.#bySession.get(sessionId);
-    if (!h || h.stream.destroyed) return Object.assign(new Error("no agent serves this session on this relay; retry in a moment"), { closeCode: 4404 });
-    if (h.agentId !== agentId) return Object.assign(new Error("the viewer token names another agent for this session"), { closeCode: 4404 });
-    if (this.#pending.size >= MAX_PENDING_TUNNELS) return Object.assign(new Error("too many tunnels being set up; retry shortly"), { closeCode: 1013 });
+    if (!h || h.stream.destroyed)
+      return Object.assign(
+        new Error("no agent serves this session on this relay; retry in a moment"),
+        { closeCode: 4404 },
+      );
+    if (h.agentId !== agentId)
+      return Object.assign(new Error("the viewer token names another agent for this session"), {
+        closeCode: 4404,
+      });
+    if (this.#pending.size >= MAX_PENDING_TUNNELS)
+      return Object.assign(new Error("too many tunnels being set up; retry shortly"), {
+        closeCode: 1013,
+      });
     const connectionId = `${this.relayId}-${(this.#nextId++).toString(36)}`;
     const open: AttachResponse = create(AttachResponseSchema, {
-      payload: { case: "open", value: create(TunnelOpenSchema, { sessionId, connectionId, token }) },
+      payload: {
+        case: "open",
+        value: create(TunnelOpenSchema, { sessionId, connectionId, token }),
+      },
     });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#pending.delete(connectionId);
-        resolve(Object.assign(new Error("the agent did not open the tunnel in time"), { closeCode: 1011 }));
+        resolve(
+          Object.assign(new Error("the agent did not open the tunnel in time"), {
+            closeCode: 1011,
+          }),
+        );
       }, timeoutMs);
       this.#pending.set(connectionId, { agentId, sessionId, resolve, timer });
       h.stream.write(encodeMessage(AttachResponseSchema, open));
@@ -110,7 +131,12 @@ export class AgentRegistry {
   }
 
   /** Matches an agent's Tunnel stream to the viewer waiting for it. */
-  completeTunnel(agentId: string, sessionId: string, connectionId: string, tunnel: AgentTunnel): boolean {
+  completeTunnel(
+    agentId: string,
+    sessionId: string,
+    connectionId: string,
+    tunnel: AgentTunnel,
+  ): boolean {
     const p = this.#pending.get(connectionId);
     if (!p || p.agentId !== agentId || p.sessionId !== sessionId) return false;
     this.#pending.delete(connectionId);

@@ -4,8 +4,12 @@
  * registry and Tunnel streams matched to waiting viewers. Errors end the stream with a gRPC
  * status and a message a person can act on.
  */
-import { AttachRequestSchema, TunnelRequestSchema } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
+
 import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import {
+  AttachRequestSchema,
+  TunnelRequestSchema,
+} from "@streamspace/proto/streamspace/relay/v1/relay_pb";
 import type { JWTVerifyGetKey } from "jose";
 import type { AgentRegistry } from "./agent-registry.ts";
 import type { RelayLogger } from "./log.ts";
@@ -14,7 +18,13 @@ import { decodeMessage, FrameReader, RELAY_SERVICE_PATH } from "./tunnel-wire.ts
 import type { AgentTunnel } from "./viewer-splice.ts";
 
 /** gRPC status codes used here. */
-const Status = { UNAUTHENTICATED: 16, UNIMPLEMENTED: 12, INVALID_ARGUMENT: 3, NOT_FOUND: 5, UNAVAILABLE: 14 };
+const Status = {
+  UNAUTHENTICATED: 16,
+  UNIMPLEMENTED: 12,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  UNAVAILABLE: 14,
+};
 
 /** Bytes an unmatched tunnel may queue before its stream is paused. */
 const QUEUE_LIMIT = 256 * 1024;
@@ -27,7 +37,10 @@ export function endWithStatus(stream: ServerHttp2Stream, status: number, message
   if (stream.destroyed || stream.closed) return;
   const trailers = { "grpc-status": String(status), "grpc-message": encodeURIComponent(message) };
   if (!stream.headersSent) {
-    stream.respond({ ":status": 200, "content-type": "application/grpc", ...trailers }, { endStream: true });
+    stream.respond(
+      { ":status": 200, "content-type": "application/grpc", ...trailers },
+      { endStream: true },
+    );
     return;
   }
   statusOf.set(stream, trailers);
@@ -61,19 +74,30 @@ export async function handleAgentStream(
   try {
     // One verification per connection and token: tunnels reuse the Attach stream's result.
     const cached = verified.get(stream.session!);
-    if (cached && cached.header === headers.authorization && cached.exp > Date.now()) agentId = cached.agentId;
+    if (cached && cached.header === headers.authorization && cached.exp > Date.now())
+      agentId = cached.agentId;
     else {
       agentId = await verifyRelayToken(deps.keys, headers.authorization);
       if (stream.session) {
-        verified.set(stream.session, { header: headers.authorization!, agentId, exp: Date.now() + 60_000 });
+        verified.set(stream.session, {
+          header: headers.authorization!,
+          agentId,
+          exp: Date.now() + 60_000,
+        });
       }
     }
   } catch (err) {
-    return endWithStatus(stream, Status.UNAUTHENTICATED, err instanceof Error ? err.message : "unauthenticated");
+    return endWithStatus(
+      stream,
+      Status.UNAUTHENTICATED,
+      err instanceof Error ? err.message : "unauthenticated",
+    );
   }
   if (stream.destroyed) return;
   stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-  stream.once("wantTrailers", () => stream.sendTrailers(statusOf.get(stream) ?? { "grpc-status": "0" }));
+  stream.once("wantTrailers", () =>
+    stream.sendTrailers(statusOf.get(stream) ?? { "grpc-status": "0" }),
+  );
   if (method === "Attach") handleAttach(stream, agentId, deps);
   else handleTunnel(stream, agentId, deps);
 }
@@ -86,11 +110,19 @@ function handleAttach(stream: ServerHttp2Stream, agentId: string, deps: AgentSer
     if (req.payload.case !== "announce") return;
     const a = req.payload.value;
     if (a.agentId && a.agentId !== agentId) {
-      return endWithStatus(stream, Status.INVALID_ARGUMENT, "announce names another agent than the relay token");
+      return endWithStatus(
+        stream,
+        Status.INVALID_ARGUMENT,
+        "announce names another agent than the relay token",
+      );
     }
     const err = deps.registry.announce(handle, a.sessionIds);
     if (err) return endWithStatus(stream, Status.INVALID_ARGUMENT, err.message);
-    deps.log.debug("agent announced sessions", { agentId, sessions: a.sessionIds.length, epoch: a.ringEpoch });
+    deps.log.debug("agent announced sessions", {
+      agentId,
+      sessions: a.sessionIds.length,
+      epoch: a.ringEpoch,
+    });
   }, 1024 * 1024);
   stream.on("data", (chunk: Buffer) => {
     const err = reader.push(chunk);
@@ -119,11 +151,19 @@ function handleTunnel(stream: ServerHttp2Stream, agentId: string, deps: AgentSer
     opened = true;
     const req = decodeMessage(TunnelRequestSchema, msg);
     if (req instanceof Error || req.payload.case !== "open") {
-      return endWithStatus(stream, Status.INVALID_ARGUMENT, "the first Tunnel message must be TunnelOpen");
+      return endWithStatus(
+        stream,
+        Status.INVALID_ARGUMENT,
+        "the first Tunnel message must be TunnelOpen",
+      );
     }
     const { sessionId, connectionId } = req.payload.value;
     if (!deps.registry.completeTunnel(agentId, sessionId, connectionId, tunnel)) {
-      endWithStatus(stream, Status.NOT_FOUND, "no viewer is waiting for this connection id (it may have timed out)");
+      endWithStatus(
+        stream,
+        Status.NOT_FOUND,
+        "no viewer is waiting for this connection id (it may have timed out)",
+      );
     }
   });
   stream.on("data", (chunk: Buffer) => {

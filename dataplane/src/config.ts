@@ -39,7 +39,10 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max
 /** Parses a duration: "30s", "5m", "1500ms" or bare seconds. */
 export function parseDuration(name: string, raw: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) throw new ConfigError(`${name}="${raw}" is invalid: expected a duration like 30s, 5m or 1500ms`);
+  if (!m)
+    throw new ConfigError(
+      `${name}="${raw}" is invalid: expected a duration like 30s, 5m or 1500ms`,
+    );
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
   return Math.round(Number(m[1]) * unit);
 }
@@ -50,14 +53,18 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv = process.env): RelayConf
   const host = env.HOST || "0.0.0.0";
   const relayId = env.RELAY_ID || env.POD_NAME || hostname();
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(relayId)) {
-    throw new ConfigError(`RELAY_ID="${relayId}" is invalid: expected letters, digits, ".", "_" or "-"`);
+    throw new ConfigError(
+      `RELAY_ID="${relayId}" is invalid: expected letters, digits, ".", "_" or "-"`,
+    );
   }
   const publicUrl = env.RELAY_PUBLIC_URL || `http://127.0.0.1:${port}`;
   try {
     const u = new URL(publicUrl);
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
   } catch {
-    throw new ConfigError(`RELAY_PUBLIC_URL="${publicUrl}" is invalid: expected http(s)://host:port`);
+    throw new ConfigError(
+      `RELAY_PUBLIC_URL="${publicUrl}" is invalid: expected http(s)://host:port`,
+    );
   }
   let staticMembers: RingMember[] | undefined;
   if (env.RELAY_STATIC_MEMBERS) {
@@ -77,13 +84,20 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv = process.env): RelayConf
       const parsed = JSON.parse(viewerJwks) as { keys?: unknown };
       if (!Array.isArray(parsed.keys)) throw new Error();
     } catch {
-      throw new ConfigError('VIEWER_JWKS is invalid: expected a JWKS JSON document ({"keys":[...]})');
+      throw new ConfigError(
+        'VIEWER_JWKS is invalid: expected a JWKS JSON document ({"keys":[...]})',
+      );
     }
   }
   const viewerJwksUrl =
-    env.VIEWER_JWKS_URL || (env.CONTROL_PLANE_URL ? `${env.CONTROL_PLANE_URL.replace(/\/$/, "")}/.well-known/jwks.json` : undefined);
+    env.VIEWER_JWKS_URL ||
+    (env.CONTROL_PLANE_URL
+      ? `${env.CONTROL_PLANE_URL.replace(/\/$/, "")}/.well-known/jwks.json`
+      : undefined);
   if (!viewerJwks && !viewerJwksUrl) {
-    throw new ConfigError("VIEWER_JWKS_URL is missing: set it (or CONTROL_PLANE_URL, or VIEWER_JWKS) so tokens can be verified");
+    throw new ConfigError(
+      "VIEWER_JWKS_URL is missing: set it (or CONTROL_PLANE_URL, or VIEWER_JWKS) so tokens can be verified",
+    );
   }
   const level = env.LOG_LEVEL || "info";
   if (!["debug", "info", "warn", "error"].includes(level)) {
@@ -100,7 +114,9 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv = process.env): RelayConf
     membershipTtlMs: int(env, "RELAY_TTL_MS", 5000, 300, 600_000),
     viewerJwks,
     viewerJwksUrl,
-    idleTimeoutMs: env.VNC_PROXY_TIMEOUT ? parseDuration("VNC_PROXY_TIMEOUT", env.VNC_PROXY_TIMEOUT) : 30 * 60_000,
+    idleTimeoutMs: env.VNC_PROXY_TIMEOUT
+      ? parseDuration("VNC_PROXY_TIMEOUT", env.VNC_PROXY_TIMEOUT)
+      : 30 * 60_000,
     tunnelSetupTimeoutMs: int(env, "RELAY_TUNNEL_SETUP_TIMEOUT_MS", 10_000, 100, 120_000),
     logLevel: level as RelayConfig["logLevel"],
   };

@@ -29,7 +29,11 @@ export function forwardUpgrade(
   lines.push(`${HOP_HEADER}: ${selfId}`, "", "");
   const preamble = Buffer.from(lines.join("\r\n"), "latin1");
   return new Promise((resolve, reject) => {
-    const up: Socket = connect({ host: target.hostname, port: Number(target.port || 80), noDelay: true });
+    const up: Socket = connect({
+      host: target.hostname,
+      port: Number(target.port || 80),
+      noDelay: true,
+    });
     const timer = setTimeout(() => up.destroy(new Error("connect timeout")), connectTimeoutMs);
     up.once("error", (err) => {
       clearTimeout(timer);

@@ -15,14 +15,26 @@ export interface RelayLogger {
 
 function flatten(v: unknown): unknown {
   if (!(v instanceof Error)) return typeof v === "bigint" ? v.toString() : v;
-  return { name: v.name, message: v.message, cause: v.cause === undefined ? undefined : flatten(v.cause) };
+  return {
+    name: v.name,
+    message: v.message,
+    cause: v.cause === undefined ? undefined : flatten(v.cause),
+  };
 }
 
 /** A logger at or above `level`; `base` fields (relay id) go on every line. */
-export function createRelayLogger(level: LogLevel = "info", base: Record<string, unknown> = {}): RelayLogger {
+export function createRelayLogger(
+  level: LogLevel = "info",
+  base: Record<string, unknown> = {},
+): RelayLogger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    const out: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...base };
+    const out: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level: lvl,
+      msg,
+      ...base,
+    };
     for (const [k, v] of Object.entries(fields ?? {})) out[k] = flatten(v);
     process.stderr.write(`${JSON.stringify(out)}\n`);
   };

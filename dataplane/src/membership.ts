@@ -54,7 +54,13 @@ export function staticMembership(self: RingMember, members: RingMember[]): Membe
   const all = members.some((m) => m.id === self.id) ? members : [...members, self];
   const ring = createRelayRing({ epoch: 1n, members: all });
   const s = withSuspects(self, () => ring);
-  return { ring: () => ring, owner: s.owner, suspect: s.suspect, ready: () => true, close: async () => {} };
+  return {
+    ring: () => ring,
+    owner: s.owner,
+    suspect: s.suspect,
+    ready: () => true,
+    close: async () => {},
+  };
 }
 
 /**
@@ -128,7 +134,8 @@ export function parseStaticMembers(value: string): RingMember[] {
     .filter(Boolean)
     .map((pair) => {
       const eq = pair.indexOf("=");
-      if (eq <= 0) throw new Error(`RELAY_STATIC_MEMBERS entry "${pair}" must look like id=http://host:port`);
+      if (eq <= 0)
+        throw new Error(`RELAY_STATIC_MEMBERS entry "${pair}" must look like id=http://host:port`);
       const url = pair.slice(eq + 1);
       new URL(url);
       return { id: pair.slice(0, eq), url };

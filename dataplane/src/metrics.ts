@@ -60,7 +60,9 @@ export class RelayMetrics {
       `streamspace_relay_sessions_attached{${l}} ${this.sessionsAttached}`,
       "# HELP streamspace_vnc_closes_total Viewer closes by WebSocket close code.",
       "# TYPE streamspace_vnc_closes_total counter",
-      ...[...this.closes].map(([code, n]) => `streamspace_vnc_closes_total{${l},code="${code}"} ${n}`),
+      ...[...this.closes].map(
+        ([code, n]) => `streamspace_vnc_closes_total{${l},code="${code}"} ${n}`,
+      ),
       "# HELP streamspace_vnc_tunnel_setup_seconds Viewer accepted to tunnel spliced.",
       "# TYPE streamspace_vnc_tunnel_setup_seconds histogram",
     ];

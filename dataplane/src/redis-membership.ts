@@ -71,7 +71,19 @@ export async function heartbeatRelay(
   prefix?: string,
 ): Promise<RingSnapshot> {
   const k = relayKeys(prefix);
-  return parse(await redis.eval(SCRIPT, 3, k.members, k.epoch, k.channel, "up", member.id, member.url, String(ttlMs)));
+  return parse(
+    await redis.eval(
+      SCRIPT,
+      3,
+      k.members,
+      k.epoch,
+      k.channel,
+      "up",
+      member.id,
+      member.url,
+      String(ttlMs),
+    ),
+  );
 }
 
 /** Removes a relay at once (graceful shutdown), so its sessions move without waiting for the TTL. */

@@ -5,7 +5,11 @@
  * token check (signature, audience, session, single use) → ask the session's agent for a
  * tunnel → splice. Every wait has a deadline and every refusal a close code and a reason.
  */
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createH2Server } from "node:http2";
 import { createServer as createNetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -63,8 +67,10 @@ export async function startRelayServer(
           url: config.redisUrl,
           ttlMs: config.membershipTtlMs,
           prefix: config.redisPrefix,
-          onError: (err) => log.warn("relay membership: redis unreachable, keeping the last ring", { err }),
-          onRing: (r) => log.info("relay ring changed", { epoch: r.epoch, members: r.members.map((m) => m.id) }),
+          onError: (err) =>
+            log.warn("relay membership: redis unreachable, keeping the last ring", { err }),
+          onRing: (r) =>
+            log.info("relay ring changed", { epoch: r.epoch, members: r.members.map((m) => m.id) }),
         })
       : staticMembership(self, config.staticMembers ?? []));
   const splices = new Set<Splice>();
@@ -85,10 +91,18 @@ export async function startRelayServer(
       claims = await verifyViewerToken(keys, token, sessionId);
       jtis.consume(claims.jti, claims.exp);
     } catch (err) {
-      const e = err instanceof TokenError ? err : new TokenError(4401, "viewer token could not be verified");
+      const e =
+        err instanceof TokenError
+          ? err
+          : new TokenError(4401, "viewer token could not be verified");
       return closeWith(ws, e.code, e.message, metrics);
     }
-    const pending = registry.requestTunnel(sessionId, claims.aid, token, config.tunnelSetupTimeoutMs);
+    const pending = registry.requestTunnel(
+      sessionId,
+      claims.aid,
+      token,
+      config.tunnelSetupTimeoutMs,
+    );
     const tunnel = pending instanceof Error ? pending : await pending;
     if (tunnel instanceof Error) {
       const code = (tunnel as Error & { closeCode?: number }).closeCode ?? 1011;
@@ -139,11 +153,25 @@ export async function startRelayServer(
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/health") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: "ok", relay: config.relayId, viewers: metrics.connectionsActive, agents: registry.agents }));
+      res.end(
+        JSON.stringify({
+          status: "ok",
+          relay: config.relayId,
+          viewers: metrics.connectionsActive,
+          agents: registry.agents,
+        }),
+      );
     } else if (path === "/ready") {
       const ok = !draining && membership.ready();
       res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
-      res.end(JSON.stringify({ ready: ok, draining, inRing: membership.ready(), epoch: membership.ring().epoch.toString() }));
+      res.end(
+        JSON.stringify({
+          ready: ok,
+          draining,
+          inRing: membership.ready(),
+          epoch: membership.ring().epoch.toString(),
+        }),
+      );
     } else if (path === "/metrics") {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       res.end(metrics.render());
@@ -158,7 +186,11 @@ export async function startRelayServer(
 
   const http1 = createHttpServer({ keepAliveTimeout: 5_000 }, onRequest);
   http1.on("upgrade", (req, socket, head) => void onUpgrade(req, socket, head));
-  const h2 = createH2Server({ maxSessionMemory: 64, settings: { initialWindowSize: 1024 * 1024 } });
+  const h2 = createH2Server({
+    maxSessionMemory: 64,
+    // Large frames and windows: VNC updates are bulky, and fewer frames means fewer JS callbacks.
+    settings: { initialWindowSize: 1024 * 1024, maxFrameSize: 256 * 1024 },
+  });
   h2.on("stream", (stream, headers) => {
     void handleAgentStream(stream, headers, { keys, registry, log, onMetricsChange: () => {} });
   });
@@ -191,10 +223,14 @@ export async function startRelayServer(
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
 
-  const idleTimer = setInterval(() => {
-    const cutoff = Date.now() - config.idleTimeoutMs;
-    for (const s of splices) if (s.lastActive < cutoff) s.close(4408, "idle timeout; reconnect to continue");
-  }, Math.min(1000, Math.max(50, Math.floor(config.idleTimeoutMs / 4))));
+  const idleTimer = setInterval(
+    () => {
+      const cutoff = Date.now() - config.idleTimeoutMs;
+      for (const s of splices)
+        if (s.lastActive < cutoff) s.close(4408, "idle timeout; reconnect to continue");
+    },
+    Math.min(1000, Math.max(50, Math.floor(config.idleTimeoutMs / 4))),
+  );
   const sweepTimer = setInterval(() => jtis.sweep(), 5_000);
   idleTimer.unref();
   sweepTimer.unref();
@@ -215,5 +251,13 @@ export async function startRelayServer(
     })();
     return closing;
   };
-  return { port, url: `http://127.0.0.1:${port}`, metrics, registry, membership, close, [Symbol.asyncDispose]: close };
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    metrics,
+    registry,
+    membership,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }

@@ -9,7 +9,10 @@ describe("JtiSet", () => {
     let now = 1_000_000;
     const set = new JtiSet(10, () => now);
     set.consume("a", 1_060);
-    assert.throws(() => set.consume("a", 1_060), (e: { code: number }) => e.code === 4403);
+    assert.throws(
+      () => set.consume("a", 1_060),
+      (e: { code: number }) => e.code === 4403,
+    );
     now = 1_061_000;
     set.consume("b", 1_200);
     assert.equal(set.size, 1);
@@ -19,7 +22,10 @@ describe("JtiSet", () => {
     const set = new JtiSet(2, () => 0);
     set.consume("a", 100);
     set.consume("b", 100);
-    assert.throws(() => set.consume("c", 100), (e: { code: number }) => e.code === 1013);
+    assert.throws(
+      () => set.consume("c", 100),
+      (e: { code: number }) => e.code === 1013,
+    );
   });
 });
 
@@ -32,9 +38,15 @@ describe("relay config", () => {
   });
   it("names the variable on bad input", () => {
     assert.throws(() => loadRelayConfig({ ...base, PORT: "http" }), /PORT="http" is invalid/);
-    assert.throws(() => loadRelayConfig({ ...base, VNC_PROXY_TIMEOUT: "soon" }), /VNC_PROXY_TIMEOUT/);
+    assert.throws(
+      () => loadRelayConfig({ ...base, VNC_PROXY_TIMEOUT: "soon" }),
+      /VNC_PROXY_TIMEOUT/,
+    );
     assert.throws(() => loadRelayConfig({}), /VIEWER_JWKS_URL is missing/);
-    assert.throws(() => loadRelayConfig({ ...base, RELAY_STATIC_MEMBERS: "nourl" }), /RELAY_STATIC_MEMBERS/);
+    assert.throws(
+      () => loadRelayConfig({ ...base, RELAY_STATIC_MEMBERS: "nourl" }),
+      /RELAY_STATIC_MEMBERS/,
+    );
     assert.throws(() => loadRelayConfig({ VIEWER_JWKS: "{" }), /VIEWER_JWKS is invalid/);
     assert.throws(() => loadRelayConfig({ ...base, REDIS_URL: "localhost" }), /REDIS_URL/);
   });

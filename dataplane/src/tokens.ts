@@ -28,7 +28,10 @@ export class TokenError extends Error {
 export function createKeySource(opts: { jwks?: string; jwksUrl?: string }): JWTVerifyGetKey {
   if (opts.jwks) return createLocalJWKSet(JSON.parse(opts.jwks));
   if (opts.jwksUrl) {
-    return createRemoteJWKSet(new URL(opts.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 5_000 });
+    return createRemoteJWKSet(new URL(opts.jwksUrl), {
+      cacheMaxAge: 10 * 60_000,
+      cooldownDuration: 5_000,
+    });
   }
   throw new Error("either VIEWER_JWKS or VIEWER_JWKS_URL is required");
 }
@@ -55,7 +58,12 @@ export async function verifyViewerToken(
     throw new TokenError(4401, `viewer token rejected (${why}); ask for a new viewer token`);
   }
   const { sid, aid, jti, exp, sub } = payload;
-  if (typeof sid !== "string" || typeof aid !== "string" || typeof jti !== "string" || typeof sub !== "string") {
+  if (
+    typeof sid !== "string" ||
+    typeof aid !== "string" ||
+    typeof jti !== "string" ||
+    typeof sub !== "string"
+  ) {
     throw new TokenError(4401, "viewer token has malformed claims; ask for a new viewer token");
   }
   if (sid !== sessionId) throw new TokenError(4401, "viewer token is for another session");
@@ -63,7 +71,10 @@ export async function verifyViewerToken(
 }
 
 /** Verifies the agent's relay token and returns the agent id it names. */
-export async function verifyRelayToken(keys: JWTVerifyGetKey, header: string | undefined): Promise<string> {
+export async function verifyRelayToken(
+  keys: JWTVerifyGetKey,
+  header: string | undefined,
+): Promise<string> {
   const token = header?.startsWith("Bearer ") ? header.slice(7) : "";
   if (!token) throw new TokenError(4401, "missing relay token (authorization: Bearer)");
   try {
@@ -94,8 +105,10 @@ export class JtiSet {
   /** Marks a jti used; throws TokenError 4403 on a second use. */
   consume(jti: string, expSeconds: number): void {
     this.sweep();
-    if (this.#seen.has(jti)) throw new TokenError(4403, "token already used; ask for a new viewer token");
-    if (this.#seen.size >= this.max) throw new TokenError(1013, "relay is at its viewer-token limit; retry shortly");
+    if (this.#seen.has(jti))
+      throw new TokenError(4403, "token already used; ask for a new viewer token");
+    if (this.#seen.size >= this.max)
+      throw new TokenError(1013, "relay is at its viewer-token limit; retry shortly");
     this.#seen.set(jti, expSeconds * 1000);
   }
 

@@ -2,14 +2,26 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { TunnelRequestSchema, TunnelResponseSchema } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
-import { dataFieldOf, dataPrefix, decodeMessage, encodeMessage, FrameReader } from "./tunnel-wire.ts";
+import {
+  TunnelRequestSchema,
+  TunnelResponseSchema,
+} from "@streamspace/proto/streamspace/relay/v1/relay_pb";
+import {
+  dataFieldOf,
+  dataPrefix,
+  decodeMessage,
+  encodeMessage,
+  FrameReader,
+} from "./tunnel-wire.ts";
 
 describe("tunnel wire", () => {
   it("encodes data frames exactly as protobuf-es does", () => {
     for (const len of [0, 1, 127, 128, 16_383, 16_384, 70_000]) {
       const data = Buffer.alloc(len, 7);
-      const viaSchema = toBinary(TunnelResponseSchema, create(TunnelResponseSchema, { payload: { case: "data", value: data } }));
+      const viaSchema = toBinary(
+        TunnelResponseSchema,
+        create(TunnelResponseSchema, { payload: { case: "data", value: data } }),
+      );
       const hand = Buffer.concat([dataPrefix(1, len), data]);
       assert.deepEqual(hand.subarray(5), Buffer.from(viaSchema));
       assert.equal(hand.readUInt32BE(1), viaSchema.length);
@@ -24,7 +36,8 @@ describe("tunnel wire", () => {
     for (const step of [1, 2, 5, 7, 4096, stream.length]) {
       const got: Buffer[] = [];
       const r = new FrameReader((m) => got.push(Buffer.from(dataFieldOf(m, 2)!)));
-      for (let off = 0; off < stream.length; off += step) assert.equal(r.push(stream.subarray(off, off + step)), undefined);
+      for (let off = 0; off < stream.length; off += step)
+        assert.equal(r.push(stream.subarray(off, off + step)), undefined);
       assert.deepEqual(got, msgs);
     }
   });
@@ -33,10 +46,20 @@ describe("tunnel wire", () => {
     const big = Buffer.alloc(5);
     big.writeUInt32BE(10_000_000, 1);
     assert.match(String(new FrameReader(() => {}).push(big)), /exceeds/);
-    assert.match(String(new FrameReader(() => {}).push(Buffer.from([1, 0, 0, 0, 0]))), /compressed/);
+    assert.match(
+      String(new FrameReader(() => {}).push(Buffer.from([1, 0, 0, 0, 0]))),
+      /compressed/,
+    );
     assert.ok(decodeMessage(TunnelRequestSchema, Buffer.from([0xff, 0xff, 0xff])) instanceof Error);
-    const ok = encodeMessage(TunnelRequestSchema, create(TunnelRequestSchema, { payload: { case: "close", value: { code: 1, reason: "bye" } } }));
+    const ok = encodeMessage(
+      TunnelRequestSchema,
+      create(TunnelRequestSchema, {
+        payload: { case: "close", value: { code: 1, reason: "bye" } },
+      }),
+    );
     const dec = decodeMessage(TunnelRequestSchema, ok.subarray(5));
-    assert.ok(!(dec instanceof Error) && dec.payload.case === "close" && dec.payload.value.reason === "bye");
+    assert.ok(
+      !(dec instanceof Error) && dec.payload.case === "close" && dec.payload.value.reason === "bye",
+    );
   });
 });

@@ -71,7 +71,10 @@ export function dataFieldOf(msg: Buffer, fieldNo: number): Buffer | undefined {
 }
 
 /** Decodes a control message, or returns an Error naming what was wrong. */
-export function decodeMessage<D extends DescMessage>(schema: D, msg: Buffer): MessageShape<D> | Error {
+export function decodeMessage<D extends DescMessage>(
+  schema: D,
+  msg: Buffer,
+): MessageShape<D> | Error {
   try {
     return fromBinary(schema, msg);
   } catch (cause) {
@@ -100,7 +103,8 @@ export class FrameReader {
       while (chunk.length - off >= 5) {
         if (chunk[off] !== 0) return new Error("compressed gRPC messages are not supported");
         const len = chunk.readUInt32BE(off + 1);
-        if (len > this.maxBytes) return new Error(`gRPC message of ${len} bytes exceeds ${this.maxBytes}`);
+        if (len > this.maxBytes)
+          return new Error(`gRPC message of ${len} bytes exceeds ${this.maxBytes}`);
         if (chunk.length - off - 5 < len) break;
         this.onMessage(chunk.subarray(off + 5, off + 5 + len));
         off += 5 + len;
@@ -115,7 +119,8 @@ export class FrameReader {
       const head = this.#chunks[0]!.length >= 5 ? this.#chunks[0]! : this.#join();
       if (head[0] !== 0) return new Error("compressed gRPC messages are not supported");
       const len = head.readUInt32BE(1);
-      if (len > this.maxBytes) return new Error(`gRPC message of ${len} bytes exceeds ${this.maxBytes}`);
+      if (len > this.maxBytes)
+        return new Error(`gRPC message of ${len} bytes exceeds ${this.maxBytes}`);
       if (this.#buffered < 5 + len) return undefined;
       const all = this.#join();
       this.#chunks = all.length > 5 + len ? [all.subarray(5 + len)] : [];

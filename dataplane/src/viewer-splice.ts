@@ -5,6 +5,8 @@
  * stops reading (so HTTP/2 flow control pushes back to the agent and on to the VNC server).
  * Neither side ever buffers more than one high-water mark plus one message.
  */
+
+import type { ServerHttp2Stream } from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import {
   TunnelCloseCode,
@@ -12,7 +14,6 @@ import {
   TunnelRequestSchema,
   TunnelResponseSchema,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
-import type { ServerHttp2Stream } from "node:http2";
 import type { WebSocket } from "ws";
 import type { RelayMetrics } from "./metrics.ts";
 import { dataFieldOf, dataPrefix, decodeMessage, encodeMessage } from "./tunnel-wire.ts";
@@ -106,9 +107,13 @@ export function spliceViewer(
       return;
     }
     const req = decodeMessage(TunnelRequestSchema, msg);
-    if (req instanceof Error) return finish(1011, "the agent sent a malformed frame", TunnelCloseCode.ERROR);
+    if (req instanceof Error)
+      return finish(1011, "the agent sent a malformed frame", TunnelCloseCode.ERROR);
     if (req.payload.case === "close") {
-      const [code, reason] = CLOSE_FROM_AGENT[req.payload.value.code] ?? [1011, "the agent closed the tunnel"];
+      const [code, reason] = CLOSE_FROM_AGENT[req.payload.value.code] ?? [
+        1011,
+        "the agent closed the tunnel",
+      ];
       const detail = req.payload.value.reason;
       // Close reasons must fit a control frame (123 bytes).
       const text = (detail && detail !== reason ? `${reason} (${detail})` : reason).slice(0, 120);
@@ -131,11 +136,20 @@ export function spliceViewer(
     }
   });
   stream.on("end", () => finish(1000, "the session closed the connection", TunnelCloseCode.NORMAL));
-  stream.on("close", () => finish(1011, "the agent's tunnel dropped; reconnect", TunnelCloseCode.ERROR));
-  stream.on("error", () => finish(1011, "the agent's tunnel failed; reconnect", TunnelCloseCode.ERROR));
+  stream.on("close", () =>
+    finish(1011, "the agent's tunnel dropped; reconnect", TunnelCloseCode.ERROR),
+  );
+  stream.on("error", () =>
+    finish(1011, "the agent's tunnel failed; reconnect", TunnelCloseCode.ERROR),
+  );
 
   ws.on("message", (data: Buffer, isBinary: boolean) => {
-    if (!isBinary) return finish(1003, "text frames are not supported; send binary frames", TunnelCloseCode.ERROR);
+    if (!isBinary)
+      return finish(
+        1003,
+        "text frames are not supported; send binary frames",
+        TunnelCloseCode.ERROR,
+      );
     if (ended || stream.destroyed) return;
     metrics.bytesFromViewers += data.length;
     splice.lastActive = Date.now();
@@ -148,7 +162,9 @@ export function spliceViewer(
       ws.pause();
     }
   });
-  ws.on("close", (code: number) => finish(code === 1005 ? 1000 : code, "viewer closed", tunnelCodeFor(code)));
+  ws.on("close", (code: number) =>
+    finish(code === 1005 ? 1000 : code, "viewer closed", tunnelCodeFor(code)),
+  );
   ws.on("error", () => finish(1011, "viewer connection failed", TunnelCloseCode.ERROR));
   ws.resume();
   return splice;
@@ -156,5 +172,8 @@ export function spliceViewer(
 
 /** Encodes a TunnelRequest data frame; exported for tests that play the agent by hand. */
 export function encodeRequestData(data: Uint8Array): Buffer {
-  return encodeMessage(TunnelRequestSchema, create(TunnelRequestSchema, { payload: { case: "data", value: data } }));
+  return encodeMessage(
+    TunnelRequestSchema,
+    create(TunnelRequestSchema, { payload: { case: "data", value: data } }),
+  );
 }

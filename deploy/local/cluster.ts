@@ -14,7 +14,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, type Service, startPostgres, startRedis, waitForPort } from "../../scripts/services.ts";
+import {
+  freePort,
+  type Service,
+  startPostgres,
+  startRedis,
+  waitForPort,
+} from "../../scripts/services.ts";
 import { renderHaproxyConfig } from "./haproxy-config.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -45,6 +51,8 @@ export interface ClusterOptions {
 /** A running cluster. */
 export interface LocalCluster {
   relayFrontUrl: string;
+  /** HAProxy's stats page (append ";csv" for machine-readable). */
+  haproxyStatsUrl: string;
   apiUrl?: string;
   redisUrl: string;
   databaseUrl: string;
@@ -55,7 +63,12 @@ export interface LocalCluster {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function launch(id: string, args: string[], env: Record<string, string>, logDir: string): ChildProcess {
+function launch(
+  id: string,
+  args: string[],
+  env: Record<string, string>,
+  logDir: string,
+): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -103,19 +116,24 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
     for (let i = 1; i <= (opts.controlPlanes ?? 1); i++) {
       const id = `cp-${i}`;
       const port = await freePort();
-      const child = launch(id, ["control-plane/src/main.ts"], {
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        POD_NAME: id,
-        DATABASE_URL: pg.url,
-        REDIS_URL: redis.url,
-        AGENT_HUB_BACKEND: "redis",
-        JWT_SECRET: jwtSecret,
-        SIGNING_KEY_FILE: keyFile,
-        DATA_DIR: join(dir, id),
-        ADMIN_PASSWORD: "admin-password-local",
-        ...opts.env,
-      }, logDir);
+      const child = launch(
+        id,
+        ["control-plane/src/main.ts"],
+        {
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          POD_NAME: id,
+          DATABASE_URL: pg.url,
+          REDIS_URL: redis.url,
+          AGENT_HUB_BACKEND: "redis",
+          JWT_SECRET: jwtSecret,
+          SIGNING_KEY_FILE: keyFile,
+          DATA_DIR: join(dir, id),
+          ADMIN_PASSWORD: "admin-password-local",
+          ...opts.env,
+        },
+        logDir,
+      );
       children.push(child);
       controlPlanes.push(proc(id, port, child));
     }
@@ -131,14 +149,26 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
       VNC_PROXY_TIMEOUT: opts.vncProxyTimeout ?? "30m",
       ...(opts.viewerJwks
         ? { VIEWER_JWKS: opts.viewerJwks }
-        : { VIEWER_JWKS_URL: `${controlPlanes[0]?.url ?? "http://127.0.0.1:8080"}/.well-known/jwks.json` }),
+        : {
+            VIEWER_JWKS_URL: `${controlPlanes[0]?.url ?? "http://127.0.0.1:8080"}/.well-known/jwks.json`,
+          }),
       ...opts.env,
     });
     const total = (opts.relays ?? 3) + (opts.spareRelaySlots ?? 0);
-    const slots = await Promise.all(Array.from({ length: total }, async (_, i) => ({ id: `relay-${i + 1}`, port: await freePort() })));
+    const slots = await Promise.all(
+      Array.from({ length: total }, async (_, i) => ({
+        id: `relay-${i + 1}`,
+        port: await freePort(),
+      })),
+    );
     const relays: ClusterProcess[] = [];
     const startRelay = async (slot: { id: string; port: number }) => {
-      const child = launch(slot.id, ["dataplane/src/main.ts"], relayEnv(slot.id, slot.port), logDir);
+      const child = launch(
+        slot.id,
+        ["dataplane/src/main.ts"],
+        relayEnv(slot.id, slot.port),
+        logDir,
+      );
       children.push(child);
       const p = proc(slot.id, slot.port, child);
       relays.push(p);
@@ -149,19 +179,42 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
 
     const relayFrontPort = await freePort();
     const apiFrontPort = controlPlanes.length ? await freePort() : undefined;
+    const statsPort = await freePort();
     const cfg = join(dir, "haproxy.cfg");
-    writeFileSync(cfg, renderHaproxyConfig({ relayFrontPort, apiFrontPort, relaySlots: slots, controlPlanes }));
+    writeFileSync(
+      cfg,
+      renderHaproxyConfig({
+        relayFrontPort,
+        apiFrontPort,
+        statsPort,
+        relaySlots: slots,
+        controlPlanes,
+        logRequests: !!process.env.HAPROXY_LOG,
+      }),
+    );
     haproxy = spawn("haproxy", ["-db", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
     let haLog = "";
     haproxy.stderr?.on("data", (d) => {
-      haLog = (haLog + d).slice(-10_000);
+      haLog = (haLog + d).slice(-200_000);
     });
     haproxy.once("exit", () => writeFileSync(join(logDir, "haproxy.log"), haLog));
     await waitForPort(relayFrontPort, 10_000);
+    // HAProxy starts every server UP until its first check; wait until it sees the real set,
+    // so no viewer is sent to a spare slot that has no relay yet.
+    const alive = () =>
+      relays.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+    const haproxyAgrees = () =>
+      waitHaproxy(
+        statsPort,
+        new Set(alive().map((r) => r.id)),
+        slots.map((s) => s.id),
+      );
+    await haproxyAgrees();
 
     let nextSlot = opts.relays ?? 3;
     return {
       relayFrontUrl: `http://127.0.0.1:${relayFrontPort}`,
+      haproxyStatsUrl: `http://127.0.0.1:${statsPort}/`,
       apiUrl: apiFrontPort ? `http://127.0.0.1:${apiFrontPort}` : undefined,
       redisUrl: redis.url,
       databaseUrl: pg.url,
@@ -170,7 +223,9 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
       async addRelay() {
         const slot = slots[nextSlot++];
         if (!slot) throw new Error("no spare relay slot: start the cluster with spareRelaySlots");
-        return startRelay(slot);
+        const p = await startRelay(slot);
+        await haproxyAgrees();
+        return p;
       },
       stop,
       [Symbol.asyncDispose]: stop,
@@ -182,7 +237,13 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
 }
 
 function proc(id: string, port: number, child: ChildProcess): ClusterProcess {
-  return { id, port, url: `http://127.0.0.1:${port}`, child, kill: (signal) => stopChild(child, signal) };
+  return {
+    id,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    kill: (signal) => stopChild(child, signal),
+  };
 }
 
 async function waitReady(url: string, timeoutMs: number): Promise<void> {
@@ -196,21 +257,54 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
+/** Polls HAProxy's CSV stats until exactly `up` of `all` relay servers are UP. */
+async function waitHaproxy(
+  statsPort: number,
+  up: ReadonlySet<string>,
+  all: string[],
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const csv = await (await fetch(`http://127.0.0.1:${statsPort}/;csv`)).text();
+      const status = new Map<string, string>();
+      for (const line of csv.split("\n")) {
+        const f = line.split(",");
+        if (f[0] === "relays" && f[1] && f[1] !== "BACKEND" && f[1] !== "FRONTEND")
+          status.set(f[1], f[17] ?? "");
+      }
+      if (all.every((id) => status.get(id)?.startsWith("UP") === up.has(id))) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error("HAProxy did not converge on the running relay set");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const cluster = await startLocalCluster({ controlPlanes: arg("control-planes", 2), relays: arg("relays", 3) });
-  console.log(JSON.stringify({
-    api: cluster.apiUrl,
-    vnc: cluster.relayFrontUrl,
-    controlPlanes: cluster.controlPlanes.map((c) => c.url),
-    relays: cluster.relays.map((r) => ({ id: r.id, url: r.url })),
-    redis: cluster.redisUrl,
-    postgres: cluster.databaseUrl,
-  }, null, 2));
+  const cluster = await startLocalCluster({
+    controlPlanes: arg("control-planes", 2),
+    relays: arg("relays", 3),
+  });
+  console.log(
+    JSON.stringify(
+      {
+        api: cluster.apiUrl,
+        vnc: cluster.relayFrontUrl,
+        controlPlanes: cluster.controlPlanes.map((c) => c.url),
+        relays: cluster.relays.map((r) => ({ id: r.id, url: r.url })),
+        redis: cluster.redisUrl,
+        postgres: cluster.databaseUrl,
+      },
+      null,
+      2,
+    ),
+  );
   console.log("cluster running; Ctrl-C stops everything");
   const shutdown = () => void cluster.stop().then(() => process.exit(0));
   process.on("SIGINT", shutdown);

@@ -22,15 +22,19 @@ export function renderHaproxyConfig(opts: {
   controlPlanes: HaproxyTarget[];
   statsPort?: number;
   useLuaOwner?: boolean;
+  /** Log every request to stderr (debugging). */
+  logRequests?: boolean;
 }): string {
   const lua = fileURLToPath(new URL("./rendezvous.lua", import.meta.url));
   const useLua = opts.useLuaOwner ?? true;
   const lines = [
     "global",
     "  maxconn 4000",
+    ...(opts.logRequests ? ["  log stderr format raw local0"] : []),
     ...(useLua ? [`  lua-load ${lua}`] : []),
     "defaults",
     "  mode http",
+    ...(opts.logRequests ? ["  log global", "  option httplog"] : []),
     "  timeout connect 2s",
     "  timeout client 30s",
     "  timeout server 30s",
@@ -55,7 +59,17 @@ export function renderHaproxyConfig(opts: {
   ];
   if (useLua) {
     for (const r of opts.relaySlots) {
-      lines.push(`backend relay_${r.id}`, `  server ${r.id} 127.0.0.1:${r.port} track relays/${r.id}`, "");
+      // No retries here: a refused connection means the owner just died, and HAProxy's 1 s
+      // retry turn-around would outlast the reconnect budget. Answer 503 at once instead; the
+      // check marks the server down within one interval and the viewer's retry lands on the
+      // next owner.
+      lines.push(
+        `backend relay_${r.id}`,
+        "  retries 0",
+        "  no option redispatch",
+        `  server ${r.id} 127.0.0.1:${r.port} track relays/${r.id}`,
+        "",
+      );
     }
   }
   if (opts.apiFrontPort && opts.controlPlanes.length) {
@@ -75,7 +89,13 @@ export function renderHaproxyConfig(opts: {
     );
   }
   if (opts.statsPort) {
-    lines.push("frontend stats", `  bind 127.0.0.1:${opts.statsPort}`, "  stats enable", "  stats uri /", "");
+    lines.push(
+      "frontend stats",
+      `  bind 127.0.0.1:${opts.statsPort}`,
+      "  stats enable",
+      "  stats uri /",
+      "",
+    );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -3,7 +3,14 @@
  * for one user leaks to the next), the top bar, and the page for the current route.
  */
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore } from "react";
+import {
+  createContext,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+  useSyncExternalStore,
+} from "react";
 import { authStore, type User } from "./auth.ts";
 import { AgentsPage } from "./pages/agents-page.tsx";
 import { LaunchPage } from "./pages/launch-page.tsx";

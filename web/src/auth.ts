@@ -4,8 +4,9 @@
  * ask at the same moment, because the server treats a reused refresh token as theft and
  * revokes the whole sign-in.
  */
-import type { inferRouterOutputs } from "@trpc/server";
+
 import type { AppRouter } from "@streamspace/control-plane/trpc-router";
+import type { inferRouterOutputs } from "@trpc/server";
 
 type Outputs = inferRouterOutputs<AppRouter>;
 /** Tokens and user exactly as the server's login returns them. */

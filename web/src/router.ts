@@ -18,7 +18,9 @@ export function parseRoute(hash: string): Route {
     case "launch":
       return { page: "launch" };
     case "view":
-      return parts[1] ? { page: "viewer", sessionId: decodeURIComponent(parts[1]) } : { page: "sessions" };
+      return parts[1]
+        ? { page: "viewer", sessionId: decodeURIComponent(parts[1]) }
+        : { page: "sessions" };
     case "agents":
       return { page: "agents" };
     case "templates":
@@ -30,7 +32,9 @@ export function parseRoute(hash: string): Route {
 
 /** The href for a route, for links and `navigate`. */
 export function hrefOf(route: Route): string {
-  return route.page === "viewer" ? `#/view/${encodeURIComponent(route.sessionId)}` : `#/${route.page}`;
+  return route.page === "viewer"
+    ? `#/view/${encodeURIComponent(route.sessionId)}`
+    : `#/${route.page}`;
 }
 
 export function navigate(route: Route): void {

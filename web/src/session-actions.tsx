@@ -3,16 +3,25 @@
  * state machine of DESIGN.md §4; the server still guards every transition and its sentence is
  * shown when a click races another change.
  */
+
+import type { AppRouter } from "@streamspace/control-plane/trpc-router";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
-import type { AppRouter } from "@streamspace/control-plane/trpc-router";
 import { useState } from "react";
 import { navigate } from "./router.ts";
 import { errorMessage, useTRPC } from "./trpc.ts";
 
 export type SessionView = inferRouterOutputs<AppRouter>["sessions"]["get"];
 
-const ACTIVE = new Set(["pending", "scheduled", "starting", "running", "hibernating", "hibernated", "waking"]);
+const ACTIVE = new Set([
+  "pending",
+  "scheduled",
+  "starting",
+  "running",
+  "hibernating",
+  "hibernated",
+  "waking",
+]);
 
 /** Writes a fresh session into every cached list and its own query, so the UI moves at once. */
 export function usePutSession() {
@@ -35,7 +44,13 @@ export function usePutSession() {
   };
 }
 
-export function SessionActions({ session, showOpen = true }: { session: SessionView; showOpen?: boolean }) {
+export function SessionActions({
+  session,
+  showOpen = true,
+}: {
+  session: SessionView;
+  showOpen?: boolean;
+}) {
   const trpc = useTRPC();
   const put = usePutSession();
   const [error, setError] = useState<unknown>(null);
@@ -44,7 +59,10 @@ export function SessionActions({ session, showOpen = true }: { session: SessionV
   const hibernate = useMutation(trpc.sessions.hibernate.mutationOptions(opts));
   const wake = useMutation(trpc.sessions.wake.mutationOptions(opts));
   const del = useMutation(
-    trpc.sessions.delete.mutationOptions({ onSuccess: () => put(session, true), onError: setError }),
+    trpc.sessions.delete.mutationOptions({
+      onSuccess: () => put(session, true),
+      onError: setError,
+    }),
   );
   const busy = stop.isPending || hibernate.isPending || wake.isPending || del.isPending;
   const s = session.state;
@@ -52,31 +70,71 @@ export function SessionActions({ session, showOpen = true }: { session: SessionV
   return (
     <div className="actions">
       {showOpen && s === "running" && (
-        <button type="button" className="btn btn-primary" onClick={() => navigate({ page: "viewer", sessionId: session.id })}>
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={() => navigate({ page: "viewer", sessionId: session.id })}
+        >
           Open
         </button>
       )}
       {s === "running" && (
-        <button type="button" className="btn" disabled={busy} onClick={() => { setError(null); hibernate.mutate(id); }}>
+        <button
+          type="button"
+          className="btn"
+          disabled={busy}
+          onClick={() => {
+            setError(null);
+            hibernate.mutate(id);
+          }}
+        >
           Hibernate
         </button>
       )}
       {s === "hibernated" && (
-        <button type="button" className="btn btn-primary" disabled={busy} onClick={() => { setError(null); wake.mutate(id); }}>
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={busy}
+          onClick={() => {
+            setError(null);
+            wake.mutate(id);
+          }}
+        >
           Wake
         </button>
       )}
       {ACTIVE.has(s) && (
-        <button type="button" className="btn btn-danger-ghost" disabled={busy} onClick={() => { setError(null); stop.mutate(id); }}>
+        <button
+          type="button"
+          className="btn btn-danger-ghost"
+          disabled={busy}
+          onClick={() => {
+            setError(null);
+            stop.mutate(id);
+          }}
+        >
           Stop
         </button>
       )}
       {(s === "stopped" || s === "failed") && (
-        <button type="button" className="btn btn-danger-ghost" disabled={busy} onClick={() => { setError(null); del.mutate(id); }}>
+        <button
+          type="button"
+          className="btn btn-danger-ghost"
+          disabled={busy}
+          onClick={() => {
+            setError(null);
+            del.mutate(id);
+          }}
+        >
           Delete
         </button>
       )}
-      {error !== null && <span className="inline-error" role="alert">{errorMessage(error)}</span>}
+      {error !== null && (
+        <span className="inline-error" role="alert">
+          {errorMessage(error)}
+        </span>
+      )}
     </div>
   );
 }

@@ -10,10 +10,6 @@
  * - an agent shutdown leaves groups running; records in AGENT_DATA_DIR/sessions let the next
  *   agent re-adopt them (pid + /proc start time, so a reused pid is never adopted).
  */
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   type Driver,
   DriverError,
@@ -23,7 +19,8 @@ import {
   type VncEndpoint,
 } from "../runtime/driver.ts";
 import type { Logger } from "../runtime/log.ts";
-import { freeLoopbackPort } from "./free-port.ts";
+import { type BuiltinCommand, prepareBuiltinServer } from "./builtin-bundle.ts";
+import { spawnLocalSession } from "./local-session-spawn.ts";
 import {
   isValidSessionId,
   type LocalSessionRecord,
@@ -37,8 +34,7 @@ import {
   waitGroupState,
 } from "./process-group.ts";
 
-/** Template image that selects the built-in VNC demo desktop. */
-export const BUILTIN_IMAGE = "builtin:demo";
+export { BUILTIN_IMAGE, hasX11Stack, which } from "./local-session-spawn.ts";
 
 /** Options; defaults suit one machine running a handful of desktops. */
 export interface LocalDriverOptions {
@@ -54,24 +50,6 @@ export interface LocalDriverOptions {
   pollMs?: number;
   /** Use the built-in server for every session (tests; machines with a broken X stack). */
   forceBuiltin?: boolean;
-}
-
-const HERE = fileURLToPath(new URL(".", import.meta.url));
-const X11_SCRIPT = join(HERE, "x11-session.sh");
-const BUILTIN_MAIN = join(HERE, "..", "vnc", "demo-server-main.ts");
-
-/** Finds an executable on PATH (or an absolute path); undefined when absent. */
-export function which(bin: string): string | undefined {
-  if (bin.includes("/")) return existsSync(bin) ? bin : undefined;
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir && existsSync(join(dir, bin))) return join(dir, bin);
-  }
-  return undefined;
-}
-
-/** True when Xvfb and x11vnc are both installed, i.e. real X desktops are possible. */
-export function hasX11Stack(): boolean {
-  return Boolean(which("Xvfb") && which("x11vnc"));
 }
 
 function toDriverSession(rec: LocalSessionRecord): DriverSession {
@@ -91,6 +69,7 @@ export class LocalDriver implements Driver {
   private readonly listeners = new Set<DriverEventListener>();
   private readonly store: LocalSessionStore;
   private readonly poll: NodeJS.Timeout;
+  private builtin: BuiltinCommand | undefined;
 
   private constructor(private readonly opts: LocalDriverOptions) {
     this.store = new LocalSessionStore(opts.dataDir);
@@ -137,7 +116,22 @@ export class LocalDriver implements Driver {
       let rec: LocalSessionRecord | undefined;
       for (let attempt = 1; !rec; attempt++) {
         try {
-          rec = await this.spawnSession(spec, signal);
+          rec = await spawnLocalSession(
+            spec,
+            {
+              store: this.store,
+              dataDir: this.opts.dataDir,
+              geometry: this.opts.geometry,
+              forceBuiltin: this.opts.forceBuiltin,
+              startTimeoutMs: this.opts.startTimeoutMs,
+              builtin: () => {
+                this.builtin ??= prepareBuiltinServer(this.store.dir, this.opts.log);
+                return this.builtin;
+              },
+              onExit: () => this.reap(),
+            },
+            signal,
+          );
         } catch (err) {
           // A lost race for the VNC port shows as "exited during start"; another port fixes it.
           const retry =
@@ -243,90 +237,6 @@ export class LocalDriver implements Driver {
       this.store.save(rec);
       return toDriverSession(rec);
     });
-  }
-
-  private async spawnSession(spec: StartSpec, signal: AbortSignal): Promise<LocalSessionRecord> {
-    const { template } = spec;
-    const image = template.image || BUILTIN_IMAGE;
-    const program = template.command.length > 0 ? [...template.command] : [image];
-    const builtin = image === BUILTIN_IMAGE || this.opts.forceBuiltin || !hasX11Stack();
-    if (!builtin && !which(program[0] ?? "")) {
-      throw new DriverError(
-        "invalid_argument",
-        `program ${JSON.stringify(program[0])} of template ${template.name || template.id} is not installed on this machine; install it or use image ${BUILTIN_IMAGE}`,
-      );
-    }
-    const paths = this.store.paths(spec.sessionId);
-    this.store.remove(spec.sessionId);
-    const logFd = openSync(paths.log, "a");
-    const geometry = this.opts.geometry ?? (builtin ? "1024x768" : "1280x800");
-    const port = builtin ? 0 : await freeLoopbackPort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...template.env,
-      SS_PORT_FILE: paths.port,
-      SS_DISPLAY_FILE: paths.display,
-      SS_PORT: String(port),
-      SS_GEOMETRY: geometry,
-      SS_TITLE: `StreamSpace ${template.displayName || template.name || "demo"} (${spec.sessionId})`,
-    };
-    const [cmd, args] = builtin
-      ? [process.execPath, ["--import", import.meta.resolve("tsx"), BUILTIN_MAIN]]
-      : ["/bin/sh", [X11_SCRIPT, ...program]];
-    const child = spawn(cmd, args, {
-      detached: true,
-      stdio: ["ignore", logFd, logFd],
-      env,
-      cwd: this.opts.dataDir,
-    });
-    closeSync(logFd);
-    child.unref();
-    child.on("exit", () => this.reap());
-    const pgid = child.pid;
-    if (pgid === undefined)
-      throw new DriverError("unavailable", `could not spawn ${cmd}; check the agent's log`);
-    try {
-      const actual = await this.waitReady(paths.port, pgid, signal);
-      return {
-        sessionId: spec.sessionId,
-        kind: builtin ? "builtin" : "x11",
-        pgid,
-        startTime: processStartTime(pgid) ?? 0,
-        port: actual,
-        state: "running",
-        createdAt: new Date().toISOString(),
-      };
-    } catch (err) {
-      await terminateGroup(pgid, 500).catch(() => {});
-      const tail = existsSync(paths.log) ? readFileSync(paths.log, "utf8").slice(-400) : "";
-      this.store.remove(spec.sessionId);
-      if (err instanceof DriverError) throw err;
-      throw new DriverError(
-        "unavailable",
-        `session ${spec.sessionId} did not start: ${(err as Error).message}. Output: ${tail}`,
-        {
-          cause: err,
-        },
-      );
-    }
-  }
-
-  private async waitReady(portFile: string, pgid: number, signal: AbortSignal): Promise<number> {
-    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 20_000);
-    for (;;) {
-      if (signal.aborted)
-        throw new DriverError(
-          "unavailable",
-          "the start command's deadline passed before the desktop was ready",
-        );
-      const text = existsSync(portFile) ? readFileSync(portFile, "utf8") : "";
-      const m = /(\d+)/.exec(text);
-      if (m) return Number(m[1]);
-      if (groupMembers(pgid).length === 0)
-        throw new Error("the session's processes exited during start");
-      if (Date.now() > deadline) throw new Error("no VNC port reported before the start timeout");
-      await new Promise((r) => setTimeout(r, 15));
-    }
   }
 
   /** Notices sessions whose processes are all gone and reports them once. */

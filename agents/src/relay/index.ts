@@ -9,14 +9,9 @@
  */
 import { createRelayRing, type RelayRing as Ring } from "@streamspace/dataplane/ring";
 import type { RelayRing } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import { RelayLink } from "./relay-link.ts";
+import { RelayLink, type RelayLinksLogger } from "./relay-link.ts";
 
-/** The logging surface the links need; the runtime's logger satisfies it. */
-export interface RelayLinksLogger {
-  debug?(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-}
+export type { RelayLinksLogger };
 
 /** Same shape as agents/src/runtime/relay-hook.ts (kept structural so the two evolve apart). */
 export interface RelayLinks {

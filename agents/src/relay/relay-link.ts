@@ -6,6 +6,7 @@
  */
 
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
+import { connect as netConnect } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import {
   decodeMessage,
@@ -19,8 +20,14 @@ import {
   AttachResponseSchema,
   type TunnelOpen,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
-import type { RelayLinksLogger } from "./index.ts";
 import { runTunnel } from "./tunnel-splice.ts";
+
+/** The logging surface the links need; the runtime's logger satisfies it. */
+export interface RelayLinksLogger {
+  debug?(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
 
 /** What a link needs from its owner. */
 export interface RelayLinkDeps {
@@ -48,8 +55,12 @@ export class RelayLink {
     private readonly token: string,
     private readonly deps: RelayLinkDeps,
   ) {
+    const target = new URL(url);
     this.#session = connect(url, {
-      settings: { initialWindowSize: 1024 * 1024 },
+      // Small interactive messages (pointer, keys) must not wait for Nagle.
+      createConnection: () =>
+        netConnect({ host: target.hostname, port: Number(target.port || 80), noDelay: true }),
+      settings: { initialWindowSize: 1024 * 1024, maxFrameSize: 256 * 1024 },
       maxSessionMemory: 64,
     });
     this.#session.on("connect", () => this.#session.setLocalWindowSize(8 * 1024 * 1024));

@@ -70,7 +70,8 @@ export function runTunnel(opts: {
   });
   stream.write(encodeMessage(TunnelRequestSchema, open));
   if (!opts.endpoint) {
-    return finish(TunnelCloseCode.SESSION_NOT_FOUND, "this agent does not run the session", true);
+    finish(TunnelCloseCode.SESSION_NOT_FOUND, "this agent does not run the session", true);
+    return;
   }
   const sock = connect({ host: opts.endpoint.host, port: opts.endpoint.port, noDelay: true });
   tcp = sock;

@@ -11,10 +11,9 @@
  *   Heartbeats are simply skipped when the queue is full.
  */
 import { availableParallelism, hostname, loadavg } from "node:os";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
-  type AgentMessageSchema,
   type Command,
   type CommandResult,
   type ControlMessage,
@@ -24,15 +23,12 @@ import { CapacitySchema, type Platform } from "@streamspace/proto/streamspace/v1
 import { type BackoffPolicy, fullJitterDelay } from "./backoff.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
-import { runCommand } from "./command-runner.ts";
-import { CompletedCommands } from "./completed-commands.ts";
+import { CommandTracker, type Outgoing } from "./command-tracker.ts";
 import type { Driver, DriverSession } from "./driver.ts";
 import { dialGateway, type GatewayConnection } from "./gateway-dialer.ts";
 import type { Logger } from "./log.ts";
 import type { RelayHook } from "./relay-hook.ts";
 import { toSessionReport } from "./session-report.ts";
-
-type Outgoing = MessageInitShape<typeof AgentMessageSchema>;
 
 /** Everything the runtime needs; main.ts builds it from the environment. */
 export interface AgentRuntimeOptions {
@@ -76,9 +72,7 @@ export interface RuntimeStatus {
 /** Holds the control stream; start() begins dialling, stop() ends it and leaves sessions running. */
 export class AgentRuntime {
   private readonly clock: Clock;
-  private readonly completed: CompletedCommands;
-  private readonly inflight = new Map<string, Promise<void>>();
-  private readonly unreported = new Set<string>();
+  private readonly commands: CommandTracker;
   private readonly sessions = new Map<string, DriverSession>();
   private out: BoundedQueue<Outgoing> | undefined;
   private dropStream: (() => void) | undefined;
@@ -95,7 +89,24 @@ export class AgentRuntime {
     if (opts.urls.length === 0)
       throw new Error("AgentRuntime needs at least one control-plane URL");
     this.clock = opts.clock ?? systemClock;
-    this.completed = new CompletedCommands(opts.completedCacheSize ?? 4096);
+    this.commands = new CommandTracker({
+      clock: this.clock,
+      log: opts.log,
+      cacheSize: opts.completedCacheSize,
+      defaultTimeoutMs: opts.defaultCommandTimeoutMs,
+      send: (msg) => this.sendReliable(msg),
+      onFinished: (cmd, result) => this.applyResult(cmd, result),
+      context: {
+        driver: opts.driver,
+        maxSessions: opts.maxSessions,
+        activeSessions: () => this.sessions.size,
+        hasSession: (s) => this.sessions.has(s),
+        isDraining: () => this.draining,
+        setDraining: () => {
+          this.draining = true;
+        },
+      },
+    });
     this.offEvents = opts.driver.onEvent((s) => this.onDriverEvent(s));
   }
 
@@ -109,7 +120,7 @@ export class AgentRuntime {
     this.stopper.abort(new Error("agent shutting down"));
     this.dropStream?.();
     await this.loop;
-    await Promise.race([Promise.allSettled(this.inflight.values()), sleep(this.clock, graceMs)]);
+    await Promise.race([this.commands.idle(), sleep(this.clock, graceMs)]);
     this.offEvents();
   }
 
@@ -124,7 +135,8 @@ export class AgentRuntime {
   }
 
   private async run(): Promise<void> {
-    const backoff = this.opts.backoff ?? { initialMs: 250, maxMs: 30_000 };
+    // A 5 s ceiling: full jitter already spreads a herd, and agents must be back within seconds.
+    const backoff = this.opts.backoff ?? { initialMs: 250, maxMs: 5_000 };
     let attempt = 0;
     let urlIndex = 0;
     const signal = this.stopper.signal;
@@ -179,6 +191,7 @@ export class AgentRuntime {
           );
           const beat = () => {
             this.sendHeartbeat();
+            this.flushBacklog();
             heartbeat = this.clock.setTimeout(beat, intervalMs);
           };
           if (heartbeat) this.clock.clearTimeout(heartbeat);
@@ -189,13 +202,9 @@ export class AgentRuntime {
             approved: this.approved,
             heartbeatMs: intervalMs,
           });
-          for (const id of [...this.unreported]) {
-            const r = this.completed.get(id);
-            if (r) this.sendReliable({ payload: { case: "commandResult", value: r } });
-          }
-          this.unreported.clear();
+          this.flushBacklog();
         } else if (p.case === "command") {
-          this.onCommand(p.value);
+          this.commands.handle(p.value);
         } else if (p.case === "ringUpdate") {
           if (p.value.ring) this.opts.relay?.updateRing(p.value.ring);
         } else if (p.case === "reconnect") {
@@ -222,6 +231,7 @@ export class AgentRuntime {
       this.out = undefined;
       this.dropStream = undefined;
       out.close();
+      this.commands.requeue(out.takeAll());
       ac.abort();
       conn.close();
     }
@@ -236,7 +246,7 @@ export class AgentRuntime {
       capacity: this.capacity(),
       labels: { hostname: hostname(), ...this.opts.labels },
       sessions: inventory.map(toSessionReport),
-      completedCommandIds: this.completed.recentIds(256),
+      completedCommandIds: this.commands.recentIds(256),
     });
   }
 
@@ -247,6 +257,12 @@ export class AgentRuntime {
       maxCpuMillis: this.opts.maxCpuMillis,
       maxMemoryBytes: this.opts.maxMemoryBytes,
     });
+  }
+
+  /** Re-sends unreported results into at most half the queue's free room. */
+  private flushBacklog(): void {
+    const out = this.out;
+    if (out) this.commands.flushUnreported(Math.floor((out.capacity - out.size) / 2));
   }
 
   private sendHeartbeat(): void {
@@ -271,57 +287,6 @@ export class AgentRuntime {
     this.opts.log.warn("outgoing queue full; dropping the stream to resynchronise");
     this.dropStream?.();
     return false;
-  }
-
-  private onCommand(cmd: Command): void {
-    const id = cmd.commandId;
-    if (!id) {
-      this.opts.log.warn("ignoring a command without command_id");
-      return;
-    }
-    this.sendReliable({ payload: { case: "commandAck", value: { commandId: id } } });
-    const cached = this.completed.get(id);
-    if (cached) {
-      this.opts.log.info("redelivered command already finished; re-sending its result", {
-        commandId: id,
-      });
-      this.sendResult(cached);
-      return;
-    }
-    if (this.inflight.has(id)) return;
-    const now = this.clock.now();
-    const deadline = cmd.deadline
-      ? timestampMs(cmd.deadline)
-      : now + (this.opts.defaultCommandTimeoutMs ?? 120_000);
-    const ac = new AbortController();
-    const timer = this.clock.setTimeout(() => ac.abort(), Math.max(0, deadline - now));
-    const task = runCommand(
-      cmd,
-      {
-        driver: this.opts.driver,
-        log: this.opts.log.child({ commandId: id }),
-        maxSessions: this.opts.maxSessions,
-        activeSessions: () => this.sessions.size,
-        hasSession: (s) => this.sessions.has(s),
-        isDraining: () => this.draining,
-        setDraining: () => {
-          this.draining = true;
-        },
-      },
-      ac.signal,
-    ).then((result) => {
-      this.clock.clearTimeout(timer);
-      this.inflight.delete(id);
-      this.completed.set(id, result);
-      this.applyResult(cmd, result);
-      this.sendResult(result);
-    });
-    this.inflight.set(id, task);
-  }
-
-  private sendResult(result: CommandResult): void {
-    if (!this.sendReliable({ payload: { case: "commandResult", value: result } }))
-      this.unreported.add(result.commandId);
   }
 
   private applyResult(cmd: Command, result: CommandResult): void {

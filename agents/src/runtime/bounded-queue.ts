@@ -27,6 +27,11 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     return true;
   }
 
+  /** Removes and returns everything not yet consumed (what a dropped stream never sent). */
+  takeAll(): T[] {
+    return this.items.splice(0);
+  }
+
   /** Ends iteration after the items already queued are consumed. */
   close(): void {
     this.closed = true;

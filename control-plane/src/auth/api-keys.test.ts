@@ -30,7 +30,10 @@ describe("API keys on real Postgres", () => {
   });
   after(() => fixture[Symbol.asyncDispose]());
 
-  async function signIn(auth: ReturnType<typeof createPod>["auth"], name: string): Promise<Principal> {
+  async function signIn(
+    auth: ReturnType<typeof createPod>["auth"],
+    name: string,
+  ): Promise<Principal> {
     const { tokens } = await auth.login({ username: name, password: PW });
     return auth.authenticate(`Bearer ${tokens.accessToken}`);
   }
@@ -42,14 +45,21 @@ describe("API keys on real Postgres", () => {
     assert.match(secret, /^ssk_[A-Za-z0-9_-]{43}$/);
     assert.equal(key.prefix, secret.slice(0, 12));
     assert.equal(key.expiresAt, null);
-    const row = await db.selectFrom("api_keys").selectAll().where("id", "=", key.id).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("id", "=", key.id)
+      .executeTakeFirstOrThrow();
     assert.equal(row.secret_hash, sha256(secret));
     assert.ok(!JSON.stringify(row).includes(secret), "the secret itself is never stored");
     const p = await auth.authenticate(`Bearer ${secret}`);
     assert.equal(p.kind === "user" && p.username, "alice");
     assert.equal(p.kind === "user" && p.via, "api_key");
     const listed = await auth.apiKeys.list(alice);
-    assert.deepEqual(listed.map((k) => k.name), ["ci"]);
+    assert.deepEqual(
+      listed.map((k) => k.name),
+      ["ci"],
+    );
     assert.ok(listed[0]?.lastUsedAt, "authentication records last use");
   });
 
@@ -90,14 +100,29 @@ describe("API keys on real Postgres", () => {
     const { auth } = createPod(db);
     await rejects(auth.authenticate("Bearer ssk_unknown"), "unauthenticated", /not valid/);
     const alice = await signIn(auth, "alice");
-    await rejects(auth.apiKeys.create(alice, { name: "", ttl: 0 }), "invalid_argument", /^name /);
-    await rejects(auth.apiKeys.create(alice, { name: "x", ttl: 5 }), "invalid_argument", /^ttl /);
-    await rejects(auth.apiKeys.create(alice, { name: "x", ttl: -60 }), "invalid_argument", /^ttl /);
-    await rejects(auth.apiKeys.revoke(alice, { id: "not-a-uuid" }), "invalid_argument", /^id must be a UUID/);
-    await rejects(auth.apiKeys.revoke(alice, { id: "00000000-0000-4000-8000-000000000000" }), "not_found");
+    await rejects(auth.apiKeys.create(alice, { name: "", ttl: 0 }), "invalid_argument", /^name: /);
+    await rejects(auth.apiKeys.create(alice, { name: "x", ttl: 5 }), "invalid_argument", /^ttl: /);
+    await rejects(
+      auth.apiKeys.create(alice, { name: "x", ttl: -60 }),
+      "invalid_argument",
+      /^ttl: /,
+    );
+    await rejects(
+      auth.apiKeys.revoke(alice, { id: "not-a-uuid" }),
+      "invalid_argument",
+      /^id: must be a UUID/,
+    );
+    await rejects(
+      auth.apiKeys.revoke(alice, { id: "00000000-0000-4000-8000-000000000000" }),
+      "not_found",
+    );
     const { secret } = await auth.apiKeys.create(alice, { name: "sdk", ttl: 0 });
     const viaKey = await auth.authenticate(`Bearer ${secret}`);
-    await rejects(auth.apiKeys.create(viaKey, { name: "child", ttl: 0 }), "permission_denied", /API keys cannot/);
+    await rejects(
+      auth.apiKeys.create(viaKey, { name: "child", ttl: 0 }),
+      "permission_denied",
+      /API keys cannot/,
+    );
     await rejects(auth.apiKeys.list({ kind: "anonymous" }), "unauthenticated");
   });
 

@@ -3,9 +3,15 @@ import { after, before, describe, it } from "node:test";
 import type { Kysely } from "kysely";
 import { DomainError } from "../domain/errors.ts";
 import { ACCESS_TOKEN_TTL_MS } from "./access-tokens.ts";
-import type { AuthTables } from "./auth-schema.ts";
-import { createAuthTestDb, createPod, createTestRedis, manualClock, seedUser } from "./auth-test-kit.ts";
 import { REFRESH_TOKEN_TTL_MS } from "./auth-core.ts";
+import type { AuthTables } from "./auth-schema.ts";
+import {
+  createAuthTestDb,
+  createPod,
+  createTestRedis,
+  manualClock,
+  seedUser,
+} from "./auth-test-kit.ts";
 import { RedisRevocationStore } from "./redis-revocation-store.ts";
 
 const PW = "correct horse battery";
@@ -49,15 +55,27 @@ describe("AuthCore on real Postgres", () => {
 
   it("refuses a wrong password and an unknown user with the same message", async () => {
     const { auth } = createPod(db);
-    await rejects(auth.login({ username: "alice", password: "wrong password" }), "unauthenticated", /Wrong username or password/);
-    await rejects(auth.login({ username: "nobody", password: PW }), "unauthenticated", /Wrong username or password/);
+    await rejects(
+      auth.login({ username: "alice", password: "wrong password" }),
+      "unauthenticated",
+      /Wrong username or password/,
+    );
+    await rejects(
+      auth.login({ username: "nobody", password: PW }),
+      "unauthenticated",
+      /Wrong username or password/,
+    );
   });
 
   it("refuses bad input with the field name", async () => {
     const { auth } = createPod(db);
-    await rejects(auth.login({ username: "", password: PW }), "invalid_argument", /^username /);
-    await rejects(auth.login({ username: "alice", password: "x".repeat(300) }), "invalid_argument", /^password /);
-    await rejects(auth.refresh({ refreshToken: "" }), "invalid_argument", /^refresh_token /);
+    await rejects(auth.login({ username: "", password: PW }), "invalid_argument", /^username: /);
+    await rejects(
+      auth.login({ username: "alice", password: "x".repeat(300) }),
+      "invalid_argument",
+      /^password: /,
+    );
+    await rejects(auth.refresh({ refreshToken: "" }), "invalid_argument", /^refresh_token: /);
   });
 
   it("tells a disabled user so, but only with the right password", async () => {
@@ -73,7 +91,11 @@ describe("AuthCore on real Postgres", () => {
     assert.notEqual(second.refreshToken, first.tokens.refreshToken);
     const third = await auth.refresh({ refreshToken: second.refreshToken });
     // Replaying the first (already rotated) token is theft: everything from that login dies.
-    await rejects(auth.refresh({ refreshToken: first.tokens.refreshToken }), "unauthenticated", /already used/);
+    await rejects(
+      auth.refresh({ refreshToken: first.tokens.refreshToken }),
+      "unauthenticated",
+      /already used/,
+    );
     await rejects(auth.refresh({ refreshToken: third.refreshToken }), "unauthenticated", /revoked/);
     await rejects(auth.authenticate(`Bearer ${third.accessToken}`), "unauthenticated", /revoked/);
     // Another login (another family) is untouched.
@@ -84,10 +106,18 @@ describe("AuthCore on real Postgres", () => {
   it("refuses unknown, expired and disabled-user refresh tokens", async () => {
     const clock = manualClock();
     const { auth } = createPod(db, { now: clock.now });
-    await rejects(auth.refresh({ refreshToken: "ssr_not-a-real-token" }), "unauthenticated", /not valid/);
+    await rejects(
+      auth.refresh({ refreshToken: "ssr_not-a-real-token" }),
+      "unauthenticated",
+      /not valid/,
+    );
     const { tokens } = await auth.login({ username: "alice", password: PW });
     clock.advance(REFRESH_TOKEN_TTL_MS + 1000);
-    await rejects(auth.refresh({ refreshToken: tokens.refreshToken }), "unauthenticated", /expired/);
+    await rejects(
+      auth.refresh({ refreshToken: tokens.refreshToken }),
+      "unauthenticated",
+      /expired/,
+    );
   });
 
   it("expired, tampered and foreign access tokens are Unauthenticated with the reason", async () => {
@@ -97,14 +127,26 @@ describe("AuthCore on real Postgres", () => {
     const [h, payload, sig] = tokens.accessToken.split(".") as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
     const forged = Buffer.from(JSON.stringify({ ...claims, role: "admin" })).toString("base64url");
-    await rejects(auth.authenticate(`Bearer ${h}.${forged}.${sig}`), "unauthenticated", /not valid/);
-    await rejects(auth.authenticate(`Bearer ${h}.${payload}.${sig.slice(0, -4)}AAAA`), "unauthenticated", /not valid/);
+    await rejects(
+      auth.authenticate(`Bearer ${h}.${forged}.${sig}`),
+      "unauthenticated",
+      /not valid/,
+    );
+    await rejects(
+      auth.authenticate(`Bearer ${h}.${payload}.${sig.slice(0, -4)}AAAA`),
+      "unauthenticated",
+      /not valid/,
+    );
     await rejects(auth.authenticate("Bearer not.a.jwt"), "unauthenticated", /not valid/);
     await rejects(auth.authenticate("Basic YWxpY2U6cHc="), "unauthenticated", /Bearer/);
     const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${payload}.`;
     await rejects(auth.authenticate(`Bearer ${none}`), "unauthenticated", /not valid/);
     clock.advance(ACCESS_TOKEN_TTL_MS + 1000);
-    await rejects(auth.authenticate(`Bearer ${tokens.accessToken}`), "unauthenticated", /expired; call AuthService\.Refresh/);
+    await rejects(
+      auth.authenticate(`Bearer ${tokens.accessToken}`),
+      "unauthenticated",
+      /expired; call AuthService\.Refresh/,
+    );
   });
 
   it("a disabled user's live token is PermissionDenied, and the role comes from the database", async () => {
@@ -115,7 +157,11 @@ describe("AuthCore on real Postgres", () => {
     const p = await auth.authenticate(`Bearer ${tokens.accessToken}`);
     assert.equal(p.kind === "user" && p.role, "user");
     await db.updateTable("users").set({ disabled: true }).where("id", "=", id).execute();
-    await rejects(auth.authenticate(`Bearer ${tokens.accessToken}`), "permission_denied", /disabled/);
+    await rejects(
+      auth.authenticate(`Bearer ${tokens.accessToken}`),
+      "permission_denied",
+      /disabled/,
+    );
   });
 
   it("logout on pod A is seen by pod B through Redis, for the access and the refresh token", async () => {
@@ -126,11 +172,27 @@ describe("AuthCore on real Postgres", () => {
     const { tokens } = await podA.auth.login({ username: "alice", password: PW });
     const principal = await podB.auth.authenticate(`Bearer ${tokens.accessToken}`);
     assert.equal(principal.kind, "user");
-    await podA.auth.logout(principal, { refreshToken: tokens.refreshToken }, `Bearer ${tokens.accessToken}`);
-    await rejects(podB.auth.authenticate(`Bearer ${tokens.accessToken}`), "unauthenticated", /revoked/);
-    await rejects(podB.auth.refresh({ refreshToken: tokens.refreshToken }), "unauthenticated", /revoked/);
+    await podA.auth.logout(
+      principal,
+      { refreshToken: tokens.refreshToken },
+      `Bearer ${tokens.accessToken}`,
+    );
+    await rejects(
+      podB.auth.authenticate(`Bearer ${tokens.accessToken}`),
+      "unauthenticated",
+      /revoked/,
+    );
+    await rejects(
+      podB.auth.refresh({ refreshToken: tokens.refreshToken }),
+      "unauthenticated",
+      /revoked/,
+    );
     // Logging out twice is fine.
-    await podA.auth.logout(principal, { refreshToken: tokens.refreshToken }, `Bearer ${tokens.accessToken}`);
+    await podA.auth.logout(
+      principal,
+      { refreshToken: tokens.refreshToken },
+      `Bearer ${tokens.accessToken}`,
+    );
   });
 
   it("logout refuses another user's refresh token", async () => {
@@ -139,7 +201,10 @@ describe("AuthCore on real Postgres", () => {
     await seedUser(db, "bob", "user", PW);
     const bob = await auth.login({ username: "bob", password: PW });
     const bobP = await auth.authenticate(`Bearer ${bob.tokens.accessToken}`);
-    await rejects(auth.logout(bobP, { refreshToken: alice.tokens.refreshToken }), "permission_denied");
+    await rejects(
+      auth.logout(bobP, { refreshToken: alice.tokens.refreshToken }),
+      "permission_denied",
+    );
     assert.ok(await auth.refresh({ refreshToken: alice.tokens.refreshToken }));
   });
 

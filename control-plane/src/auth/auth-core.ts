@@ -223,8 +223,11 @@ export class AuthCore {
       return this.#principalFor(key.userId, "api_key");
     }
     const claims: AccessClaims = await this.#access.verify(token);
+    // The user is checked before revocation, so a disabled user hears "disabled", the
+    // actionable reason, even though disabling also revoked their tokens.
+    const principal = await this.#principalFor(claims.userId, "access_token", claims.jti);
     if (await this.#revocations.isRevoked(claims.jti)) throw unauthenticated(REVOKED_ACCESS);
-    return this.#principalFor(claims.userId, "access_token", claims.jti);
+    return principal;
   }
 
   /** The signed-in user's current row (role and disabled flag may have changed since sign-in). */

@@ -3,8 +3,8 @@
  * never a fake), a Redis client, and a ready AuthCore + UserAdmin over them with a manual clock.
  */
 import { randomBytes } from "node:crypto";
-import { Kysely, Migrator, PostgresDialect } from "kysely";
 import { Redis } from "ioredis";
+import { Kysely, Migrator, PostgresDialect } from "kysely";
 import pg from "pg";
 import * as authMigration from "../store/migrations/0002-auth.ts";
 import { AuthCore } from "./auth-core.ts";
@@ -79,7 +79,10 @@ export async function createAuthTestDb(): Promise<{ db: Kysely<AuthTables> } & A
 
 /** A Redis client on the test server, quit on dispose. */
 export function createTestRedis(): Redis & AsyncDisposable {
-  const redis = new Redis(requireEnv("TEST_REDIS_URL"), { lazyConnect: false, maxRetriesPerRequest: 1 });
+  const redis = new Redis(requireEnv("TEST_REDIS_URL"), {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+  });
   return Object.assign(redis, {
     async [Symbol.asyncDispose]() {
       await redis.quit().catch(() => redis.disconnect());

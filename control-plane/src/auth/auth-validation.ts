@@ -81,7 +81,7 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.ou
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = (issue?.path ?? []).map((p) => snake(String(p))).join(".") || "request";
-  throw invalidArgument(`${field} ${issue?.message ?? "is not valid"}.`);
+  throw invalidArgument(`${field}: ${issue?.message ?? "is not valid"}.`);
 }
 
 function snake(s: string): string {

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { AuthTables } from "./auth-schema.ts";
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from "./passwords.ts";
+import { isUniqueViolation } from "./tokens-util.ts";
 
 /** What happened, for logs and tests. */
 export type BootstrapResult =
@@ -45,7 +46,12 @@ export async function bootstrapAdmin(
     })
     .onConflict((oc) => oc.column("username").doNothing())
     .returning("id")
-    .executeTakeFirst();
+    .executeTakeFirst()
+    .catch((err: unknown) => {
+      // Belt and braces: a racing pod's insert reads as "someone else created it".
+      if (isUniqueViolation(err)) return undefined;
+      throw new Error("create the first admin", { cause: err });
+    });
   if (!row) {
     // Another pod won the race, or a non-admin holds the name: either way we create nothing.
     const again = await db

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { hashPassword, verifyPassword } from "./passwords.ts";
 import { TEST_SCRYPT } from "./auth-test-kit.ts";
+import { hashPassword, verifyPassword } from "./passwords.ts";
 
 describe("passwords", () => {
   it("verifies the right password and refuses a wrong one", async () => {
@@ -28,7 +28,13 @@ describe("passwords", () => {
   });
 
   it("reads a malformed stored hash as a mismatch, never a crash", async () => {
-    for (const bad of ["", "plain", "scrypt$x$8$1$c2FsdA$aGFzaA", "bcrypt$1$2$3$4$5", "scrypt$1024$8$1$$"]) {
+    for (const bad of [
+      "",
+      "plain",
+      "scrypt$x$8$1$c2FsdA$aGFzaA",
+      "bcrypt$1$2$3$4$5",
+      "scrypt$1024$8$1$$",
+    ]) {
       assert.equal(await verifyPassword("pw", bad), false, bad);
     }
   });

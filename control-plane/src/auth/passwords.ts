@@ -5,7 +5,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 
-/** Cost parameters; N=2^15, r=8 costs ~32 MiB and ~50 ms per hash on one core. */
+/** Cost parameters; N=2^15, r=8 costs ~32 MiB and ~100 ms per hash on one core here. */
 export interface ScryptParams {
   N: number;
   r: number;

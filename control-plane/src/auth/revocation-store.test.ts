@@ -7,7 +7,10 @@ import { RedisRevocationStore } from "./redis-revocation-store.ts";
 import { MemoryRevocationStore, type RevocationStore } from "./revocation-store.ts";
 
 /** The shared behaviour suite, run against both stores. */
-function runRevocationCases(name: string, make: (now: () => number) => Promise<RevocationStore & Partial<AsyncDisposable>>) {
+function runRevocationCases(
+  name: string,
+  make: (now: () => number) => Promise<RevocationStore & Partial<AsyncDisposable>>,
+) {
   describe(`${name} revocation store`, () => {
     it("remembers a revoked id until the token's expiry", async () => {
       const clock = manualClock();
@@ -70,7 +73,12 @@ describe("redis revocation store", () => {
     const port = await freePort();
     let server = await startRedis({ port });
     const logs: string[] = [];
-    const redis = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+    const redis = new Redis({
+      port,
+      host: "127.0.0.1",
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => 50,
+    });
     redis.on("error", () => {}); // the outage is the point of this test
     try {
       const store = new RedisRevocationStore(redis, { timeoutMs: 200, log: (m) => logs.push(m) });

@@ -4,9 +4,8 @@ import type { Kysely } from "kysely";
 import { DomainError } from "../domain/errors.ts";
 import type { Principal } from "../domain/principal.ts";
 import type { AuthTables } from "./auth-schema.ts";
-import { createAuthTestDb, createPod, seedUser } from "./auth-test-kit.ts";
+import { createAuthTestDb, createPod, seedUser, TEST_SCRYPT } from "./auth-test-kit.ts";
 import { bootstrapAdmin } from "./bootstrap-admin.ts";
-import { TEST_SCRYPT } from "./auth-test-kit.ts";
 
 const PW = "correct horse battery";
 
@@ -31,13 +30,21 @@ describe("bootstrapAdmin", () => {
   it("creates admin once with ADMIN_PASSWORD, then never again", async () => {
     await using f = await createAuthTestDb();
     const lines: string[] = [];
-    const r1 = await bootstrapAdmin(f.db, { ADMIN_PASSWORD: "s3cret-admin-pw" }, { print: (l) => lines.push(l), scrypt: TEST_SCRYPT });
+    const r1 = await bootstrapAdmin(
+      f.db,
+      { ADMIN_PASSWORD: "s3cret-admin-pw" },
+      { print: (l) => lines.push(l), scrypt: TEST_SCRYPT },
+    );
     assert.equal(r1.created, true);
     assert.deepEqual(lines, [], "a chosen password is never printed");
     const { auth } = createPod(f.db);
     const { user } = await auth.login({ username: "admin", password: "s3cret-admin-pw" });
     assert.equal(user.role, "admin");
-    const r2 = await bootstrapAdmin(f.db, { ADMIN_PASSWORD: "other-password" }, { scrypt: TEST_SCRYPT });
+    const r2 = await bootstrapAdmin(
+      f.db,
+      { ADMIN_PASSWORD: "other-password" },
+      { scrypt: TEST_SCRYPT },
+    );
     assert.deepEqual(r2, { created: false, reason: "admin_exists" });
   });
 
@@ -45,7 +52,9 @@ describe("bootstrapAdmin", () => {
     await using f = await createAuthTestDb();
     const lines: string[] = [];
     const results = await Promise.all(
-      [1, 2, 3].map(() => bootstrapAdmin(f.db, {}, { print: (l) => lines.push(l), scrypt: TEST_SCRYPT })),
+      [1, 2, 3].map(() =>
+        bootstrapAdmin(f.db, {}, { print: (l) => lines.push(l), scrypt: TEST_SCRYPT }),
+      ),
     );
     const created = results.filter((r) => r.created);
     assert.equal(created.length, 1);
@@ -58,7 +67,10 @@ describe("bootstrapAdmin", () => {
 
   it("refuses a too-short ADMIN_PASSWORD naming the variable", async () => {
     await using f = await createAuthTestDb();
-    await assert.rejects(bootstrapAdmin(f.db, { ADMIN_PASSWORD: "short" }), /ADMIN_PASSWORD must be at least 8/);
+    await assert.rejects(
+      bootstrapAdmin(f.db, { ADMIN_PASSWORD: "short" }),
+      /ADMIN_PASSWORD must be at least 8/,
+    );
   });
 });
 
@@ -76,25 +88,82 @@ describe("UserAdmin on real Postgres", () => {
   it("admins create users who can then sign in; duplicates are AlreadyExists", async () => {
     const { users, auth } = createPod(db);
     const root = as(rootId, "admin");
-    const u = await users.createUser(root, { username: "newbie", password: "long enough pw", displayName: "", role: "user" });
+    const u = await users.createUser(root, {
+      username: "newbie",
+      password: "long enough pw",
+      displayName: "",
+      role: "user",
+    });
     assert.equal(u.displayName, "newbie");
-    assert.equal((await auth.login({ username: "newbie", password: "long enough pw" })).user.id, u.id);
-    await rejects(users.createUser(root, { username: "newbie", password: "long enough pw", displayName: "", role: "user" }), "already_exists", /already exists/);
+    assert.equal(
+      (await auth.login({ username: "newbie", password: "long enough pw" })).user.id,
+      u.id,
+    );
+    await rejects(
+      users.createUser(root, {
+        username: "newbie",
+        password: "long enough pw",
+        displayName: "",
+        role: "user",
+      }),
+      "already_exists",
+      /already exists/,
+    );
   });
 
   it("refuses non-admins and bad input with the field", async () => {
     const { users } = createPod(db);
     const op = as(await seedUser(db, "oper", "operator"), "operator");
-    await rejects(users.listUsers(op, { pageSize: 0, pageToken: "" }), "permission_denied", /Only admins/);
-    await rejects(users.listUsers({ kind: "anonymous" }, { pageSize: 0, pageToken: "" }), "unauthenticated");
+    await rejects(
+      users.listUsers(op, { pageSize: 0, pageToken: "" }),
+      "permission_denied",
+      /Only admins/,
+    );
+    await rejects(
+      users.listUsers({ kind: "anonymous" }, { pageSize: 0, pageToken: "" }),
+      "unauthenticated",
+    );
     const root = as(rootId, "admin");
-    await rejects(users.createUser(root, { username: "Bad Name", password: "long enough pw", displayName: "", role: "user" }), "invalid_argument", /^username must be lower-case/);
-    await rejects(users.createUser(root, { username: "shortpw", password: "short", displayName: "", role: "user" }), "invalid_argument", /^password must be at least 8/);
-    await rejects(users.setUserRole(root, { id: rootId, role: undefined }), "invalid_argument", /^role must be ROLE_USER/);
-    await rejects(users.disableUser(root, { id: "42" }), "invalid_argument", /^id must be a UUID/);
-    await rejects(users.enableUser(root, { id: "00000000-0000-4000-8000-000000000000" }), "not_found");
-    await rejects(users.listUsers(root, { pageSize: 501, pageToken: "" }), "invalid_argument", /^page_size/);
-    await rejects(users.listUsers(root, { pageSize: 1, pageToken: "garbage" }), "invalid_argument", /page_token/);
+    await rejects(
+      users.createUser(root, {
+        username: "Bad Name",
+        password: "long enough pw",
+        displayName: "",
+        role: "user",
+      }),
+      "invalid_argument",
+      /^username: must be lower-case/,
+    );
+    await rejects(
+      users.createUser(root, {
+        username: "shortpw",
+        password: "short",
+        displayName: "",
+        role: "user",
+      }),
+      "invalid_argument",
+      /^password: must be at least 8/,
+    );
+    await rejects(
+      users.setUserRole(root, { id: rootId, role: undefined }),
+      "invalid_argument",
+      /^role: must be ROLE_USER/,
+    );
+    await rejects(users.disableUser(root, { id: "42" }), "invalid_argument", /^id: must be a UUID/);
+    await rejects(
+      users.enableUser(root, { id: "00000000-0000-4000-8000-000000000000" }),
+      "not_found",
+    );
+    await rejects(
+      users.listUsers(root, { pageSize: 501, pageToken: "" }),
+      "invalid_argument",
+      /^page_size: /,
+    );
+    await rejects(
+      users.listUsers(root, { pageSize: 1, pageToken: "garbage" }),
+      "invalid_argument",
+      /page_token/,
+    );
   });
 
   it("pages through users in username order", async () => {
@@ -122,7 +191,11 @@ describe("UserAdmin on real Postgres", () => {
     const d = await users.disableUser(root, { id });
     assert.equal(d.disabled, true);
     await rejects(auth.login({ username: "temp", password: PW }), "permission_denied");
-    await rejects(auth.refresh({ refreshToken: tokens.refreshToken }), "unauthenticated", /revoked/);
+    await rejects(
+      auth.refresh({ refreshToken: tokens.refreshToken }),
+      "unauthenticated",
+      /revoked/,
+    );
     await rejects(auth.authenticate(`Bearer ${tokens.accessToken}`), "permission_denied");
     await users.enableUser(root, { id });
     assert.ok(await auth.login({ username: "temp", password: PW }));
@@ -131,8 +204,16 @@ describe("UserAdmin on real Postgres", () => {
   it("never disables or demotes the last enabled admin, even under a race", async () => {
     const { users } = createPod(db);
     const root = as(rootId, "admin");
-    await rejects(users.disableUser(root, { id: rootId }), "failed_precondition", /last enabled admin/);
-    await rejects(users.setUserRole(root, { id: rootId, role: "operator" }), "failed_precondition", /last enabled admin/);
+    await rejects(
+      users.disableUser(root, { id: rootId }),
+      "failed_precondition",
+      /last enabled admin/,
+    );
+    await rejects(
+      users.setUserRole(root, { id: rootId, role: "operator" }),
+      "failed_precondition",
+      /last enabled admin/,
+    );
     const second = await seedUser(db, "root2", "admin");
     // Two admins demote each other at once: exactly one succeeds.
     const results = await Promise.allSettled([
@@ -140,7 +221,12 @@ describe("UserAdmin on real Postgres", () => {
       users.setUserRole(as(second, "admin"), { id: rootId, role: "user" }),
     ]);
     assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
-    const admins = await db.selectFrom("users").select("id").where("role", "=", "admin").where("disabled", "=", false).execute();
+    const admins = await db
+      .selectFrom("users")
+      .select("id")
+      .where("role", "=", "admin")
+      .where("disabled", "=", false)
+      .execute();
     assert.equal(admins.length, 1);
     if (admins[0]?.id !== rootId) rootId = admins[0]!.id;
   });

@@ -16,9 +16,9 @@ import {
 import { toConnectError } from "../edge/error-table.ts";
 import { MemoryAgentHub } from "../hub/memory-agent-hub.ts";
 import { AgentConnection } from "./agent-connection.ts";
-import type { LocalStreams } from "./command-dispatcher.ts";
 import type { AgentHub, HubMessage } from "./agent-hub.ts";
 import type { AgentRegistry } from "./agent-registry.ts";
+import type { LocalStreams } from "./command-dispatcher.ts";
 import { admitAgent, authenticateStream } from "./gateway-auth.ts";
 import {
   type GatewayDispatcher,
@@ -79,6 +79,8 @@ export interface Gateway {
   status(): GatewayStatus;
   /** RevokedAgentCutter: cuts the agent's stream wherever it is held. */
   cutAgent(agentId: string, reason: string): Promise<void>;
+  /** OutboxNotifier: new outbox rows for an agent; the pod holding its stream sends them. */
+  commandsEnqueued(agentId: string): void;
   /** Pushes a freshly approved or rotated credential to the agent, wherever it is held. */
   issueCredential(agentId: string, credential: string): Promise<void>;
   /** SIGTERM: not ready, Reconnect with jitter to every agent, wait for streams to end. */
@@ -119,6 +121,7 @@ class GatewayImpl implements Gateway {
   private readonly timeoutMs: number;
   private readonly beats: HeartbeatBook;
   private draining = false;
+  private lastExpiry = 0;
   private unsubscribeRing: () => void = () => {};
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -332,6 +335,14 @@ class GatewayImpl implements Gateway {
 
   private sweep(): void {
     const limit = this.now() - this.timeoutMs;
+    if (this.now() - this.lastExpiry >= Math.min(5_000, this.timeoutMs)) {
+      this.lastExpiry = this.now();
+      // Agents whose pod died never got a markOffline; any pod may notice their silence.
+      this.deps.registry
+        .expireSilent(new Date(limit))
+        .then((ids) => ids.length && this.log.info("agents went silent; marked offline", { ids }))
+        .catch((err) => this.log.warn("offline sweep failed", { err: String(err) }));
+    }
     for (const conn of this.conns.values()) {
       if (conn.lastSeenMs < limit) {
         this.log.warn("agent heartbeat timed out", { agentId: conn.agentId });
@@ -366,6 +377,16 @@ class GatewayImpl implements Gateway {
       const value = await this.ringMessage(conn.agentId, ring);
       conn.send(msg({ case: "ringUpdate", value: { ring: value } }));
     }
+  }
+
+  commandsEnqueued(agentId: string): void {
+    const conn = this.conns.get(agentId);
+    if (conn) {
+      if (conn.approved) this.dispatcher.poke(agentId);
+      return;
+    }
+    // Not here: poke the pod that holds it. If the poke is lost, that pod's sweep delivers.
+    void this.hub.send({ kind: "deliver", agentId });
   }
 
   async cutAgent(agentId: string, reason: string): Promise<void> {

@@ -18,7 +18,9 @@ export interface RedisRelayRingSourceOptions {
 }
 
 /** Connects, reads the ring once (so current() is meaningful at once), then watches it. */
-export async function createRedisRelayRingSource(opts: RedisRelayRingSourceOptions): Promise<ClosableRelayRingSource> {
+export async function createRedisRelayRingSource(
+  opts: RedisRelayRingSourceOptions,
+): Promise<ClosableRelayRingSource> {
   const redis = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   const sub = new Redis(opts.url, { lazyConnect: true });
   const onError = opts.onError ?? (() => {});

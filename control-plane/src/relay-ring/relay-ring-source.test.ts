@@ -57,13 +57,26 @@ describe("redis relay ring source", () => {
 
     await heartbeatRelay(redis, { id: "r1", url: "http://127.0.0.1:1" }, 60_000, prefix);
     await heartbeatRelay(redis, { id: "r2", url: "http://127.0.0.1:2" }, 300, prefix);
-    await eventually(() => assert.deepEqual(src.current().members.map((m) => m.id), ["r1", "r2"]));
+    await eventually(() =>
+      assert.deepEqual(
+        src.current().members.map((m) => m.id),
+        ["r1", "r2"],
+      ),
+    );
     const e1 = src.current().epoch;
     // A refresh that changes nothing keeps the epoch.
     await heartbeatRelay(redis, { id: "r1", url: "http://127.0.0.1:1" }, 60_000, prefix);
-    assert.equal((await heartbeatRelay(redis, { id: "r1", url: "http://127.0.0.1:1" }, 60_000, prefix)).epoch, e1);
+    assert.equal(
+      (await heartbeatRelay(redis, { id: "r1", url: "http://127.0.0.1:1" }, 60_000, prefix)).epoch,
+      e1,
+    );
     // r2 stops refreshing: it expires.
-    await eventually(() => assert.deepEqual(src.current().members.map((m) => m.id), ["r1"]));
+    await eventually(() =>
+      assert.deepEqual(
+        src.current().members.map((m) => m.id),
+        ["r1"],
+      ),
+    );
     assert.ok(src.current().epoch > e1);
     await leaveRelay(redis, "r1", prefix);
     await eventually(() => assert.equal(src.current().members.length, 0));

@@ -3,7 +3,11 @@
  * Ids default to "relay-<n>" in list order, so every control-plane pod given the same list
  * hands agents the same ring (and relays started with the matching RELAY_STATIC_MEMBERS agree).
  */
-import type { RelayRingMember, RelayRingSnapshot, RelayRingSource } from "../gateway/relay-ring-source.ts";
+import type {
+  RelayRingMember,
+  RelayRingSnapshot,
+  RelayRingSource,
+} from "../gateway/relay-ring-source.ts";
 
 /** A ring source that can be closed with the process (the static one has nothing to close). */
 export interface ClosableRelayRingSource extends RelayRingSource {
@@ -28,7 +32,9 @@ export function parseRelayUrls(value: string, name = "RELAY_URLS"): RelayRingMem
       try {
         parsed = new URL(url);
       } catch {
-        throw new Error(`${name} entry "${entry}" is invalid: expected http://host:port or id=http://host:port`);
+        throw new Error(
+          `${name} entry "${entry}" is invalid: expected http://host:port or id=http://host:port`,
+        );
       }
       if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
         throw new Error(`${name} entry "${entry}" is invalid: expected an http(s) URL`);

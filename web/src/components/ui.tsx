@@ -80,8 +80,18 @@ export function Ago({ iso }: { iso: string }) {
   const t = Date.parse(iso);
   const s = Math.max(0, Math.round((Date.now() - t) / 1000));
   const text =
-    s < 60 ? `${s}s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : s < 86400 ? `${Math.round(s / 3600)} h ago` : new Date(t).toLocaleDateString();
-  return <time dateTime={iso} title={new Date(t).toLocaleString()}>{text}</time>;
+    s < 60
+      ? `${s}s ago`
+      : s < 3600
+        ? `${Math.round(s / 60)} min ago`
+        : s < 86400
+          ? `${Math.round(s / 3600)} h ago`
+          : new Date(t).toLocaleDateString();
+  return (
+    <time dateTime={iso} title={new Date(t).toLocaleString()}>
+      {text}
+    </time>
+  );
 }
 
 /** Human sizes for template resources. */

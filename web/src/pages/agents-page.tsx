@@ -33,29 +33,44 @@ export function AgentsPage() {
       onError: setError,
     }),
   );
-  const drain = useMutation(trpc.agents.drain.mutationOptions({ onSuccess: refresh, onError: setError }));
-  const revoke = useMutation(trpc.agents.revoke.mutationOptions({ onSuccess: refresh, onError: setError }));
+  const drain = useMutation(
+    trpc.agents.drain.mutationOptions({ onSuccess: refresh, onError: setError }),
+  );
+  const revoke = useMutation(
+    trpc.agents.revoke.mutationOptions({ onSuccess: refresh, onError: setError }),
+  );
 
   return (
     <section>
       <div className="page-head">
         <div>
           <h1>Agents</h1>
-          <p className="muted">Machines and clusters that run sessions. They dial in; nothing dials out to them.</p>
+          <p className="muted">
+            Machines and clusters that run sessions. They dial in; nothing dials out to them.
+          </p>
         </div>
       </div>
-      {error !== null && <div className="alert alert-error" role="alert">{errorMessage(error)}</div>}
+      {error !== null && (
+        <div className="alert alert-error" role="alert">
+          {errorMessage(error)}
+        </div>
+      )}
       {credential && (
         <div className="alert alert-info" role="status">
-          Credential for <strong>{credential.id}</strong> (shown once): <code className="mono">{credential.secret}</code>
-          <button type="button" className="btn btn-small" onClick={() => setCredential(null)}>Done</button>
+          Credential for <strong>{credential.id}</strong> (shown once):{" "}
+          <code className="mono">{credential.secret}</code>
+          <button type="button" className="btn btn-small" onClick={() => setCredential(null)}>
+            Done
+          </button>
         </div>
       )}
       {list.isPending && <Loading label="Loading agents…" />}
       {list.isError && <ErrorBox error={list.error} onRetry={() => void list.refetch()} />}
       {list.data?.agents.length === 0 && (
         <Empty title="No agents yet">
-          <p className="muted">Start an agent with CONTROL_PLANE_URL pointing here; it appears as pending.</p>
+          <p className="muted">
+            Start an agent with CONTROL_PLANE_URL pointing here; it appears as pending.
+          </p>
         </Empty>
       )}
       {list.data && list.data.agents.length > 0 && (
@@ -80,25 +95,53 @@ export function AgentsPage() {
                       {a.platform} · {a.region || "no region"} · v{a.version || "?"}
                     </div>
                   </td>
-                  <td><StateBadge state={a.state} /></td>
+                  <td>
+                    <StateBadge state={a.state} />
+                  </td>
                   <td>
                     <div className="meter" title={`${a.activeSessions} of ${a.maxSessions}`}>
-                      <span style={{ width: `${a.maxSessions ? (100 * a.activeSessions) / a.maxSessions : 0}%` }} />
+                      <span
+                        style={{
+                          width: `${a.maxSessions ? (100 * a.activeSessions) / a.maxSessions : 0}%`,
+                        }}
+                      />
                     </div>
-                    <span className="small">{a.activeSessions} / {a.maxSessions}</span>
+                    <span className="small">
+                      {a.activeSessions} / {a.maxSessions}
+                    </span>
                   </td>
                   <td className="mono small">{a.pod || "—"}</td>
-                  <td className="small"><Ago iso={a.lastHeartbeatTime} /></td>
+                  <td className="small">
+                    <Ago iso={a.lastHeartbeatTime} />
+                  </td>
                   {isAdmin && (
                     <td className="actions">
                       {a.state === "pending" && (
-                        <button type="button" className="btn btn-small btn-primary" onClick={() => approve.mutate({ id: a.id })}>Approve</button>
+                        <button
+                          type="button"
+                          className="btn btn-small btn-primary"
+                          onClick={() => approve.mutate({ id: a.id })}
+                        >
+                          Approve
+                        </button>
                       )}
                       {(a.state === "online" || a.state === "offline") && (
-                        <button type="button" className="btn btn-small" onClick={() => drain.mutate({ id: a.id })}>Drain</button>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          onClick={() => drain.mutate({ id: a.id })}
+                        >
+                          Drain
+                        </button>
                       )}
                       {a.state !== "revoked" && (
-                        <button type="button" className="btn btn-small btn-danger-ghost" onClick={() => revoke.mutate({ id: a.id })}>Revoke</button>
+                        <button
+                          type="button"
+                          className="btn btn-small btn-danger-ghost"
+                          onClick={() => revoke.mutate({ id: a.id })}
+                        >
+                          Revoke
+                        </button>
                       )}
                     </td>
                   )}

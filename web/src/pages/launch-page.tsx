@@ -33,7 +33,9 @@ export function LaunchPage() {
       </div>
       {create.isError && <ErrorBox error={create.error} />}
       {templates.isPending && <Loading label="Loading templates…" />}
-      {templates.isError && <ErrorBox error={templates.error} onRetry={() => void templates.refetch()} />}
+      {templates.isError && (
+        <ErrorBox error={templates.error} onRetry={() => void templates.refetch()} />
+      )}
       {templates.data?.templates.length === 0 && (
         <Empty title="No templates yet">
           <p className="muted">An operator has to add a template before anyone can launch.</p>

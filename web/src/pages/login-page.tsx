@@ -4,17 +4,24 @@
  */
 import type { AppRouter } from "@streamspace/control-plane/trpc-router";
 import { createTRPCClient, httpLink } from "@trpc/client";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import type { Tokens, User } from "../auth.ts";
 import { errorMessage } from "../trpc.ts";
 
 const anonymous = createTRPCClient<AppRouter>({ links: [httpLink({ url: "/trpc" })] });
 
-export function LoginPage({ onSignedIn }: { onSignedIn: (s: { tokens: Tokens; user: User }) => void }) {
+export function LoginPage({
+  onSignedIn,
+}: {
+  onSignedIn: (s: { tokens: Tokens; user: User }) => void;
+}) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const first = useRef<HTMLInputElement>(null);
+  // The only thing to do on this page is type a name, so the cursor starts there.
+  useEffect(() => first.current?.focus(), []);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -39,9 +46,9 @@ export function LoginPage({ onSignedIn }: { onSignedIn: (s: { tokens: Tokens; us
         <label className="field">
           <span>Username</span>
           <input
+            ref={first}
             name="username"
             autoComplete="username"
-            autoFocus
             required
             value={username}
             onChange={(e) => setUsername(e.target.value)}

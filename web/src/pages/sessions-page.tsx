@@ -27,7 +27,12 @@ export function SessionsPage() {
         <div>
           <h1>My sessions</h1>
           <p className="muted">
-            <span className={`live live-${live.status}`} /> {live.status === "pending" ? "Live" : live.status === "error" ? "Live updates paused" : "Connecting…"}
+            <span className={`live live-${live.status}`} />{" "}
+            {live.status === "pending"
+              ? "Live"
+              : live.status === "error"
+                ? "Live updates paused"
+                : "Connecting…"}
           </p>
         </div>
         <a className="btn btn-primary" href="#/launch">

@@ -11,7 +11,9 @@ export function TemplatesPage() {
       <div className="page-head">
         <div>
           <h1>Templates</h1>
-          <p className="muted">What users can launch. Manage them through the TemplateService API.</p>
+          <p className="muted">
+            What users can launch. Manage them through the TemplateService API.
+          </p>
         </div>
       </div>
       {q.isPending && <Loading label="Loading templates…" />}

@@ -24,7 +24,10 @@ export function ViewerPage({ sessionId }: { sessionId: string }) {
   const put = usePutSession();
   const q = useQuery(trpc.sessions.get.queryOptions({ id: sessionId }));
   useSubscription(
-    trpc.sessions.watch.subscriptionOptions({ sessionId }, { onData: (c) => put(c.session, c.deleted) }),
+    trpc.sessions.watch.subscriptionOptions(
+      { sessionId },
+      { onData: (c) => put(c.session, c.deleted) },
+    ),
   );
   if (q.isPending) return <Loading label="Loading the session…" />;
   if (q.isError) return <ErrorBox error={q.error} onRetry={() => void q.refetch()} />;
@@ -47,11 +50,13 @@ export function ViewerPage({ sessionId }: { sessionId: string }) {
       ) : (
         <div className="viewer-placeholder">
           {WAITING[s.state] ? <Loading label={WAITING[s.state]} /> : null}
-          {s.state === "hibernated" && <p>This desktop is hibernated. Wake it to continue where you left off.</p>}
+          {s.state === "hibernated" && (
+            <p>This desktop is hibernated. Wake it to continue where you left off.</p>
+          )}
           {(s.state === "stopped" || s.state === "failed") && (
             <p>
-              This desktop is {s.state}.{s.stateReason ? ` ${s.stateReason}` : ""} Launch a new one from the{" "}
-              <a href="#/launch">templates</a>.
+              This desktop is {s.state}.{s.stateReason ? ` ${s.stateReason}` : ""} Launch a new one
+              from the <a href="#/launch">templates</a>.
             </p>
           )}
         </div>

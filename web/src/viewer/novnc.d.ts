@@ -27,7 +27,10 @@ declare module "@novnc/novnc" {
       type: "securityfailure",
       cb: (e: CustomEvent<{ status: number; reason?: string }>) => void,
     ): void;
-    addEventListener(type: "credentialsrequired", cb: (e: CustomEvent<{ types: string[] }>) => void): void;
+    addEventListener(
+      type: "credentialsrequired",
+      cb: (e: CustomEvent<{ types: string[] }>) => void,
+    ): void;
     addEventListener(type: string, cb: (e: CustomEvent<unknown>) => void): void;
     removeEventListener(type: string, cb: (e: CustomEvent<unknown>) => void): void;
   }

@@ -62,7 +62,9 @@ export class VncConnection {
 
   async #connect(): Promise<void> {
     if (this.#closed) return;
-    this.#set({ status: this.#snap.connects === 0 && this.#attempt === 0 ? "connecting" : "reconnecting" });
+    this.#set({
+      status: this.#snap.connects === 0 && this.#attempt === 0 ? "connecting" : "reconnecting",
+    });
     let token: string;
     try {
       token = await this.#opts.token();
@@ -73,7 +75,9 @@ export class VncConnection {
     const ws = new WebSocket(`${this.#opts.socketUrl}?token=${encodeURIComponent(token)}`);
     let closeInfo = "";
     ws.addEventListener("close", (e) => {
-      closeInfo = CLOSE_REASONS[e.code] ?? (e.reason || `The connection closed (code ${e.code}); reconnecting.`);
+      closeInfo =
+        CLOSE_REASONS[e.code] ??
+        (e.reason || `The connection closed (code ${e.code}); reconnecting.`);
     });
     const rfb = new RFB(this.#opts.target, ws, { shared: true });
     this.#rfb = rfb;

@@ -5,13 +5,26 @@
 import { useEffect, useRef, useState } from "react";
 import { StateBadge } from "../components/ui.tsx";
 import { useTRPCClient, wsOrigin } from "../trpc.ts";
-import { VncConnection, type ViewerSnapshot } from "./vnc-connection.ts";
+import { type ViewerSnapshot, VncConnection } from "./vnc-connection.ts";
 
-export function VncViewer({ sessionId, viewerPath, active }: { sessionId: string; viewerPath: string; active: boolean }) {
+export function VncViewer({
+  sessionId,
+  viewerPath,
+  active,
+}: {
+  sessionId: string;
+  viewerPath: string;
+  active: boolean;
+}) {
   const client = useTRPCClient();
   const screen = useRef<HTMLDivElement>(null);
   const conn = useRef<VncConnection | null>(null);
-  const [snap, setSnap] = useState<ViewerSnapshot>({ status: "idle", detail: "", connects: 0, desktopName: "" });
+  const [snap, setSnap] = useState<ViewerSnapshot>({
+    status: "idle",
+    detail: "",
+    connects: 0,
+    desktopName: "",
+  });
 
   useEffect(() => {
     if (!active || !screen.current) return;
@@ -35,7 +48,12 @@ export function VncViewer({ sessionId, viewerPath, active }: { sessionId: string
         <StateBadge state={status === "idle" ? "disconnected" : status} />
         <span className="muted small">{snap.detail || snap.desktopName}</span>
         <span className="spacer" />
-        <button type="button" className="btn btn-small" disabled={status !== "connected"} onClick={() => conn.current?.sendCtrlAltDel()}>
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={status !== "connected"}
+          onClick={() => conn.current?.sendCtrlAltDel()}
+        >
           Ctrl+Alt+Del
         </button>
         <button
@@ -56,12 +74,13 @@ export function VncViewer({ sessionId, viewerPath, active }: { sessionId: string
           data-testid="vnc-screen"
           data-vnc-status={status}
           data-vnc-connects={snap.connects}
-          onMouseEnter={() => conn.current?.focus()}
         />
         {status !== "connected" && active && (
           <div className="viewer-overlay" role="status">
             <span className="spinner" aria-hidden="true" />
-            <span>{status === "reconnecting" ? "Reconnecting…" : "Connecting to your desktop…"}</span>
+            <span>
+              {status === "reconnecting" ? "Reconnecting…" : "Connecting to your desktop…"}
+            </span>
           </div>
         )}
       </div>

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  ConfigError,
+  loadConfig,
+  parseCpuMillis,
+  parseDurationMs,
+  parseMemoryBytes,
+} from "./config.ts";
+
+const base = { AGENT_ID: "a-1", CONTROL_PLANE_URL: "http://cp:8080/, https://cp2:443" };
+
+function bad(env: Record<string, string>, variable: string, pattern: RegExp) {
+  assert.throws(
+    () => loadConfig({ ...base, ...env }, "/srv"),
+    (e) =>
+      e instanceof ConfigError &&
+      e.variable === variable &&
+      pattern.test(e.message) &&
+      !e.message.includes("\n"),
+  );
+}
+
+describe("agent config", () => {
+  test("defaults and parsing", () => {
+    const c = loadConfig(
+      { ...base, MAX_CPU: "1500m", MAX_MEMORY: "2Gi", AGENT_LABELS: "gpu=none, zone=a" },
+      "/srv",
+    );
+    assert.deepEqual(c.controlPlaneUrls, ["http://cp:8080", "https://cp2:443"]);
+    assert.equal(c.platform, "local");
+    assert.equal(c.maxSessions, 10);
+    assert.equal(c.maxCpuMillis, 1500n);
+    assert.equal(c.maxMemoryBytes, 2n * 1024n ** 3n);
+    assert.deepEqual(c.labels, { gpu: "none", zone: "a" });
+    assert.equal(c.dataDir, "/srv/.data/agent-a-1");
+    assert.equal(c.leaseFile, "/srv/.data/agent-a-1/leader.lease");
+    assert.deepEqual([c.leaseDurationMs, c.renewDeadlineMs, c.retryPeriodMs], [2000, 1500, 250]);
+    assert.equal(c.healthPort, 8082);
+    assert.equal(c.enableHa, false);
+  });
+
+  test("each malformed variable is named in one line", () => {
+    assert.throws(() => loadConfig({}, "/"), /AGENT_ID is missing/);
+    bad({ AGENT_ID: "has space" }, "AGENT_ID", /letters, digits/);
+    bad({ CONTROL_PLANE_URL: "cp:8080" }, "CONTROL_PLANE_URL", /http:\/\//);
+    bad({ PLATFORM: "vm" }, "PLATFORM", /local\|docker\|kubernetes/);
+    bad({ MAX_SESSIONS: "0" }, "MAX_SESSIONS", /integer from 1/);
+    bad({ MAX_SESSIONS: "2.5" }, "MAX_SESSIONS", /integer/);
+    bad({ MAX_CPU: "two" }, "MAX_CPU", /1500m/);
+    bad({ MAX_MEMORY: "4GB" }, "MAX_MEMORY", /4Gi/);
+    bad({ ENABLE_HA: "maybe" }, "ENABLE_HA", /true or false/);
+    bad({ HA_BACKEND: "kubernetes" }, "HA_BACKEND", /Kubernetes driver/);
+    bad({ HA_BACKEND: "etcd" }, "HA_BACKEND", /redis\|file/);
+    bad({ ENABLE_HA: "true", HA_BACKEND: "redis" }, "REDIS_URL", /HA_BACKEND=redis/);
+    bad({ REDIS_URL: "localhost:6379" }, "REDIS_URL", /redis:\/\//);
+    bad({ LEASE_DURATION: "soon" }, "LEASE_DURATION", /duration/);
+    bad(
+      { LEASE_DURATION: "1s", RENEW_DEADLINE: "1s" },
+      "RENEW_DEADLINE",
+      /less than LEASE_DURATION/,
+    );
+    bad({ RETRY_PERIOD: "2s" }, "RETRY_PERIOD", /less than RENEW_DEADLINE/);
+    bad({ AGENT_HEALTH_PORT: "70000" }, "AGENT_HEALTH_PORT", /0 to 65535/);
+    bad({ LOG_LEVEL: "loud" }, "LOG_LEVEL", /debug\|info/);
+    bad({ AGENT_LABELS: "novalue" }, "AGENT_LABELS", /key=value/);
+  });
+
+  test("quantity and duration parsers", () => {
+    assert.equal(parseDurationMs("250ms"), 250);
+    assert.equal(parseDurationMs("1.5s"), 1500);
+    assert.equal(parseDurationMs("2"), 2000);
+    assert.equal(parseDurationMs("1m"), 60_000);
+    assert.equal(parseDurationMs("-1s"), undefined);
+    assert.equal(parseCpuMillis("2"), 2000n);
+    assert.equal(parseCpuMillis("250m"), 250n);
+    assert.equal(parseCpuMillis("2 cores"), undefined);
+    assert.equal(parseMemoryBytes("512Mi"), 512n * 1024n * 1024n);
+    assert.equal(parseMemoryBytes("1G"), 1_000_000_000n);
+    assert.equal(parseMemoryBytes("1e9"), undefined);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Spawning one local session: picks the kind (X11 stack or built-in server), checks the
+ * template's program exists, starts the process group detached with its output in a log file
+ * (never a pipe: the session must outlive the agent), and waits for the VNC server to report
+ * its port through a file. On any failure the group is killed and its files removed, so a
+ * retry starts clean.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DriverError, type StartSpec } from "../runtime/driver.ts";
+import type { BuiltinCommand } from "./builtin-bundle.ts";
+import { freeLoopbackPort } from "./free-port.ts";
+import type { LocalSessionRecord, LocalSessionStore } from "./local-session-store.ts";
+import { groupMembers, processStartTime, terminateGroup } from "./process-group.ts";
+
+/** Template image that selects the built-in VNC demo desktop. */
+export const BUILTIN_IMAGE = "builtin:demo";
+
+/** What a spawn needs from the driver. */
+export interface SpawnOptions {
+  store: LocalSessionStore;
+  dataDir: string;
+  geometry?: string;
+  forceBuiltin?: boolean;
+  startTimeoutMs?: number;
+  /** How to run the built-in server (prepared lazily, once per driver). */
+  builtin(): BuiltinCommand;
+  /** Called when the group leader exits, so the driver can notice at once. */
+  onExit(): void;
+}
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const X11_SCRIPT = join(HERE, "x11-session.sh");
+
+/** Finds an executable on PATH (or an absolute path); undefined when absent. */
+export function which(bin: string): string | undefined {
+  if (bin.includes("/")) return existsSync(bin) ? bin : undefined;
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir && existsSync(join(dir, bin))) return join(dir, bin);
+  }
+  return undefined;
+}
+
+/** True when Xvfb and x11vnc are both installed, i.e. real X desktops are possible. */
+export function hasX11Stack(): boolean {
+  return Boolean(which("Xvfb") && which("x11vnc"));
+}
+
+/** Spawns one session's process group and resolves once its VNC server reports a port. */
+export async function spawnLocalSession(
+  spec: StartSpec,
+  opts: SpawnOptions,
+  signal: AbortSignal,
+): Promise<LocalSessionRecord> {
+  const { template } = spec;
+  const image = template.image || BUILTIN_IMAGE;
+  const program = template.command.length > 0 ? [...template.command] : [image];
+  const builtin = image === BUILTIN_IMAGE || opts.forceBuiltin || !hasX11Stack();
+  if (!builtin && !which(program[0] ?? "")) {
+    throw new DriverError(
+      "invalid_argument",
+      `program ${JSON.stringify(program[0])} of template ${template.name || template.id} is not installed on this machine; install it or use image ${BUILTIN_IMAGE}`,
+    );
+  }
+  const paths = opts.store.paths(spec.sessionId);
+  opts.store.remove(spec.sessionId);
+  const logFd = openSync(paths.log, "a");
+  const geometry = opts.geometry ?? (builtin ? "1024x768" : "1280x800");
+  const port = builtin ? 0 : await freeLoopbackPort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...template.env,
+    SS_PORT_FILE: paths.port,
+    SS_DISPLAY_FILE: paths.display,
+    SS_PORT: String(port),
+    SS_GEOMETRY: geometry,
+    SS_TITLE: `StreamSpace ${template.displayName || template.name || "demo"} (${spec.sessionId})`,
+  };
+  const runner = builtin ? opts.builtin() : undefined;
+  const [cmd, args] = runner ? [runner.cmd, runner.args] : ["/bin/sh", [X11_SCRIPT, ...program]];
+  const child = spawn(cmd, args, {
+    detached: true,
+    stdio: ["ignore", logFd, logFd],
+    env,
+    cwd: opts.dataDir,
+  });
+  closeSync(logFd);
+  child.unref();
+  child.on("exit", opts.onExit);
+  const pgid = child.pid;
+  if (pgid === undefined)
+    throw new DriverError("unavailable", `could not spawn ${cmd}; check the agent's log`);
+  try {
+    const actual = await waitReady(paths.port, pgid, signal, opts.startTimeoutMs ?? 20_000);
+    return {
+      sessionId: spec.sessionId,
+      kind: builtin ? "builtin" : "x11",
+      pgid,
+      startTime: processStartTime(pgid) ?? 0,
+      port: actual,
+      state: "running",
+      createdAt: new Date().toISOString(),
+    };
+  } catch (err) {
+    await terminateGroup(pgid, 500).catch(() => {});
+    const tail = existsSync(paths.log) ? readFileSync(paths.log, "utf8").slice(-400) : "";
+    opts.store.remove(spec.sessionId);
+    if (err instanceof DriverError) throw err;
+    throw new DriverError(
+      "unavailable",
+      `session ${spec.sessionId} did not start: ${(err as Error).message}. Output: ${tail}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+async function waitReady(
+  portFile: string,
+  pgid: number,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (signal.aborted)
+      throw new DriverError(
+        "unavailable",
+        "the start command's deadline passed before the desktop was ready",
+      );
+    const text = existsSync(portFile) ? readFileSync(portFile, "utf8") : "";
+    const m = /(\d+)/.exec(text);
+    if (m) return Number(m[1]);
+    if (groupMembers(pgid).length === 0)
+      throw new Error("the session's processes exited during start");
+    if (Date.now() > deadline) throw new Error("no VNC port reported before the start timeout");
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}

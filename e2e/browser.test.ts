@@ -1,0 +1,200 @@
+/**
+ * Issue 7 end to end, as a person would do it: the whole local system (the `npm start` path),
+ * Debian's Chromium driven by playwright-core (never a downloaded browser), sign in, launch
+ * the demo desktop, see real pixels in the viewer, type and see the desktop change, hibernate
+ * and wake, stop. Screenshots go to test-artifacts/; the running desktop is also copied to
+ * docs/screenshot-viewer.png for the README.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { test } from "node:test";
+import { chromium, type Page } from "playwright-core";
+import { startLocalSystem } from "../scripts/local-system.ts";
+import { freePort } from "../scripts/services.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const ARTIFACTS = join(ROOT, "test-artifacts");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** Named waits: UI steps are quick, a desktop start or reconnect may take a few seconds. */
+const WAIT = { ui: 10_000, desktop: 30_000 } as const;
+
+function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`Chromium is missing at ${CHROMIUM}: run "sudo apt-get install -y chromium".`);
+  }
+  execFileSync("apt-get", ["install", "-y", "-qq", "chromium"], {
+    stdio: "inherit",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+}
+
+function ensureWebBuild(): void {
+  if (existsSync(join(ROOT, "web/dist/index.html"))) return;
+  execFileSync("npm", ["run", "build", "-w", "web"], { cwd: ROOT, stdio: "inherit" });
+}
+
+/** Luminance statistics of the viewer canvas below the (animated) title bar. */
+async function canvasStats(
+  page: Page,
+): Promise<{ w: number; h: number; variance: number; hash: number }> {
+  return page.evaluate(() => {
+    const c = document.querySelector<HTMLCanvasElement>('[data-testid="vnc-screen"] canvas');
+    if (!c || c.width === 0) return { w: 0, h: 0, variance: 0, hash: 0 };
+    const top = Math.min(40, c.height - 1);
+    const data = c.getContext("2d")!.getImageData(0, top, c.width, c.height - top).data;
+    let sum = 0;
+    let sq = 0;
+    let hash = 0;
+    const n = data.length / 4;
+    for (let i = 0; i < data.length; i += 4) {
+      const l = 0.2126 * data[i]! + 0.7152 * data[i + 1]! + 0.0722 * data[i + 2]!;
+      sum += l;
+      sq += l * l;
+      hash = (hash * 31 + data[i]! + (data[i + 1]! << 8) + (data[i + 2]! << 16)) | 0;
+    }
+    const mean = sum / n;
+    return { w: c.width, h: c.height, variance: sq / n - mean * mean, hash };
+  });
+}
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => Promise<T | undefined | false>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("browser: sign in, launch, see and type into the desktop, hibernate, wake, stop", async () => {
+  ensureChromium();
+  ensureWebBuild();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), "ss-browser-"));
+  const profile = mkdtempSync(join(tmpdir(), "ss-chromium-"));
+  const logs: string[] = [];
+  const browserLogs: string[] = [];
+  let page: Page | undefined;
+  const system = await startLocalSystem({
+    dataDir,
+    port: await freePort(),
+    relayPort: await freePort(),
+    agentHealthPort: await freePort(),
+    output: (name, line) => logs.push(`${name}: ${line}`),
+  });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 860 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const shot = async (name: string) => {
+    await page?.screenshot({ path: join(ARTIFACTS, `browser-${name}.png`) });
+  };
+  try {
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on("console", (m) => browserLogs.push(`${m.type()}: ${m.text()}`));
+    page.setDefaultTimeout(WAIT.ui);
+
+    // Sign in.
+    await page.goto(system.url);
+    await page.getByLabel("Username").fill(system.username);
+    await page.getByLabel("Password").fill(system.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "My sessions" }).waitFor();
+    await shot("1-sessions");
+
+    // The local agent shows up online on the admin's Agents page (live subscription).
+    await page.getByRole("link", { name: "Agents", exact: true }).click();
+    await page
+      .locator("tr[data-agent-id] .badge[data-state='online']")
+      .first()
+      .waitFor({ timeout: WAIT.desktop });
+    await shot("1b-agents");
+
+    // Launch the demo desktop; the app goes to the viewer by itself.
+    await page.getByRole("link", { name: "Launch", exact: true }).click();
+    await page.locator('[data-template="demo-desktop"] button').click();
+    await page.waitForURL(/#\/view\//);
+    const screen = page.getByTestId("vnc-screen");
+    await screen
+      .and(page.locator('[data-vnc-status="connected"]'))
+      .waitFor({ timeout: WAIT.desktop });
+    const before = await until("desktop pixels in the viewer", WAIT.desktop, async () => {
+      const s = await canvasStats(page!);
+      return s.w > 0 && s.variance > 50 ? s : undefined;
+    });
+    await shot("2-viewer-running");
+    mkdirSync(join(ROOT, "docs"), { recursive: true });
+    copyFileSync(
+      join(ARTIFACTS, "browser-2-viewer-running.png"),
+      join(ROOT, "docs/screenshot-viewer.png"),
+    );
+
+    // Keyboard focus is in the desktop: typing changes the text panel.
+    await page.keyboard.type("Hello StreamSpace");
+    await until("typed keys to change the desktop", WAIT.ui, async () => {
+      const s = await canvasStats(page!);
+      return s.hash !== before.hash;
+    });
+    await shot("3-viewer-typed");
+
+    // Hibernate, then wake; the viewer reconnects with a fresh token on its own.
+    await page.getByRole("button", { name: "Hibernate" }).click();
+    await page
+      .locator(".page-head .badge[data-state='hibernated']")
+      .waitFor({ timeout: WAIT.desktop });
+    await shot("4-hibernated");
+    await page.getByRole("button", { name: "Wake" }).click();
+    await screen
+      .and(page.locator('[data-vnc-status="connected"]'))
+      .waitFor({ timeout: WAIT.desktop });
+    await until(
+      "pixels after wake",
+      WAIT.desktop,
+      async () => (await canvasStats(page!)).variance > 50,
+    );
+    await shot("5-woken");
+
+    // Stop.
+    await page.getByRole("button", { name: "Stop" }).click();
+    await page
+      .locator(".page-head .badge[data-state='stopped']")
+      .waitFor({ timeout: WAIT.desktop });
+    await shot("6-stopped");
+    assert.ok(true);
+  } catch (err) {
+    await shot("failure").catch(() => {});
+    process.stderr.write(`--- system logs ---\n${logs.slice(-80).join("\n")}\n`);
+    process.stderr.write(`--- browser console ---\n${browserLogs.slice(-40).join("\n")}\n`);
+    throw err;
+  } finally {
+    await context.close().catch(() => {});
+    await system.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
