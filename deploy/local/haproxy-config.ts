@@ -46,7 +46,12 @@ export function renderHaproxyConfig(opts: {
     "",
     "frontend vnc",
     `  bind 127.0.0.1:${opts.relayFrontPort}`,
-    ...(useLua ? ["  use_backend relay_%[lua.relay_owner] if { path_beg /vnc/ }"] : []),
+    ...(useLua
+      ? [
+          '  http-request return status 200 content-type text/plain lf-string "%[lua.relay_status]" if { path /lua-status }',
+          "  use_backend relay_%[lua.relay_owner] if { path_beg /vnc/ }",
+        ]
+      : []),
     "  default_backend relays",
     "",
     "backend relays",

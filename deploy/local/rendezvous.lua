@@ -45,3 +45,13 @@ core.register_fetches("relay_owner", function(txn)
   end
   return best
 end)
+
+-- What the owner function sees (GET /lua-status on the vnc frontend), for operators and tests.
+core.register_fetches("relay_status", function(txn)
+  local be = core.backends["relays"]
+  if not be then return "" end
+  local out = {}
+  for name, srv in pairs(be.servers) do out[#out + 1] = name .. "=" .. (srv:get_stats().status or "?") end
+  table.sort(out)
+  return table.concat(out, " ")
+end)

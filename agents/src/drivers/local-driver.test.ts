@@ -59,10 +59,14 @@ describe("local driver specifics", () => {
         );
         const pgid = fx.driver.processGroup("orphans");
         assert.ok(pgid);
-        const members = groupMembers(pgid);
-        assert.ok(
-          members.length >= (image === "xterm" ? 4 : 1),
-          `group has ${members.length} processes`,
+        // The program starts just after the VNC port is reported, so wait for the whole group.
+        const want = image === "xterm" ? 4 : 1; // sh, Xvfb, x11vnc, xterm | the built-in server
+        const members = await eventually(
+          () => {
+            const m = groupMembers(pgid);
+            return m.length >= want ? m : undefined;
+          },
+          { what: `${want} processes in the group` },
         );
         await fx.driver.hibernate("orphans", AbortSignal.timeout(WAIT.medium));
         assert.ok(groupMembers(pgid).every((m) => m.state === "T"));
