@@ -12,6 +12,9 @@ import WebSocket from "ws";
 /** Named test waits (CONVENTIONS: one small set of durations). */
 export const Wait = { short: 2_000, medium: 10_000, long: 60_000 } as const;
 
+/** Thrown inside an `eventually` callback to stop polling at once (the condition can never hold). */
+export class GiveUp extends Error {}
+
 /** Polls fn until it returns without throwing, or rethrows its last error at the deadline. */
 export async function eventually<T>(
   fn: () => T | Promise<T>,
@@ -22,7 +25,7 @@ export async function eventually<T>(
     try {
       return await fn();
     } catch (err) {
-      if (Date.now() > deadline) throw err;
+      if (err instanceof GiveUp || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, opts.everyMs ?? 25));
     }
   }
@@ -113,6 +116,7 @@ export class Viewer {
   received = 0;
   closed?: { code: number; reason: string; at: number };
   readonly opened: Promise<void>;
+  readonly createdAt = Date.now();
 
   constructor(url: string) {
     this.ws = new WebSocket(url, ["binary"], { perMessageDeflate: false });

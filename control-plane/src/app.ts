@@ -24,6 +24,7 @@ import { registerCoreServices } from "./connect/register-core-services.ts";
 import type { Gateway } from "./gateway/agent-gateway.ts";
 import { registerAgentGateway } from "./gateway/agent-gateway.ts";
 import { createPgGateway } from "./gateway/pg-gateway.ts";
+import { RedisAgentHub } from "./hub/redis-agent-hub.ts";
 import type { Logger } from "./log.ts";
 import { createRedisRelayRingSource } from "./relay-ring/redis-relay-ring-source.ts";
 import {
@@ -165,6 +166,16 @@ export async function createControlPlane(
     "Commands that failed or expired.",
   );
   gw = await createPgGateway({
+    // gateway helper: the Redis hub routes commands to the pod holding an agent's stream.
+    hub:
+      config.hubBackend === "redis" && config.redisUrl
+        ? new RedisAgentHub({
+            pod: config.podName,
+            url: config.redisUrl,
+            routeTtlMs: 3 * config.agentHeartbeatIntervalMs,
+            log: log.child({ component: "agent-hub" }),
+          })
+        : undefined,
     db,
     reports: core.reports,
     commands: core.store.commands,
@@ -260,7 +271,8 @@ export async function createControlPlane(
         ready,
         draining,
         // Redis down degrades routing across pods but never readiness: local agents still work.
-        degraded: redis ? !redis.ok : false,
+        // gateway helper: the hub's own view (Redis routing lost) also counts as degraded.
+        degraded: (redis ? !redis.ok : false) || gw?.status().detail === "degraded",
         checks: Object.fromEntries(results),
       });
     }

@@ -59,20 +59,11 @@ export async function startRelayServer(
     metrics.sessionsAttached = registry.sessions;
   });
   const self = { id: config.relayId, url: config.publicUrl };
-  const membership =
-    opts.membership ??
-    (config.redisUrl
-      ? await redisMembership({
-          self,
-          url: config.redisUrl,
-          ttlMs: config.membershipTtlMs,
-          prefix: config.redisPrefix,
-          onError: (err) =>
-            log.warn("relay membership: redis unreachable, keeping the last ring", { err }),
-          onRing: (r) =>
-            log.info("relay ring changed", { epoch: r.epoch, members: r.members.map((m) => m.id) }),
-        })
-      : staticMembership(self, config.staticMembers ?? []));
+  // Register in the ring only once we listen: agents dial a member as soon as it appears, and
+  // a refused first dial would make them route around this relay for SUSPECT_MS.
+  let membership: Membership =
+    opts.membership ?? staticMembership(self, config.redisUrl ? [] : (config.staticMembers ?? []));
+  let joined = !config.redisUrl || opts.membership !== undefined;
   const splices = new Set<Splice>();
   let draining = false;
 
@@ -162,7 +153,7 @@ export async function startRelayServer(
         }),
       );
     } else if (path === "/ready") {
-      const ok = !draining && membership.ready();
+      const ok = !draining && joined && membership.ready();
       res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
       res.end(
         JSON.stringify({
@@ -222,6 +213,25 @@ export async function startRelayServer(
   });
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
+  if (!joined && config.redisUrl) {
+    try {
+      membership = await redisMembership({
+        self,
+        url: config.redisUrl,
+        ttlMs: config.membershipTtlMs,
+        prefix: config.redisPrefix,
+        onError: (err) =>
+          log.warn("relay membership: redis unreachable, keeping the last ring", { err }),
+        onRing: (r) =>
+          log.info("relay ring changed", { epoch: r.epoch, members: r.members.map((m) => m.id) }),
+      });
+      joined = true;
+    } catch (err) {
+      server.close();
+      for (const s of sockets) s.destroy();
+      throw new Error("join the relay ring in Redis", { cause: err });
+    }
+  }
 
   const idleTimer = setInterval(
     () => {

@@ -34,6 +34,7 @@ import {
   waitGroupState,
 } from "./process-group.ts";
 
+// Re-exported so callers need one import for the driver and its template conventions.
 export { BUILTIN_IMAGE, hasX11Stack, which } from "./local-session-spawn.ts";
 
 /** Options; defaults suit one machine running a handful of desktops. */

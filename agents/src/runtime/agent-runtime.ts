@@ -14,8 +14,6 @@ import { availableParallelism, hostname, loadavg } from "node:os";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
-  type Command,
-  type CommandResult,
   type ControlMessage,
   HelloSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
@@ -29,6 +27,7 @@ import { dialGateway, type GatewayConnection } from "./gateway-dialer.ts";
 import type { Logger } from "./log.ts";
 import type { RelayHook } from "./relay-hook.ts";
 import { toSessionReport } from "./session-report.ts";
+import { SessionView } from "./session-view.ts";
 
 /** Everything the runtime needs; main.ts builds it from the environment. */
 export interface AgentRuntimeOptions {
@@ -73,7 +72,7 @@ export interface RuntimeStatus {
 export class AgentRuntime {
   private readonly clock: Clock;
   private readonly commands: CommandTracker;
-  private readonly sessions = new Map<string, DriverSession>();
+  private readonly sessions: SessionView;
   private out: BoundedQueue<Outgoing> | undefined;
   private dropStream: (() => void) | undefined;
   private connected = false;
@@ -89,13 +88,16 @@ export class AgentRuntime {
     if (opts.urls.length === 0)
       throw new Error("AgentRuntime needs at least one control-plane URL");
     this.clock = opts.clock ?? systemClock;
+    this.sessions = new SessionView(opts.relay);
     this.commands = new CommandTracker({
       clock: this.clock,
       log: opts.log,
       cacheSize: opts.completedCacheSize,
       defaultTimeoutMs: opts.defaultCommandTimeoutMs,
       send: (msg) => this.sendReliable(msg),
-      onFinished: (cmd, result) => this.applyResult(cmd, result),
+      onFinished: (_cmd, { session }) => {
+        if (session) this.sessions.apply(session);
+      },
       context: {
         driver: opts.driver,
         maxSessions: opts.maxSessions,
@@ -167,9 +169,7 @@ export class AgentRuntime {
     this.dropStream = () => ac.abort(new Error("stream dropped"));
     try {
       const inventory = await this.opts.driver.list();
-      this.sessions.clear();
-      for (const s of inventory) this.sessions.set(s.sessionId, s);
-      this.notifyRelay();
+      this.sessions.replaceAll(inventory);
       out.push({ payload: { case: "hello", value: this.hello(inventory) } });
       this.out = out;
       const headers: Record<string, string> = {};
@@ -289,26 +289,8 @@ export class AgentRuntime {
     return false;
   }
 
-  private applyResult(cmd: Command, result: CommandResult): void {
-    const s = result.session;
-    if (!result.success || !s) return;
-    if (cmd.action.case === "stopSession") this.sessions.delete(s.sessionId);
-    else {
-      const [host = "", port = "0"] = s.vncEndpoint.split(/:(?=\d+$)/);
-      const state = cmd.action.case === "hibernateSession" ? "hibernated" : "running";
-      this.sessions.set(s.sessionId, {
-        sessionId: s.sessionId,
-        state,
-        endpoint: host ? { host, port: Number(port) } : undefined,
-      });
-    }
-    this.notifyRelay();
-  }
-
   private onDriverEvent(s: DriverSession): void {
-    if (s.state === "stopped" || s.state === "failed") this.sessions.delete(s.sessionId);
-    else this.sessions.set(s.sessionId, s);
-    this.notifyRelay();
+    this.sessions.apply(s);
     // Not queued while disconnected: the next Hello carries the full inventory instead.
     this.sendReliable({
       payload: {
@@ -316,14 +298,6 @@ export class AgentRuntime {
         value: { session: toSessionReport(s), observeTime: timestampFromMs(this.clock.now()) },
       },
     });
-  }
-
-  private notifyRelay(): void {
-    if (!this.opts.relay) return;
-    const live = new Map<string, { host: string; port: number }>();
-    for (const [id, s] of this.sessions)
-      if (s.state === "running" && s.endpoint) live.set(id, s.endpoint);
-    this.opts.relay.sessionsChanged(live);
   }
 
   private async saveCredential(credential: string): Promise<void> {

@@ -101,25 +101,30 @@ async function dispatch(
   }
 }
 
-/** Runs `cmd` until done or until `signal` (the command's deadline) fires. */
+/** A finished command: the wire result and, on success, the session as the driver left it. */
+export interface CommandOutcome {
+  result: CommandResult;
+  session?: DriverSession;
+}
+
+/** Runs `cmd` until done or until `signal` (the command's deadline) fires. Never throws. */
 export async function runCommand(
   cmd: Command,
   ctx: CommandContext,
   signal: AbortSignal,
-): Promise<CommandResult> {
+): Promise<CommandOutcome> {
   try {
     const session = await Promise.race([dispatch(cmd, ctx, signal), aborted(signal)]);
-    return create(CommandResultSchema, {
+    const result = create(CommandResultSchema, {
       commandId: cmd.commandId,
       success: true,
       session: session ? toSessionReport(session) : undefined,
     });
+    return { result, session };
   } catch (err) {
-    if (err instanceof DriverError) return failure(cmd.commandId, err.message);
+    if (err instanceof DriverError) return { result: failure(cmd.commandId, err.message) };
     ctx.log.error("command failed", { commandId: cmd.commandId, err });
-    return failure(
-      cmd.commandId,
-      `the ${ctx.driver.name} driver failed: ${(err as Error)?.message ?? String(err)}`,
-    );
+    const why = (err as Error)?.message ?? String(err);
+    return { result: failure(cmd.commandId, `the ${ctx.driver.name} driver failed: ${why}`) };
   }
 }

@@ -13,7 +13,7 @@ import type {
   CommandResult,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import type { Clock } from "./clock.ts";
-import { type CommandContext, runCommand } from "./command-runner.ts";
+import { type CommandContext, type CommandOutcome, runCommand } from "./command-runner.ts";
 import { CompletedCommands } from "./completed-commands.ts";
 import type { Logger } from "./log.ts";
 
@@ -28,7 +28,7 @@ export interface CommandTrackerOptions {
   /** Queues a frame on the live stream; false when there is none (or it overflowed). */
   send(msg: Outgoing): boolean;
   /** Called with every finished command before its result is sent. */
-  onFinished(cmd: Command, result: CommandResult): void;
+  onFinished(cmd: Command, outcome: CommandOutcome): void;
   cacheSize?: number;
   defaultTimeoutMs?: number;
 }
@@ -72,12 +72,12 @@ export class CommandTracker {
     const log = this.opts.log.child(
       traceparent ? { commandId: id, traceparent } : { commandId: id },
     );
-    const task = runCommand(cmd, { ...this.opts.context, log }, ac.signal).then((result) => {
+    const task = runCommand(cmd, { ...this.opts.context, log }, ac.signal).then((outcome) => {
       clock.clearTimeout(timer);
       this.inflight.delete(id);
-      this.completed.set(id, result);
-      this.opts.onFinished(cmd, result);
-      this.report(result);
+      this.completed.set(id, outcome.result);
+      this.opts.onFinished(cmd, outcome);
+      this.report(outcome.result);
     });
     this.inflight.set(id, task);
   }

@@ -104,6 +104,7 @@ const GLYPHS = [
 
 /** Glyph cell size before scaling, including one column and one row of spacing. */
 export const GLYPH_WIDTH = 6;
+/** Line height before scaling: seven glyph rows plus one row of spacing. */
 export const GLYPH_HEIGHT = 8;
 
 /** The seven row bitmaps of a character; unknown characters draw as "?". */

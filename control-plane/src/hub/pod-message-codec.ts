@@ -2,18 +2,16 @@
  * HubMessage ⇄ streamspace.hub.v1.PodMessage bytes: what crosses Redis between pods is typed
  * by a proto like every other process boundary (DESIGN.md §2), never hand-written JSON.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { PodMessageSchema } from "@streamspace/proto/streamspace/hub/v1/hub_pb";
 import type { HubMessage } from "../gateway/agent-hub.ts";
 
 /** Encodes a hub message for PUBLISH. */
 export function encodePodMessage(m: HubMessage): Uint8Array {
-  const payload =
-    m.kind === "control"
-      ? ({ case: "control", value: m.message } as const)
-      : m.kind === "deliver"
-        ? ({ case: "deliver", value: {} } as const)
-        : ({ case: "cut", value: { reason: m.reason } } as const);
+  let payload: MessageInitShape<typeof PodMessageSchema>["payload"];
+  if (m.kind === "control") payload = { case: "control", value: m.message };
+  else if (m.kind === "deliver") payload = { case: "deliver", value: {} };
+  else payload = { case: "cut", value: { reason: m.reason } };
   return toBinary(PodMessageSchema, create(PodMessageSchema, { agentId: m.agentId, payload }));
 }
 

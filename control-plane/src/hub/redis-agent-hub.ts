@@ -45,6 +45,7 @@ export class RedisAgentHub implements AgentHub {
   private readonly prefix: string;
   private handler: ((msg: HubMessage) => void) | undefined;
   private down = false;
+  private closing = false;
   private alive: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RedisAgentHubOptions) {
@@ -61,6 +62,9 @@ export class RedisAgentHub implements AgentHub {
     this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true });
     this.cmd.on("error", (err) => this.markDown(err));
     this.sub.on("error", (err) => this.markDown(err));
+    this.cmd.on("close", () => {
+      if (!this.closing) this.markDown(new Error("connection closed"));
+    });
     this.cmd.on("ready", () => void this.recovered());
   }
 
@@ -122,17 +126,23 @@ export class RedisAgentHub implements AgentHub {
 
   status(): HubStatus {
     if (this.down || this.cmd.status !== "ready") {
-      return { state: "degraded", detail: "redis unreachable: only agents on this pod are reachable" };
+      return {
+        state: "degraded",
+        detail: "redis unreachable: only agents on this pod are reachable",
+      };
     }
     return { state: "ok", detail: "redis" };
   }
 
   async close(): Promise<void> {
     clearInterval(this.alive);
+    this.closing = true;
     if (this.cmd.status === "ready") {
       const keys = [...this.local].map(([a, c]) => [this.routeKey(a), `${this.pod}|${c}`]);
       await Promise.all(
-        keys.map(([k, v]) => this.safe(() => this.cmd.eval(UNREGISTER, 1, k as string, v as string))),
+        keys.map(([k, v]) =>
+          this.safe(() => this.cmd.eval(UNREGISTER, 1, k as string, v as string)),
+        ),
       );
       await this.safe(() => this.cmd.del(`${this.prefix}pod:alive:${this.pod}`));
     }
@@ -149,7 +159,9 @@ export class RedisAgentHub implements AgentHub {
   }
 
   private async heartbeatPod(): Promise<void> {
-    await this.safe(() => this.cmd.set(`${this.prefix}pod:alive:${this.pod}`, "1", "PX", this.podTtl));
+    await this.safe(() =>
+      this.cmd.set(`${this.prefix}pod:alive:${this.pod}`, "1", "PX", this.podTtl),
+    );
   }
 
   /** Runs a Redis call; failures degrade (logged once by markDown) instead of throwing. */
