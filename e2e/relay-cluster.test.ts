@@ -129,7 +129,8 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
     await Promise.all(
       victimSessions.map(async (sid) => {
         const gone = await viewers.get(sid)!.waitClosed(Wait.short);
-        if (process.env.RELAY_E2E_LOGS) t.diagnostic(`${sid} old viewer closed +${gone.at - killedAt}ms code ${gone.code}`);
+        if (process.env.RELAY_E2E_LOGS)
+          t.diagnostic(`${sid} old viewer closed +${gone.at - killedAt}ms code ${gone.code}`);
         for (;;) {
           const v = await open(sid);
           try {
@@ -138,7 +139,10 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
             reconnectMs.push(Date.now() - killedAt);
             return;
           } catch (err) {
-            if (process.env.RELAY_E2E_LOGS) t.diagnostic(`${sid} +${Date.now() - killedAt}ms (opened +${v.createdAt - killedAt}, closed +${(v.closed?.at ?? 0) - killedAt}): ${err}`);
+            if (process.env.RELAY_E2E_LOGS)
+              t.diagnostic(
+                `${sid} +${Date.now() - killedAt}ms (opened +${v.createdAt - killedAt}, closed +${(v.closed?.at ?? 0) - killedAt}): ${err}`,
+              );
             v.close();
             assert.ok(Date.now() - killedAt < 5_000, `${sid} could not reconnect`);
             await new Promise((r) => setTimeout(r, 50));

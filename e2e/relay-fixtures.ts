@@ -157,7 +157,7 @@ export class Viewer {
       () => {
         if (this.received >= n) return;
         if (this.closed)
-          throw new Error(`viewer closed early: ${this.closed.code} ${this.closed.reason}`);
+          throw new GiveUp(`viewer closed early: ${this.closed.code} ${this.closed.reason}`);
         throw new Error(`received ${this.received} of ${n} bytes`);
       },
       { timeoutMs },

@@ -9,7 +9,7 @@
  *   node --import tsx bench/relay/run.ts --relays streamspace,websockify,direct --n 1,100,1000 --reps 3
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
@@ -27,6 +27,7 @@ const OUT = args.get("out") ?? join(ROOT, "bench/results/relay");
 const CLIENT_ARGS = (args.get("client-args") ?? "--lat-secs 6 --tput-secs 5")
   .split(" ")
   .filter(Boolean);
+const AGENT_CPU = Number(args.get("agent-cpu") ?? 1);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds (utime+stime) and RSS of a process and all its descendants. */
@@ -120,22 +121,35 @@ async function runCase(relay: string, n: number, rep: number) {
     } else {
       const keys = await mintKeys();
       const port = await freePort();
-      const relayProc = pinned(1, process.execPath, ["--import", "tsx", "dataplane/src/main.ts"], {
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        RELAY_ID: "bench-relay",
-        RELAY_STATIC_MEMBERS: `bench-relay=http://127.0.0.1:${port}`,
-        VIEWER_JWKS: keys.jwks,
-        LOG_LEVEL: "warn",
-      });
+      const nodeArgs = (k: string) => (process.env[k] ?? "").split(" ").filter(Boolean);
+      const relayProc = pinned(
+        1,
+        process.execPath,
+        [...nodeArgs("RELAY_NODE_ARGS"), "--import", "tsx", "dataplane/src/main.ts"],
+        {
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          RELAY_ID: "bench-relay",
+          RELAY_STATIC_MEMBERS: `bench-relay=http://127.0.0.1:${port}`,
+          VIEWER_JWKS: keys.jwks,
+          LOG_LEVEL: "warn",
+        },
+      );
       procs.push({ name: "relay", p: relayProc });
       await waitForPort(port, 30_000);
-      const agent = pinned(0, process.execPath, ["--import", "tsx", "bench/relay/bench-agent.ts"], {
-        RELAY_URL: `http://127.0.0.1:${port}`,
-        RELAY_TOKEN: await keys.sign({ sub: "bench-agent" }, "streamspace-relay"),
-        BENCH_SESSIONS: String(n + warm),
-        VNC_PORT: String(vncPort),
-      });
+      // The agent is part of the system under test (in production it sits on the session's
+      // host), so it shares CPU1 with the relay and leaves CPU0 to the load generator.
+      const agent = pinned(
+        AGENT_CPU,
+        process.execPath,
+        [...nodeArgs("AGENT_NODE_ARGS"), "--import", "tsx", "bench/relay/bench-agent.ts"],
+        {
+          RELAY_URL: `http://127.0.0.1:${port}`,
+          RELAY_TOKEN: await keys.sign({ sub: "bench-agent" }, "streamspace-relay"),
+          BENCH_SESSIONS: String(n + warm),
+          VNC_PORT: String(vncPort),
+        },
+      );
       procs.push({ name: "agent", p: agent });
       for (let i = 0; ; i++) {
         const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -222,6 +236,7 @@ async function runCase(relay: string, n: number, rep: number) {
     writeFileSync(join(OUT, `${relay}-n${n}-r${rep}.json`), JSON.stringify(out, null, 2));
     return out;
   } finally {
+    if (process.env.BENCH_TOKENS_FILE) rmSync(process.env.BENCH_TOKENS_FILE, { force: true });
     for (const x of procs.reverse()) await stop(x.p);
     await stop(standin);
   }

@@ -14,7 +14,7 @@ import type { JWTVerifyGetKey } from "jose";
 import type { AgentRegistry } from "./agent-registry.ts";
 import type { RelayLogger } from "./log.ts";
 import { verifyRelayToken } from "./tokens.ts";
-import { decodeMessage, FrameReader, RELAY_SERVICE_PATH } from "./tunnel-wire.ts";
+import { decodeMessage, FrameReader, RELAY_SERVICE_PATH, TunnelReader } from "./tunnel-wire.ts";
 import type { AgentTunnel } from "./viewer-splice.ts";
 
 /** gRPC status codes used here. */
@@ -140,17 +140,18 @@ function handleTunnel(stream: ServerHttp2Stream, agentId: string, deps: AgentSer
   const tunnel: AgentTunnel = { stream, queue: [] };
   let opened = false;
   let queued = 0;
-  const reader = new FrameReader((msg) => {
-    if (tunnel.deliver) return tunnel.deliver(msg);
+  const reader = new TunnelReader(2, (msg, isData) => {
+    if (tunnel.deliver) return tunnel.deliver(msg, isData);
     if (opened) {
-      tunnel.queue.push(msg);
+      // Pieces are subarrays of chunks nobody else holds; keeping them is safe.
+      tunnel.queue.push([msg, isData]);
       queued += msg.length;
       if (queued > QUEUE_LIMIT) stream.pause();
       return;
     }
     opened = true;
-    const req = decodeMessage(TunnelRequestSchema, msg);
-    if (req instanceof Error || req.payload.case !== "open") {
+    const req = isData ? undefined : decodeMessage(TunnelRequestSchema, msg);
+    if (!req || req instanceof Error || req.payload.case !== "open") {
       return endWithStatus(
         stream,
         Status.INVALID_ARGUMENT,

@@ -180,7 +180,7 @@ export async function startRelayServer(
   const h2 = createH2Server({
     maxSessionMemory: 64,
     // Large frames and windows: VNC updates are bulky, and fewer frames means fewer JS callbacks.
-    settings: { initialWindowSize: 1024 * 1024, maxFrameSize: 256 * 1024 },
+    settings: { initialWindowSize: 2 * 1024 * 1024, maxFrameSize: 1024 * 1024 },
   });
   h2.on("stream", (stream, headers) => {
     void handleAgentStream(stream, headers, { keys, registry, log, onMetricsChange: () => {} });

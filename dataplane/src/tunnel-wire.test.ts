@@ -12,6 +12,7 @@ import {
   decodeMessage,
   encodeMessage,
   FrameReader,
+  TunnelReader,
 } from "./tunnel-wire.ts";
 
 describe("tunnel wire", () => {
@@ -60,6 +61,47 @@ describe("tunnel wire", () => {
     const dec = decodeMessage(TunnelRequestSchema, ok.subarray(5));
     assert.ok(
       !(dec instanceof Error) && dec.payload.case === "close" && dec.payload.value.reason === "bye",
+    );
+  });
+});
+
+describe("TunnelReader", () => {
+  it("streams data payloads piece by piece and delivers control messages whole", () => {
+    const close = encodeMessage(
+      TunnelRequestSchema,
+      create(TunnelRequestSchema, {
+        payload: { case: "close", value: { code: 1, reason: "bye" } },
+      }),
+    );
+    const datas = [3, 0, 1000, 70_000, 5].map((n, i) => Buffer.alloc(n, i + 1));
+    const stream = Buffer.concat([...datas.flatMap((m) => [dataPrefix(2, m.length), m]), close]);
+    for (const step of [1, 2, 3, 5, 7, 4096, stream.length]) {
+      const data: Buffer[] = [];
+      const control: Buffer[] = [];
+      const r = new TunnelReader(2, (b, isData) => {
+        if (isData) data.push(Buffer.from(b));
+        else {
+          const d = dataFieldOf(b, 2);
+          if (d) data.push(Buffer.from(d));
+          else if (b.length) control.push(Buffer.from(b));
+        }
+      });
+      for (let off = 0; off < stream.length; off += step) {
+        assert.equal(r.push(stream.subarray(off, off + step)), undefined);
+      }
+      assert.deepEqual(Buffer.concat(data), Buffer.concat(datas), `step ${step}`);
+      assert.equal(control.length, 1);
+      assert.deepEqual(control[0], close.subarray(5));
+    }
+  });
+
+  it("rejects oversized and compressed messages", () => {
+    const big = Buffer.alloc(5);
+    big.writeUInt32BE(10_000_000, 1);
+    assert.match(String(new TunnelReader(1, () => {}).push(big)), /exceeds/);
+    assert.match(
+      String(new TunnelReader(1, () => {}).push(Buffer.from([1, 0, 0, 0, 1, 0]))),
+      /compressed/,
     );
   });
 });

@@ -134,3 +134,109 @@ export class FrameReader {
     return this.#chunks[0]!;
   }
 }
+
+/**
+ * Streaming reader for Tunnel streams: the payload of a data message is handed out piece by
+ * piece as chunks arrive (`isData` = true), as subarrays of the received chunks, without
+ * waiting for or reassembling the whole message. VNC is a byte stream, so the pieces can go
+ * straight to the other socket; this removes the copy and the store-and-forward delay that
+ * FrameReader would add for a 64 KiB framebuffer chunk split over several HTTP/2 frames.
+ * Anything else (open, close, or a data message whose header straddles chunks) is delivered
+ * whole with `isData` = false.
+ */
+export class TunnelReader {
+  #head: Buffer = Buffer.alloc(5);
+  #headLen = 0;
+  /** Bytes left in the current message; -1 while reading a header. */
+  #left = -1;
+  /** True while streaming a data payload; false while collecting a whole message. */
+  #streaming = false;
+  #parts: Buffer[] = [];
+  #msgLen = 0;
+
+  constructor(
+    private readonly fieldNo: number,
+    private readonly onMessage: (buf: Buffer, isData: boolean) => void,
+    private readonly maxBytes = MAX_MESSAGE_BYTES,
+  ) {}
+
+  /** Feeds bytes; returns an Error (and stops) on a compressed or oversized message. */
+  push(chunk: Buffer): Error | undefined {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.#left < 0) {
+        // Header: fast path when all 5 bytes are here, else collect across chunks.
+        if (this.#headLen === 0 && chunk.length - off >= 5) {
+          this.#head = chunk.subarray(off, off + 5);
+          off += 5;
+        } else {
+          const take = Math.min(5 - this.#headLen, chunk.length - off);
+          if (this.#headLen === 0) this.#head = Buffer.alloc(5);
+          chunk.copy(this.#head, this.#headLen, off, off + take);
+          this.#headLen += take;
+          off += take;
+          if (this.#headLen < 5) return undefined;
+        }
+        this.#headLen = 0;
+        if (this.#head[0] !== 0) return new Error("compressed gRPC messages are not supported");
+        const len = this.#head.readUInt32BE(1);
+        if (len > this.maxBytes)
+          return new Error(`gRPC message of ${len} bytes exceeds ${this.maxBytes}`);
+        this.#msgLen = len;
+        this.#left = len;
+        this.#streaming = false;
+        this.#parts = [];
+        if (len === 0) {
+          this.#left = -1;
+          this.onMessage(Buffer.alloc(0), false);
+          continue;
+        }
+        // Data fast path: tag and length varint present in this chunk and consistent.
+        const vl = this.#dataHeader(chunk, off, len);
+        if (vl > 0) {
+          off += vl;
+          this.#left = len - vl;
+          this.#streaming = true;
+          if (this.#left === 0) this.#left = -1;
+          continue;
+        }
+      }
+      const take = Math.min(this.#left, chunk.length - off);
+      const piece = chunk.subarray(off, off + take);
+      off += take;
+      this.#left -= take;
+      if (this.#streaming) {
+        this.onMessage(piece, true);
+      } else {
+        this.#parts.push(piece);
+      }
+      if (this.#left === 0) {
+        this.#left = -1;
+        if (!this.#streaming) {
+          const parts = this.#parts;
+          this.#parts = [];
+          this.onMessage(
+            parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#msgLen),
+            false,
+          );
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Length of tag + varint if `chunk[off…]` starts a data field spanning the message, else 0. */
+  #dataHeader(chunk: Buffer, off: number, msgLen: number): number {
+    if (chunk[off] !== ((this.fieldNo << 3) | 2)) return 0;
+    let len = 0;
+    let shift = 1;
+    for (let i = 1; i <= 5; i++) {
+      const b = chunk[off + i];
+      if (b === undefined) return 0;
+      len += (b & 0x7f) * shift;
+      if (b < 0x80) return 1 + i + len === msgLen ? 1 + i : 0;
+      shift *= 128;
+    }
+    return 0;
+  }
+}

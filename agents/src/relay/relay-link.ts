@@ -60,7 +60,7 @@ export class RelayLink {
       // Small interactive messages (pointer, keys) must not wait for Nagle.
       createConnection: () =>
         netConnect({ host: target.hostname, port: Number(target.port || 80), noDelay: true }),
-      settings: { initialWindowSize: 1024 * 1024, maxFrameSize: 256 * 1024 },
+      settings: { initialWindowSize: 2 * 1024 * 1024, maxFrameSize: 1024 * 1024 },
       maxSessionMemory: 64,
     });
     this.#session.on("connect", () => this.#session.setLocalWindowSize(8 * 1024 * 1024));

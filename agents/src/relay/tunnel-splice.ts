@@ -13,7 +13,7 @@ import {
   dataPrefix,
   decodeMessage,
   encodeMessage,
-  FrameReader,
+  TunnelReader,
 } from "@streamspace/dataplane/tunnel-wire";
 import {
   TunnelCloseCode,
@@ -22,6 +22,9 @@ import {
   TunnelRequestSchema,
   TunnelResponseSchema,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
+
+/** Bytes queued on either side before the other side is paused (bounded buffering). */
+export const STREAM_HIGH_WATER = 1024 * 1024;
 
 /** Why a tunnel ended, for logs. */
 export type TunnelEnd = { code: TunnelCloseCode; reason: string };
@@ -97,9 +100,11 @@ export function runTunnel(opts: {
     if (ended) return;
     stream.cork();
     stream.write(dataPrefix(2, chunk.length));
-    const ok = stream.write(chunk);
+    stream.write(chunk);
     stream.uncork();
-    if (!ok && !tcpPaused) {
+    // Pause on our own mark, not write()'s 16 KiB one: stop-and-go per VNC chunk halves
+    // throughput. 'drain' still fires because write() returned false on the way up.
+    if (stream.writableLength > STREAM_HIGH_WATER && !tcpPaused) {
       tcpPaused = true;
       sock.pause();
     }
@@ -116,9 +121,9 @@ export function runTunnel(opts: {
       stream.resume();
     }
   });
-  const reader = new FrameReader((msg) => {
-    const data = dataFieldOf(msg, 1);
-    let bytes: Uint8Array | undefined = data;
+  // Data pieces stream straight to the VNC socket as they arrive (no reassembly).
+  const reader = new TunnelReader(1, (msg, isData) => {
+    let bytes: Uint8Array | undefined = isData ? msg : dataFieldOf(msg, 1);
     if (!bytes) {
       const res = decodeMessage(TunnelResponseSchema, msg);
       if (res instanceof Error)
@@ -134,7 +139,8 @@ export function runTunnel(opts: {
       bytes = res.payload.value;
     }
     if (bytes.length === 0 || ended) return;
-    if (!sock.write(bytes) && !h2Paused) {
+    sock.write(bytes);
+    if (sock.writableLength > STREAM_HIGH_WATER && !h2Paused) {
       h2Paused = true;
       stream.pause();
     }

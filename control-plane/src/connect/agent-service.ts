@@ -9,7 +9,10 @@ import type { AgentState } from "../domain/types.ts";
 import { type ErrorLog, guard, principalOf } from "./handler-kit.ts";
 
 /** Builds the AgentService implementation. */
-export function agentServiceHandlers(agents: Domain, log: ErrorLog): ServiceImpl<typeof AgentService> {
+export function agentServiceHandlers(
+  agents: Domain,
+  log: ErrorLog,
+): ServiceImpl<typeof AgentService> {
   return {
     listAgents: (req, ctx) =>
       guard(log, async () => {
@@ -22,16 +25,22 @@ export function agentServiceHandlers(agents: Domain, log: ErrorLog): ServiceImpl
         return { agents: page.agents.map(agentToProto), nextPageToken: page.nextPageToken };
       }),
     getAgent: (req, ctx) =>
-      guard(log, async () => ({ agent: agentToProto(await agents.get(principalOf(ctx), { id: req.id })) })),
+      guard(log, async () => ({
+        agent: agentToProto(await agents.get(principalOf(ctx), { id: req.id })),
+      })),
     approveAgent: (req, ctx) =>
       guard(log, async () => {
         const r = await agents.approve(principalOf(ctx), { id: req.id });
         return { agent: agentToProto(r.agent), credential: r.credential };
       }),
     revokeAgent: (req, ctx) =>
-      guard(log, async () => ({ agent: agentToProto(await agents.revoke(principalOf(ctx), { id: req.id })) })),
+      guard(log, async () => ({
+        agent: agentToProto(await agents.revoke(principalOf(ctx), { id: req.id })),
+      })),
     drainAgent: (req, ctx) =>
-      guard(log, async () => ({ agent: agentToProto(await agents.drain(principalOf(ctx), { id: req.id })) })),
+      guard(log, async () => ({
+        agent: agentToProto(await agents.drain(principalOf(ctx), { id: req.id })),
+      })),
     rotateAgentCredential: (req, ctx) =>
       guard(log, async () => ({
         credential: (await agents.rotate(principalOf(ctx), { id: req.id })).credential,

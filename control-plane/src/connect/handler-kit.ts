@@ -13,8 +13,13 @@ export type ErrorLog = (msg: string, err: unknown) => void;
 
 /** Default: one JSON line on stderr. */
 export const stderrLog: ErrorLog = (msg, err) => {
-  const detail = err instanceof Error ? { error: err.message, cause: String(err.cause ?? "") } : { error: String(err) };
-  process.stderr.write(`${JSON.stringify({ level: "error", component: "connect", msg, ...detail })}\n`);
+  const detail =
+    err instanceof Error
+      ? { error: err.message, cause: String(err.cause ?? "") }
+      : { error: String(err) };
+  process.stderr.write(
+    `${JSON.stringify({ level: "error", component: "connect", msg, ...detail })}\n`,
+  );
 };
 
 /** The principal the auth interceptor put on the context (ANONYMOUS if none). */
@@ -30,7 +35,10 @@ export async function guard<T>(log: ErrorLog, fn: () => Promise<T>): Promise<T> 
 }
 
 /** The same for server-streaming bodies. */
-export async function* guardStream<T>(log: ErrorLog, gen: () => AsyncIterable<T>): AsyncIterable<T> {
+export async function* guardStream<T>(
+  log: ErrorLog,
+  gen: () => AsyncIterable<T>,
+): AsyncIterable<T> {
   try {
     yield* gen();
   } catch (err) {

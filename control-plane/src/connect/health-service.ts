@@ -7,8 +7,8 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   type Health,
   type HealthCheckResponse,
-  HealthCheckResponse_ServingStatus as Status,
   HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus as Status,
 } from "@streamspace/proto/health/v1/health_pb";
 
 /**
@@ -40,7 +40,8 @@ export class HealthState {
   }
 }
 
-const reply = (status: Status): HealthCheckResponse => create(HealthCheckResponseSchema, { status });
+const reply = (status: Status): HealthCheckResponse =>
+  create(HealthCheckResponseSchema, { status });
 
 /** Check, Watch and List over the shared state. */
 export function healthHandlers(state: HealthState): ServiceImpl<typeof Health> {
@@ -48,14 +49,19 @@ export function healthHandlers(state: HealthState): ServiceImpl<typeof Health> {
     check(req) {
       const status = state.status(req.service);
       if (status === undefined) {
-        throw new ConnectError(`Unknown service "${req.service}"; List shows the services here.`, Code.NotFound);
+        throw new ConnectError(
+          `Unknown service "${req.service}"; List shows the services here.`,
+          Code.NotFound,
+        );
       }
       return reply(status);
     },
     async *watch(req, ctx) {
       let wake: (() => void) | undefined;
       const off = state.onChange(() => wake?.());
-      const aborted = new Promise<void>((r) => ctx.signal.addEventListener("abort", () => r(), { once: true }));
+      const aborted = new Promise<void>((r) =>
+        ctx.signal.addEventListener("abort", () => r(), { once: true }),
+      );
       try {
         let last: Status | undefined;
         while (!ctx.signal.aborted) {
@@ -64,7 +70,12 @@ export function healthHandlers(state: HealthState): ServiceImpl<typeof Health> {
             last = now;
             yield reply(now);
           }
-          await Promise.race([new Promise<void>((r) => { wake = r; }), aborted]);
+          await Promise.race([
+            new Promise<void>((r) => {
+              wake = r;
+            }),
+            aborted,
+          ]);
         }
       } finally {
         off();
@@ -72,7 +83,8 @@ export function healthHandlers(state: HealthState): ServiceImpl<typeof Health> {
     },
     list() {
       const statuses: Record<string, HealthCheckResponse> = {};
-      for (const name of ["", ...state.services]) statuses[name] = reply(state.status(name) ?? Status.UNKNOWN);
+      for (const name of ["", ...state.services])
+        statuses[name] = reply(state.status(name) ?? Status.UNKNOWN);
       return { statuses };
     },
   };

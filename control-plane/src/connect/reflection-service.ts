@@ -4,11 +4,11 @@
  * from the generated code (each GenFile carries its FileDescriptorProto), and every answer
  * includes the file's transitive imports, because clients need them to build the types.
  */
-import { type DescFile, type DescService, createRegistry, toBinary } from "@bufbuild/protobuf";
+import { createRegistry, type DescFile, type DescService, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import * as v1 from "@streamspace/proto/grpc/reflection/v1/reflection_pb";
-import * as v1alpha from "@streamspace/proto/grpc/reflection/v1alpha/reflection_pb";
+import type * as v1 from "@streamspace/proto/grpc/reflection/v1/reflection_pb";
+import type * as v1alpha from "@streamspace/proto/grpc/reflection/v1alpha/reflection_pb";
 
 type Request = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;
 
@@ -16,7 +16,10 @@ type Request = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;
 type Answer =
   | { case: "fileDescriptorResponse"; value: { fileDescriptorProto: Uint8Array[] } }
   | { case: "listServicesResponse"; value: { service: { name: string }[] } }
-  | { case: "allExtensionNumbersResponse"; value: { baseTypeName: string; extensionNumber: number[] } }
+  | {
+      case: "allExtensionNumbersResponse";
+      value: { baseTypeName: string; extensionNumber: number[] };
+    }
   | { case: "errorResponse"; value: { errorCode: number; errorMessage: string } };
 
 const NOT_FOUND = 5;
@@ -61,29 +64,45 @@ export function createReflectionIndex(services: readonly DescService[]) {
     }
     return undefined;
   };
-  const error = (msg: string): Answer => ({ case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: msg } });
+  const error = (msg: string): Answer => ({
+    case: "errorResponse",
+    value: { errorCode: NOT_FOUND, errorMessage: msg },
+  });
 
   return {
     answer(req: Request): Answer {
       const m = req.messageRequest;
       switch (m.case) {
         case "listServices":
-          return { case: "listServicesResponse", value: { service: services.map((s) => ({ name: s.typeName })) } };
+          return {
+            case: "listServicesResponse",
+            value: { service: services.map((s) => ({ name: s.typeName })) },
+          };
         case "fileByFilename": {
           const f = files.get(m.value);
-          return f ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: withDeps(f) } } : error(`file ${m.value} not found`);
+          return f
+            ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: withDeps(f) } }
+            : error(`file ${m.value} not found`);
         }
         case "fileContainingSymbol": {
           const f = fileOfSymbol(m.value);
-          return f ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: withDeps(f) } } : error(`symbol ${m.value} not found`);
+          return f
+            ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: withDeps(f) } }
+            : error(`symbol ${m.value} not found`);
         }
         case "fileContainingExtension":
           return error(`no extensions of ${m.value.containingType} are served`);
         case "allExtensionNumbersOfType":
           if (!registry.getMessage(m.value)) return error(`type ${m.value} not found`);
-          return { case: "allExtensionNumbersResponse", value: { baseTypeName: m.value, extensionNumber: [] } };
+          return {
+            case: "allExtensionNumbersResponse",
+            value: { baseTypeName: m.value, extensionNumber: [] },
+          };
         default:
-          return { case: "errorResponse", value: { errorCode: 3, errorMessage: "empty reflection request" } };
+          return {
+            case: "errorResponse",
+            value: { errorCode: 3, errorMessage: "empty reflection request" },
+          };
       }
     },
   };
@@ -93,7 +112,9 @@ export function createReflectionIndex(services: readonly DescService[]) {
 export type ReflectionIndex = ReturnType<typeof createReflectionIndex>;
 
 /** grpc.reflection.v1.ServerReflection. */
-export function reflectionV1Handlers(index: ReflectionIndex): ServiceImpl<typeof v1.ServerReflection> {
+export function reflectionV1Handlers(
+  index: ReflectionIndex,
+): ServiceImpl<typeof v1.ServerReflection> {
   return {
     async *serverReflectionInfo(requests) {
       for await (const req of requests) {

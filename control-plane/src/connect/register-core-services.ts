@@ -5,9 +5,9 @@
  */
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { Health } from "@streamspace/proto/health/v1/health_pb";
 import * as reflectionV1 from "@streamspace/proto/grpc/reflection/v1/reflection_pb";
 import * as reflectionV1alpha from "@streamspace/proto/grpc/reflection/v1alpha/reflection_pb";
+import { Health } from "@streamspace/proto/health/v1/health_pb";
 import { AgentService } from "@streamspace/proto/streamspace/v1/agent_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { TemplateService } from "@streamspace/proto/streamspace/v1/template_service_pb";

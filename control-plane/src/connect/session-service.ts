@@ -8,7 +8,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   CreateViewerTokenResponseSchema,
-  SessionService,
+  type SessionService,
   WatchSessionsResponseSchema,
 } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { sessionStateFromProto, sessionToProto } from "../domain/proto-mapping.ts";

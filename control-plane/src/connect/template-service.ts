@@ -29,7 +29,10 @@ export function templateServiceHandlers(
           pageSize: req.pageSize,
           pageToken: req.pageToken,
         });
-        return { templates: page.templates.map(templateToProto), nextPageToken: page.nextPageToken };
+        return {
+          templates: page.templates.map(templateToProto),
+          nextPageToken: page.nextPageToken,
+        };
       }),
     updateTemplate: (req, ctx) =>
       guard(log, async () => ({

@@ -4,15 +4,15 @@
  * `x-test-principal` header (alice, bob, operator, admin); production resolves it from
  * `authorization` in the auth helper's interceptor instead, and never loads this file.
  */
-import { createServer, type Http2Server } from "node:http2";
+import { createServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Principal } from "../domain/principal.ts";
 import type { PgCore } from "../store/pg-core.ts";
 import { who } from "../store/test-kit.ts";
-import { HEALTH_SERVICE_NAMES, registerCoreServices } from "./register-core-services.ts";
 import { HealthState } from "./health-service.ts";
 import { principalKey } from "./principal-context.ts";
+import { HEALTH_SERVICE_NAMES, registerCoreServices } from "./register-core-services.ts";
 
 const PRINCIPALS: Record<string, Principal> = {
   alice: who.alice,
@@ -53,7 +53,7 @@ export async function startTestConnectServer(core: PgCore, port = 0): Promise<Te
     readMaxBytes: 4 * 1024 * 1024,
   });
   const server: Http2Server = createServer(handler);
-  const sessions = new Set<import("node:http2").ServerHttp2Session>();
+  const sessions = new Set<ServerHttp2Session>();
   server.on("session", (s) => {
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
@@ -68,7 +68,13 @@ export async function startTestConnectServer(core: PgCore, port = 0): Promise<Te
     async [Symbol.asyncDispose]() {
       const closed = new Promise<void>((r) => server.close(() => r()));
       for (const s of sessions) s.close();
+      // A stream the peer never finishes (e.g. an oversized upload we refused) must not hold
+      // the test open: give graceful close a moment, then cut what is left.
+      const cut = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+      }, 500);
       await closed;
+      clearTimeout(cut);
     },
   };
 }

@@ -8,8 +8,8 @@ import { buildCommand } from "./commands.ts";
 import { hashCredential, newAgentCredential } from "./credentials.ts";
 import { decodeKeyToken, encodeToken } from "./cursor.ts";
 import { failedPrecondition, notFound } from "./errors.ts";
-import type { Principal } from "./principal.ts";
 import type { OutboxNotifier, RevokedAgentCutter, Store } from "./ports.ts";
+import type { Principal } from "./principal.ts";
 import type { Agent, AgentState } from "./types.ts";
 import { DEFAULT_PAGE_SIZE, parse, schemas } from "./validation.ts";
 
@@ -45,12 +45,18 @@ export function createAgentService(deps: AgentServiceDeps) {
   }
 
   async function issue(p: Principal, raw: unknown, mode: "approve" | "rotate") {
-    const u = requireRole(p, "admin", mode === "approve" ? "approve agents" : "rotate agent credentials");
+    const u = requireRole(
+      p,
+      "admin",
+      mode === "approve" ? "approve agents" : "rotate agent credentials",
+    );
     const { id } = parse(schemas.agentId, raw);
     const agent = await store.agents.get(id);
     if (!agent) throw missing(id);
     if (mode === "approve" && agent.state !== "pending") {
-      throw failedPrecondition(`Agent ${id} is ${agent.state}; only pending agents can be approved.`);
+      throw failedPrecondition(
+        `Agent ${id} is ${agent.state}; only pending agents can be approved.`,
+      );
     }
     if (mode === "rotate" && (agent.state === "pending" || agent.state === "revoked")) {
       throw failedPrecondition(
@@ -85,7 +91,10 @@ export function createAgentService(deps: AgentServiceDeps) {
         req.states as AgentState[],
       );
       const last = agents.at(-1);
-      return { agents, nextPageToken: agents.length === limit && last ? encodeToken("a", [last.id]) : "" };
+      return {
+        agents,
+        nextPageToken: agents.length === limit && last ? encodeToken("a", [last.id]) : "",
+      };
     },
 
     async get(p: Principal, input: { id: string }): Promise<Agent> {
@@ -118,12 +127,19 @@ export function createAgentService(deps: AgentServiceDeps) {
         const cur = await tx.agents.get(id);
         if (!cur) throw missing(id);
         if (cur.state === "revoked" || cur.state === "pending") {
-          throw failedPrecondition(`Agent ${id} is ${cur.state}; only approved agents can be drained.`);
+          throw failedPrecondition(
+            `Agent ${id} is ${cur.state}; only approved agents can be drained.`,
+          );
         }
         if (cur.state === "draining") return cur;
         const next = await tx.agents.setState(id, "draining");
         await tx.commands.insert(buildCommand({ kind: "drain", agentId: id }, now()));
-        await tx.audit.append({ actorId: u.userId, action: "agent.drain", targetKind: "agent", targetId: id });
+        await tx.audit.append({
+          actorId: u.userId,
+          action: "agent.drain",
+          targetKind: "agent",
+          targetId: id,
+        });
         return next ?? cur;
       });
       deps.notifier?.commandsEnqueued(id);

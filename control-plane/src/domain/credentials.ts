@@ -16,7 +16,10 @@ export function hashCredential(credential: string): string {
 }
 
 /** Constant-time check of a presented credential against the stored hash. */
-export function verifyCredential(credential: string, storedHash: string | null | undefined): boolean {
+export function verifyCredential(
+  credential: string,
+  storedHash: string | null | undefined,
+): boolean {
   if (!storedHash) return false;
   const a = Buffer.from(hashCredential(credential), "hex");
   const b = Buffer.from(storedHash, "hex");

@@ -60,6 +60,13 @@ export interface SessionRepo {
   /** Applies the patch only if the row still has expectedVersion; undefined when it moved on. */
   update(id: string, expectedVersion: number, patch: SessionPatch): Promise<Session | undefined>;
   delete(id: string): Promise<boolean>;
+  /**
+   * Reserves a slot on `s.agentId` and, only if that succeeded, inserts the session, its first
+   * event and its StartSession outbox row: one statement, so all of it or none of it happens,
+   * and the agent's row lock is held for microseconds rather than a whole transaction.
+   * Undefined when the agent was full or no longer online.
+   */
+  insertScheduled(s: NewSession, actor: string, command: NewCommand): Promise<Session | undefined>;
   list(q: SessionListQuery): Promise<{ items: Session[]; last?: SessionCursor }>;
   addEvent(e: {
     sessionId: string;
@@ -99,7 +106,11 @@ export interface AgentRepo {
   reserve(id: string): Promise<boolean>;
   release(id: string): Promise<void>;
   setState(id: string, state: AgentState): Promise<Agent | undefined>;
-  setCredentialHash(id: string, hash: string | null, state?: AgentState): Promise<Agent | undefined>;
+  setCredentialHash(
+    id: string,
+    hash: string | null,
+    state?: AgentState,
+  ): Promise<Agent | undefined>;
   credentialHash(id: string): Promise<string | null | undefined>;
   /** Insert or refresh an agent from its Hello; keeps state pending/revoked/draining as is. */
   upsertFromHello(a: {

@@ -6,19 +6,27 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
-  type Agent as PbAgent,
   AgentSchema,
-  AgentState as PbAgentState,
   CapacitySchema,
+  type Agent as PbAgent,
+  AgentState as PbAgentState,
   Platform as PbPlatform,
-  ResourcesSchema,
   type Session as PbSession,
-  SessionSchema,
   SessionState as PbSessionState,
   type Template as PbTemplate,
+  ResourcesSchema,
+  SessionSchema,
   TemplateSchema,
 } from "@streamspace/proto/streamspace/v1/types_pb";
-import type { Agent, AgentState, Platform, Session, SessionState, Template, TemplateInput } from "./types.ts";
+import type {
+  Agent,
+  AgentState,
+  Platform,
+  Session,
+  SessionState,
+  Template,
+  TemplateInput,
+} from "./types.ts";
 
 const SESSION_STATE: Record<SessionState, PbSessionState> = {
   pending: PbSessionState.PENDING,

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { addAgent, addTemplate, type CoreFixture, createCoreFixture, who } from "../store/test-kit.ts";
+import {
+  addAgent,
+  addTemplate,
+  type CoreFixture,
+  createCoreFixture,
+  who,
+} from "../store/test-kit.ts";
 import { DomainError } from "./errors.ts";
 
 describe("scheduling", () => {
@@ -12,7 +18,8 @@ describe("scheduling", () => {
 
   test("200 concurrent creates against capacity 100: exactly 100 scheduled, 100 resource_exhausted", async () => {
     const caps = [10, 20, 30, 40];
-    for (const [i, c] of caps.entries()) await addAgent(f, { id: `cap-${i}`, maxSessions: c, region: "eu" });
+    for (const [i, c] of caps.entries())
+      await addAgent(f, { id: `cap-${i}`, maxSessions: c, region: "eu" });
     await addAgent(f, { id: "other-region", maxSessions: 50, region: "us" });
     await addTemplate(f, "burst", { region: "eu" });
 
@@ -47,17 +54,47 @@ describe("scheduling", () => {
   });
 
   test("lowest active/capacity ratio wins; drained, offline and mismatched agents are skipped", async () => {
-    await addAgent(f, { id: "k-big", maxSessions: 10, platform: "kubernetes", labels: { gpu: "yes" } });
-    await addAgent(f, { id: "k-small", maxSessions: 2, platform: "kubernetes", labels: { gpu: "yes" } });
+    await addAgent(f, {
+      id: "k-big",
+      maxSessions: 10,
+      platform: "kubernetes",
+      labels: { gpu: "yes" },
+    });
+    await addAgent(f, {
+      id: "k-small",
+      maxSessions: 2,
+      platform: "kubernetes",
+      labels: { gpu: "yes" },
+    });
     await addAgent(f, { id: "k-nolabel", maxSessions: 100, platform: "kubernetes" });
-    await addAgent(f, { id: "k-drain", maxSessions: 100, platform: "kubernetes", labels: { gpu: "yes" }, state: "draining" });
-    await addAgent(f, { id: "k-off", maxSessions: 100, platform: "kubernetes", labels: { gpu: "yes" }, state: "offline" });
-    await addAgent(f, { id: "d-gpu", maxSessions: 100, platform: "docker", labels: { gpu: "yes" } });
+    await addAgent(f, {
+      id: "k-drain",
+      maxSessions: 100,
+      platform: "kubernetes",
+      labels: { gpu: "yes" },
+      state: "draining",
+    });
+    await addAgent(f, {
+      id: "k-off",
+      maxSessions: 100,
+      platform: "kubernetes",
+      labels: { gpu: "yes" },
+      state: "offline",
+    });
+    await addAgent(f, {
+      id: "d-gpu",
+      maxSessions: 100,
+      platform: "docker",
+      labels: { gpu: "yes" },
+    });
     await addTemplate(f, "gpu", { platform: "kubernetes", requiredLabels: { gpu: "yes" } });
     const placed: string[] = [];
-    for (let i = 0; i < 6; i++) placed.push((await f.sessions.create(who.alice, { template: "gpu" })).agentId);
+    for (let i = 0; i < 6; i++)
+      placed.push((await f.sessions.create(who.alice, { template: "gpu" })).agentId);
     // Ratios: big 0/10 → small 0/2 tie broken by id ... each pick takes the lowest ratio.
-    const counts = Object.fromEntries(["k-big", "k-small"].map((id) => [id, placed.filter((p) => p === id).length]));
+    const counts = Object.fromEntries(
+      ["k-big", "k-small"].map((id) => [id, placed.filter((p) => p === id).length]),
+    );
     assert.deepEqual(counts, { "k-big": 5, "k-small": 1 });
     assert.ok(placed.every((p) => p === "k-big" || p === "k-small"));
   });

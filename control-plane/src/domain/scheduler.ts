@@ -1,7 +1,12 @@
 /**
  * Placement (DESIGN.md §4): the online agent with the lowest active/capacity ratio that matches
  * platform, region and labels. The reservation is one conditional UPDATE per candidate inside
- * the caller's transaction, so if the session insert later fails the slot comes back with it.
+ * the same statement as the session insert, so a failed insert never keeps a slot.
+ *
+ * The reservation and the rows it pays for are written by ONE statement (see
+ * SessionRepo.insertScheduled): the agent's row lock, which every concurrent create aimed at
+ * that agent queues on, is then held for one statement instead of a whole transaction, which
+ * is what lets one hot agent take hundreds of creates a second.
  */
 import { DomainError } from "./errors.ts";
 import type { Placement, Repos } from "./ports.ts";
@@ -31,13 +36,17 @@ function describe(p: Placement): string {
   return parts.join(", ");
 }
 
-/** Picks and reserves one agent slot or throws resource_exhausted saying why. */
-export async function schedule(
+/**
+ * Tries candidates in order until `tryAgent` (which reserves atomically) succeeds, or throws
+ * resource_exhausted saying why. Losing a race on one agent just moves on to the next.
+ */
+export async function schedule<T>(
   tx: Repos,
   template: Template,
   region: string,
   labels: Record<string, string>,
-): Promise<Agent> {
+  tryAgent: (agent: Agent) => Promise<T | undefined>,
+): Promise<T> {
   const placement = placementFor(template, region, labels);
   const tried = new Set<string>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -47,7 +56,8 @@ export async function schedule(
     if (candidates.length === 0) break;
     for (const a of candidates) {
       tried.add(a.id);
-      if (await tx.agents.reserve(a.id)) return { ...a, activeSessions: a.activeSessions + 1 };
+      const placed = await tryAgent(a);
+      if (placed !== undefined) return placed;
     }
   }
   const matched = await tx.agents.countMatching(placement);

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { sql } from "kysely";
-import { addAgent, addTemplate, type CoreFixture, createCoreFixture, who } from "../store/test-kit.ts";
+import {
+  addAgent,
+  addTemplate,
+  type CoreFixture,
+  createCoreFixture,
+  who,
+} from "../store/test-kit.ts";
 import { DomainError } from "./errors.ts";
 import type { Session } from "./types.ts";
 
@@ -15,9 +21,12 @@ describe("ListSessions paging and filters", () => {
     await addAgent(f, { id: "a2", maxSessions: 1000 });
     t1 = (await addTemplate(f, "one")).id;
     t2 = (await addTemplate(f, "two")).id;
-    for (let i = 0; i < 30; i++) await f.sessions.create(i % 3 ? who.alice : who.bob, { template: i % 2 ? "one" : "two" });
+    for (let i = 0; i < 30; i++)
+      await f.sessions.create(i % 3 ? who.alice : who.bob, { template: i % 2 ? "one" : "two" });
     // Same create_time for many rows, to the microsecond: the id must break ties exactly.
-    await sql`UPDATE sessions SET create_time = '2030-01-01 00:00:00.123456+00' WHERE owner_id = 'u-bob'`.execute(f.tdb.db);
+    await sql`UPDATE sessions SET create_time = '2030-01-01 00:00:00.123456+00' WHERE owner_id = 'u-bob'`.execute(
+      f.tdb.db,
+    );
   });
   after(async () => f[Symbol.asyncDispose]());
 
@@ -49,7 +58,11 @@ describe("ListSessions paging and filters", () => {
   test("filters by owner, agent, template and state", async () => {
     assert.equal((await all(who.operator, { ownerId: "u-bob" })).length, 10);
     assert.ok((await all(who.operator, { templateId: t1 })).every((s) => s.templateId === t1));
-    assert.equal((await all(who.operator, { templateId: t1 })).length + (await all(who.operator, { templateId: t2 })).length, 30);
+    assert.equal(
+      (await all(who.operator, { templateId: t1 })).length +
+        (await all(who.operator, { templateId: t2 })).length,
+      30,
+    );
     const onA1 = await all(who.operator, { agentId: "a1" });
     assert.ok(onA1.every((s) => s.agentId === "a1"));
     assert.equal(onA1.length + (await all(who.operator, { agentId: "a2" })).length, 30);
@@ -74,7 +87,10 @@ describe("ListSessions paging and filters", () => {
     await bad({ pageSize: 10000 }, /^page_size: must be between 0 and 500 \(0 means 50\)\.$/);
     await bad({ pageSize: -1 }, /^page_size: /);
     await bad({ pageToken: "garbage!!" }, /^page_token: is not a token this server issued/);
-    await bad({ pageToken: Buffer.from("s\nnot a time\nx").toString("base64url") }, /^page_token: /);
+    await bad(
+      { pageToken: Buffer.from("s\nnot a time\nx").toString("base64url") },
+      /^page_token: /,
+    );
     await bad({ pageToken: Buffer.from("t\nname").toString("base64url") }, /^page_token: /);
     await bad({ states: ["sleeping"] }, /^states\.0: /);
     await bad({ templateId: "not-a-uuid" }, /^template_id: must be a template id/);

@@ -6,7 +6,13 @@ import {
   SessionReportSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
-import { addAgent, addTemplate, type CoreFixture, createCoreFixture, who } from "../store/test-kit.ts";
+import {
+  addAgent,
+  addTemplate,
+  type CoreFixture,
+  createCoreFixture,
+  who,
+} from "../store/test-kit.ts";
 import type { SessionChange } from "./ports.ts";
 
 const report = (sessionId: string, state: SessionState, vncEndpoint = "") =>
@@ -25,7 +31,12 @@ describe("agent reports", () => {
   after(async () => f[Symbol.asyncDispose]());
 
   const startCommand = async (sessionId: string) => {
-    const row = await f.tdb.db.selectFrom("agent_commands").selectAll().where("session_id", "=", sessionId).where("kind", "=", "start_session").executeTakeFirstOrThrow();
+    const row = await f.tdb.db
+      .selectFrom("agent_commands")
+      .selectAll()
+      .where("session_id", "=", sessionId)
+      .where("kind", "=", "start_session")
+      .executeTakeFirstOrThrow();
     return row.id;
   };
 
@@ -54,7 +65,14 @@ describe("agent reports", () => {
     const s = await f.sessions.create(who.alice, { template: "demo" });
     const before = (await f.store.agents.get("ag"))?.activeSessions ?? 0;
     const cmd = await startCommand(s.id);
-    const out = await f.reports.applyCommandResult("ag", create(CommandResultSchema, { commandId: cmd, success: false, errorMessage: "image not found" }));
+    const out = await f.reports.applyCommandResult(
+      "ag",
+      create(CommandResultSchema, {
+        commandId: cmd,
+        success: false,
+        errorMessage: "image not found",
+      }),
+    );
     assert.equal(out, "applied");
     const cur = await f.store.sessions.get(s.id);
     assert.equal(cur?.state, "failed");
@@ -65,22 +83,57 @@ describe("agent reports", () => {
 
   test("another agent's session or command is refused; malformed ids are invalid", async () => {
     const s = await f.sessions.create(who.alice, { template: "demo" });
-    assert.equal(await f.reports.applySessionReport("intruder", report(s.id, SessionState.RUNNING)), "foreign");
+    assert.equal(
+      await f.reports.applySessionReport("intruder", report(s.id, SessionState.RUNNING)),
+      "foreign",
+    );
     assert.equal(await f.reports.acknowledgeCommand("intruder", await startCommand(s.id)), false);
-    assert.equal(await f.reports.applySessionReport("ag", report("nope", SessionState.RUNNING)), "invalid");
-    assert.equal(await f.reports.applySessionReport("ag", report(s.id, 99 as SessionState)), "invalid");
-    assert.equal(await f.reports.applySessionReport("ag", report("00000000-0000-4000-8000-000000000000", SessionState.RUNNING)), "unknown");
-    assert.equal(await f.reports.applyCommandResult("ag", create(CommandResultSchema, { commandId: "x" })), "unknown");
+    assert.equal(
+      await f.reports.applySessionReport("ag", report("nope", SessionState.RUNNING)),
+      "invalid",
+    );
+    assert.equal(
+      await f.reports.applySessionReport("ag", report(s.id, 99 as SessionState)),
+      "invalid",
+    );
+    assert.equal(
+      await f.reports.applySessionReport(
+        "ag",
+        report("00000000-0000-4000-8000-000000000000", SessionState.RUNNING),
+      ),
+      "unknown",
+    );
+    assert.equal(
+      await f.reports.applyCommandResult("ag", create(CommandResultSchema, { commandId: "x" })),
+      "unknown",
+    );
   });
 
   test("an observed exit jumps to stopped; a stopped session never comes back to life", async () => {
     const s = await f.sessions.create(who.alice, { template: "demo" });
-    assert.equal(await f.reports.applySessionReport("ag", report(s.id, SessionState.RUNNING)), "applied");
-    assert.equal(await f.reports.applySessionReport("ag", report(s.id, SessionState.STOPPED)), "applied");
-    assert.equal(await f.reports.applySessionReport("ag", report(s.id, SessionState.RUNNING)), "stale");
+    assert.equal(
+      await f.reports.applySessionReport("ag", report(s.id, SessionState.RUNNING)),
+      "applied",
+    );
+    assert.equal(
+      await f.reports.applySessionReport("ag", report(s.id, SessionState.STOPPED)),
+      "applied",
+    );
+    assert.equal(
+      await f.reports.applySessionReport("ag", report(s.id, SessionState.RUNNING)),
+      "stale",
+    );
     assert.equal((await f.store.sessions.get(s.id))?.state, "stopped");
-    const events = await f.tdb.db.selectFrom("session_events").select(["from_state", "to_state"]).where("session_id", "=", s.id).orderBy("id").execute();
-    assert.deepEqual(events.map((e) => `${e.from_state}>${e.to_state}`), ["null>scheduled", "scheduled>running", "running>stopped"]);
+    const events = await f.tdb.db
+      .selectFrom("session_events")
+      .select(["from_state", "to_state"])
+      .where("session_id", "=", s.id)
+      .orderBy("id")
+      .execute();
+    assert.deepEqual(
+      events.map((e) => `${e.from_state}>${e.to_state}`),
+      ["null>scheduled", "scheduled>running", "running>stopped"],
+    );
   });
 
   test("inventory reconciliation: unreported live sessions are failed as lost, reported ones applied", async () => {
@@ -88,7 +141,9 @@ describe("agent reports", () => {
     const b = await f.sessions.create(who.alice, { template: "demo" });
     await f.reports.applySessionReport("ag", report(a.id, SessionState.RUNNING));
     await f.reports.applySessionReport("ag", report(b.id, SessionState.RUNNING));
-    const { outcomes, lost } = await f.reports.reconcileInventory("ag", [report(a.id, SessionState.RUNNING, "h:1")]);
+    const { outcomes, lost } = await f.reports.reconcileInventory("ag", [
+      report(a.id, SessionState.RUNNING, "h:1"),
+    ]);
     assert.equal(outcomes.get(a.id), "applied");
     assert.ok(lost.includes(b.id));
     assert.ok(!lost.includes(a.id));

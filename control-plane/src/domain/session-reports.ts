@@ -117,7 +117,10 @@ export function createSessionReports(deps: SessionReportsDeps) {
         if (!result.success && cmd.sessionId) {
           const s = await tx.sessions.get(cmd.sessionId, { forUpdate: true });
           if (s && !isTerminal(s.state)) {
-            const u = await transition(tx, s, "failed", { reason: error ?? "", actor: `agent:${agentId}` });
+            const u = await transition(tx, s, "failed", {
+              reason: error ?? "",
+              actor: `agent:${agentId}`,
+            });
             changes.push({ session: u, deleted: false });
           }
         }
@@ -150,12 +153,15 @@ export function createSessionReports(deps: SessionReportsDeps) {
         const changes: SessionChange[] = [];
         await store.transaction(async (tx) => {
           const cur = await tx.sessions.get(s.id, { forUpdate: true });
-          if (!cur || cur.agentId !== agentId || isTerminal(cur.state) || cur.state === "scheduled") return;
+          if (!cur || cur.agentId !== agentId || isTerminal(cur.state) || cur.state === "scheduled")
+            return;
           // A stopping session the agent no longer runs has simply finished stopping.
           const to = cur.state === "stopping" ? "stopped" : "failed";
           const u = await transition(tx, cur, to, {
             reason:
-              to === "stopped" ? "stopped" : "the agent reconnected without this session; it was lost",
+              to === "stopped"
+                ? "stopped"
+                : "the agent reconnected without this session; it was lost",
             actor: `agent:${agentId}`,
           });
           if (u.state === "stopped" && u.deleteRequested) await tx.sessions.delete(u.id);

@@ -4,18 +4,19 @@
  * change needs (DESIGN.md §3.2); watchers and the gateway hear about it only after commit.
  */
 import { randomUUID } from "node:crypto";
-import {
-  canSeeSession,
-  requireUser,
-  sessionNotFound,
-  type UserPrincipal,
-} from "./access.ts";
+import { canSeeSession, requireUser, sessionNotFound, type UserPrincipal } from "./access.ts";
 import { ChangeQueue } from "./change-queue.ts";
 import { buildCommand } from "./commands.ts";
 import { decodeSessionToken, encodeToken } from "./cursor.ts";
 import { failedPrecondition, notFound, permissionDenied } from "./errors.ts";
+import type {
+  NewSession,
+  OutboxNotifier,
+  SessionChange,
+  SessionChangeBus,
+  Store,
+} from "./ports.ts";
 import type { Principal } from "./principal.ts";
-import type { OutboxNotifier, SessionChange, SessionChangeBus, Store } from "./ports.ts";
 import { viewerPath } from "./proto-mapping.ts";
 import { schedule } from "./scheduler.ts";
 import { type SessionOperation, targetOf } from "./session-state.ts";
@@ -101,37 +102,30 @@ export function createSessionService(deps: SessionServiceDeps) {
         labels: {},
         ...stripUndefined(input),
       });
-      const session = await store.transaction(async (tx) => {
-        const template = await tx.templates.find(req.template);
-        if (!template) {
-          throw notFound(
-            `Template ${req.template} does not exist; ListTemplates shows the templates you can launch.`,
-          );
-        }
-        const agent = await schedule(tx, template, req.region, req.labels);
-        const s = await tx.sessions.insert({
-          id: randomUUID(),
+      const template = await store.templates.find(req.template);
+      if (!template) {
+        throw notFound(
+          `Template ${req.template} does not exist; ListTemplates shows the templates you can launch.`,
+        );
+      }
+      const id = randomUUID();
+      const session = await schedule(store, template, req.region, req.labels, (agent) => {
+        const draft: NewSession = {
+          id,
           ownerId: p.userId,
           templateId: template.id,
           agentId: agent.id,
           state: "scheduled",
-          stateReason: `scheduled on agent ${agent.id}`,
+          stateReason: "scheduled",
           displayName: req.displayName || template.displayName || template.name,
           resources: template.resources,
           holdsCapacity: true,
-        });
-        await tx.sessions.addEvent({
-          sessionId: s.id,
-          fromState: null,
-          toState: "scheduled",
-          reason: s.stateReason,
-          version: s.version,
-          actor: p.userId,
-        });
-        await tx.commands.insert(
-          buildCommand({ kind: "start_session", session: s, template }, now()),
+        };
+        const command = buildCommand(
+          { kind: "start_session", session: draftSession(draft), template },
+          now(),
         );
-        return s;
+        return store.sessions.insertScheduled(draft, p.userId, command);
       });
       bus.publish({ session, deleted: false });
       notify(session.agentId);
@@ -230,7 +224,9 @@ export function createSessionService(deps: SessionServiceDeps) {
     /** A single-use viewer token; only a running session can be viewed. */
     async createViewerToken(principal: Principal, input: unknown) {
       const p = requireUser(principal);
-      const { id } = parse(schemas.sessionId, { id: (input as { sessionId?: unknown })?.sessionId });
+      const { id } = parse(schemas.sessionId, {
+        id: (input as { sessionId?: unknown })?.sessionId,
+      });
       const s = await getVisible(p, id);
       if (s.state !== "running") {
         throw failedPrecondition(
@@ -256,7 +252,10 @@ export function createSessionService(deps: SessionServiceDeps) {
       signal: AbortSignal,
     ): AsyncIterable<SessionChange> {
       const p = requireUser(principal);
-      const { sessionId } = parse(schemas.watchSessions, { sessionId: "", ...stripUndefined(input) });
+      const { sessionId } = parse(schemas.watchSessions, {
+        sessionId: "",
+        ...stripUndefined(input),
+      });
       const queue = new ChangeQueue<SessionChange>(deps.watchBuffer ?? 1024, signal);
       const off = bus.subscribe((c) => {
         if (sessionId && c.session.id !== sessionId) return;
@@ -279,4 +278,18 @@ export type SessionService = ReturnType<typeof createSessionService>;
 function stripUndefined(input: unknown): Record<string, unknown> {
   if (!input || typeof input !== "object") return {};
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+}
+
+/** The fields buildCommand reads, before the row exists. */
+function draftSession(d: NewSession): Session {
+  const t = new Date(0);
+  return {
+    ...d,
+    agentId: d.agentId ?? "",
+    version: 1,
+    vncEndpoint: "",
+    deleteRequested: false,
+    createTime: t,
+    updateTime: t,
+  };
 }

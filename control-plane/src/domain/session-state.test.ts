@@ -6,14 +6,30 @@ import { SESSION_STATES, type SessionState } from "./types.ts";
 
 // The expected table, written out independently of TRANSITIONS so a typo in either fails.
 const ALLOWED = new Set([
-  "pending>scheduled", "pending>stopped", "pending>failed",
-  "scheduled>starting", "scheduled>running", "scheduled>stopping", "scheduled>failed",
-  "starting>running", "starting>stopping", "starting>failed",
-  "running>hibernating", "running>stopping", "running>failed",
-  "hibernating>hibernated", "hibernating>stopping", "hibernating>failed",
-  "hibernated>waking", "hibernated>stopping", "hibernated>failed",
-  "waking>running", "waking>stopping", "waking>failed",
-  "stopping>stopped", "stopping>failed",
+  "pending>scheduled",
+  "pending>stopped",
+  "pending>failed",
+  "scheduled>starting",
+  "scheduled>running",
+  "scheduled>stopping",
+  "scheduled>failed",
+  "starting>running",
+  "starting>stopping",
+  "starting>failed",
+  "running>hibernating",
+  "running>stopping",
+  "running>failed",
+  "hibernating>hibernated",
+  "hibernating>stopping",
+  "hibernating>failed",
+  "hibernated>waking",
+  "hibernated>stopping",
+  "hibernated>failed",
+  "waking>running",
+  "waking>stopping",
+  "waking>failed",
+  "stopping>stopped",
+  "stopping>failed",
   "failed>stopping",
 ]);
 
@@ -41,10 +57,10 @@ describe("session state machine", () => {
   });
 
   test("terminal states are stopped and failed", () => {
-    assert.deepEqual(
-      SESSION_STATES.filter(isTerminal),
-      ["stopped", "failed"] satisfies SessionState[],
-    );
+    assert.deepEqual(SESSION_STATES.filter(isTerminal), [
+      "stopped",
+      "failed",
+    ] satisfies SessionState[]);
   });
 });
 

@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto";
 import { requireRole, requireUser } from "./access.ts";
 import { decodeKeyToken, encodeToken } from "./cursor.ts";
 import { DomainError, notFound } from "./errors.ts";
-import type { Principal } from "./principal.ts";
 import type { Store } from "./ports.ts";
+import type { Principal } from "./principal.ts";
 import type { Template, TemplateInput } from "./types.ts";
 import { DEFAULT_PAGE_SIZE, isUuid, parse, schemas } from "./validation.ts";
 
@@ -60,7 +60,10 @@ export function createTemplateService(deps: { store: Store }) {
   }
 
   return {
-    async list(p: Principal, input: { pageSize?: number; pageToken?: string }): Promise<TemplatePage> {
+    async list(
+      p: Principal,
+      input: { pageSize?: number; pageToken?: string },
+    ): Promise<TemplatePage> {
       requireUser(p);
       const req = parse(schemas.listTemplates, {
         pageSize: input.pageSize ?? 0,
@@ -87,7 +90,8 @@ export function createTemplateService(deps: { store: Store }) {
     /** Replaces every field but id and create_time; the id must be the template's UUID. */
     async update(p: Principal, id: string, template: unknown): Promise<Template> {
       requireRole(p, "operator", "update templates");
-      if (!isUuid(id)) throw new DomainError("invalid_argument", "template.id: must be a template id (a UUID).");
+      if (!isUuid(id))
+        throw new DomainError("invalid_argument", "template.id: must be a template id (a UUID).");
       return write(p, template, "update", id);
     },
 

@@ -107,7 +107,12 @@ export interface Agent {
 
 export type CommandStatus = "pending" | "sent" | "acked" | "completed" | "failed";
 
-export type CommandKind = "start_session" | "stop_session" | "hibernate_session" | "wake_session" | "drain";
+export type CommandKind =
+  | "start_session"
+  | "stop_session"
+  | "hibernate_session"
+  | "wake_session"
+  | "drain";
 
 /** One outbox row: `payload` is the binary streamspace.agent.v1.Command the agent receives. */
 export interface AgentCommand {

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { DomainError } from "./errors.ts";
-import { SESSION_STATES, AGENT_STATES } from "./types.ts";
+import { AGENT_STATES, SESSION_STATES } from "./types.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -69,15 +69,29 @@ export const schemas = {
     description: shortText(2000),
     image: z.string().min(1, "is required (a container image, program or builtin:demo)").max(512),
     command: z.array(shortText(1024)).max(64, "at most 64 arguments"),
-    vncPort: z.number().int().min(0).max(65535, "must be a TCP port 0..65535 (0 lets the driver pick)"),
+    vncPort: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535, "must be a TCP port 0..65535 (0 lets the driver pick)"),
     resources: z.object({
       cpuMillis: z.bigint().min(0n, "must not be negative").max(1_000_000n, "is too large"),
-      memoryBytes: z.bigint().min(0n, "must not be negative").max(1n << 44n, "is too large"),
+      memoryBytes: z
+        .bigint()
+        .min(0n, "must not be negative")
+        .max(1n << 44n, "is too large"),
     }),
     env: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "keys must be variable names"), shortText(4096))
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "keys must be variable names"),
+        shortText(4096),
+      )
       .refine((m) => Object.keys(m).length <= 128, "at most 128 variables"),
-    idleTimeoutSeconds: z.number().int().min(0).max(30 * 86400, "must be at most 30 days"),
+    idleTimeoutSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86400, "must be at most 30 days"),
     persistentHome: z.boolean(),
     platform: z.enum(["", "local", "docker", "kubernetes"]),
     region: shortText(64),

@@ -6,7 +6,14 @@ import { migrations } from "./migrations/index.ts";
 import { DEFAULT_TEMPLATES, seedDefaultTemplates } from "./seed.ts";
 import { createTestDatabase } from "./test-database.ts";
 
-const CORE_TABLES = ["agent_commands", "agents", "audit_log", "session_events", "sessions", "templates"];
+const CORE_TABLES = [
+  "agent_commands",
+  "agents",
+  "audit_log",
+  "session_events",
+  "sessions",
+  "templates",
+];
 
 describe("migrations on Postgres", () => {
   test("create every core table, are idempotent, and roll back cleanly", async () => {
@@ -14,29 +21,42 @@ describe("migrations on Postgres", () => {
     await migrateToLatest(t.db);
     await migrateToLatest(t.db); // second run is a no-op
     const tables = await sql<{ table_name: string }>`
-      SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`.execute(t.db);
+      SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`.execute(
+      t.db,
+    );
     const names = tables.rows.map((r) => r.table_name);
     for (const n of CORE_TABLES) assert.ok(names.includes(n), `missing ${n}`);
 
-    const idx = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes WHERE tablename = 'agent_commands'`.execute(t.db);
+    const idx = await sql<{
+      indexname: string;
+    }>`SELECT indexname FROM pg_indexes WHERE tablename = 'agent_commands'`.execute(t.db);
     assert.ok(idx.rows.some((r) => r.indexname === "agent_commands_agent_status_idx"));
 
-    const migrator = new Migrator({ db: t.db, provider: { getMigrations: async () => migrations } });
+    const migrator = new Migrator({
+      db: t.db,
+      provider: { getMigrations: async () => migrations },
+    });
     const down = await migrator.migrateTo(NO_MIGRATIONS);
     assert.equal(down.error, undefined);
     const after = await sql<{ n: string }>`
-      SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'sessions'`.execute(t.db);
+      SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'sessions'`.execute(
+      t.db,
+    );
     assert.equal(Number(after.rows[0]?.n), 0);
   });
 
   test("constraints refuse impossible rows", async () => {
     await using t = await createTestDatabase();
     await assert.rejects(
-      sql`INSERT INTO agents (id, platform, state) VALUES ('x', 'mainframe', 'online')`.execute(t.db),
+      sql`INSERT INTO agents (id, platform, state) VALUES ('x', 'mainframe', 'online')`.execute(
+        t.db,
+      ),
       /check constraint/,
     );
     await assert.rejects(
-      sql`INSERT INTO sessions (id, owner_id, state) VALUES (gen_random_uuid(), 'u', 'dancing')`.execute(t.db),
+      sql`INSERT INTO sessions (id, owner_id, state) VALUES (gen_random_uuid(), 'u', 'dancing')`.execute(
+        t.db,
+      ),
       /check constraint/,
     );
   });
@@ -45,7 +65,11 @@ describe("migrations on Postgres", () => {
     await using t = await createTestDatabase();
     assert.equal(await seedDefaultTemplates(t.db), DEFAULT_TEMPLATES.length);
     assert.equal(await seedDefaultTemplates(t.db), 0);
-    const rows = await t.db.selectFrom("templates").select(["name", "image", "command", "vnc_port", "platform"]).orderBy("name").execute();
+    const rows = await t.db
+      .selectFrom("templates")
+      .select(["name", "image", "command", "vnc_port", "platform"])
+      .orderBy("name")
+      .execute();
     assert.deepEqual(rows, [
       { name: "demo-desktop", image: "builtin:demo", command: [], vnc_port: 0, platform: "local" },
       { name: "xterm-desktop", image: "xvfb", command: ["xterm"], vnc_port: 0, platform: "local" },
@@ -54,7 +78,13 @@ describe("migrations on Postgres", () => {
 
   test("DB_* parts build a URL; none means PGlite", () => {
     assert.equal(
-      urlFromParts({ DB_HOST: "db", DB_PORT: "5433", DB_NAME: "ss", DB_USER: "u", DB_PASSWORD: "p@ss" }),
+      urlFromParts({
+        DB_HOST: "db",
+        DB_PORT: "5433",
+        DB_NAME: "ss",
+        DB_USER: "u",
+        DB_PASSWORD: "p@ss",
+      }),
       "postgres://u:p%40ss@db:5433/ss",
     );
     assert.equal(urlFromParts({}), undefined);

@@ -28,8 +28,15 @@ test("PGlite runs the same migrations and the create/list/transition queries", a
     await assert.rejects(core.sessions.create(who.alice, { template: "demo-desktop" }), /all full/);
     const stopping = await core.sessions.stop(who.alice, { id: s.id });
     assert.equal(stopping.state, "stopping");
-    const cmds = await db.selectFrom("agent_commands").select(["kind", "payload"]).orderBy("created_at").execute();
-    assert.deepEqual(cmds.map((c) => c.kind), ["start_session", "start_session", "stop_session"]);
+    const cmds = await db
+      .selectFrom("agent_commands")
+      .select(["kind", "payload"])
+      .orderBy("created_at")
+      .execute();
+    assert.deepEqual(
+      cmds.map((c) => c.kind),
+      ["start_session", "start_session", "stop_session"],
+    );
     assert.ok(cmds[0]?.payload instanceof Uint8Array);
   } finally {
     await db.destroy();

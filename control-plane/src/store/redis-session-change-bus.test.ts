@@ -26,8 +26,8 @@ const session = (id: string, version: number): Session => ({
 
 test("changes published on one pod reach watchers on another, once each; Redis loss degrades to local and recovers", async () => {
   await using redis = await startRedis();
-  const clientA = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
-  const clientB = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  const clientA = new Redis(redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const clientB = new Redis(redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
   const a = new RedisSessionChangeBus(clientA);
   const b = new RedisSessionChangeBus(clientB);
   try {
@@ -39,10 +39,13 @@ test("changes published on one pod reach watchers on another, once each; Redis l
 
     a.publish({ session: session("11111111-1111-4111-8111-111111111111", 2), deleted: false });
     b.publish({ session: session("22222222-2222-4222-8222-222222222222", 5), deleted: true });
-    await eventually(() => {
-      assert.equal(onA.length, 2);
-      assert.equal(onB.length, 2);
-    }, { timeoutMs: WAIT.short });
+    await eventually(
+      () => {
+        assert.equal(onA.length, 2);
+        assert.equal(onB.length, 2);
+      },
+      { timeoutMs: WAIT.short },
+    );
     const got = onB.find((c) => c.session.version === 2);
     assert.equal(got?.session.id, "11111111-1111-4111-8111-111111111111");
     assert.equal(got?.session.state, "running");
@@ -58,10 +61,16 @@ test("changes published on one pod reach watchers on another, once each; Redis l
     // Redis back on the same port: subscribers resubscribe by themselves and cross-pod works again.
     await using again = await startRedis({ port: redis.port });
     let v = 10;
-    await eventually(() => {
-      a.publish({ session: session("44444444-4444-4444-8444-444444444444", v++), deleted: false });
-      assert.ok(onB.some((c) => c.session.id === "44444444-4444-4444-8444-444444444444"));
-    }, { timeoutMs: WAIT.normal, intervalMs: 200 });
+    await eventually(
+      () => {
+        a.publish({
+          session: session("44444444-4444-4444-8444-444444444444", v++),
+          deleted: false,
+        });
+        assert.ok(onB.some((c) => c.session.id === "44444444-4444-4444-8444-444444444444"));
+      },
+      { timeoutMs: WAIT.normal, intervalMs: 200 },
+    );
     assert.ok(again.port === redis.port);
   } finally {
     await a.close();

@@ -54,6 +54,7 @@ export class RedisSessionChangeBus implements SessionChangeBus {
   private readonly local = new MemorySessionChangeBus();
   private readonly seen = new Set<string>();
   private readonly sub: Redis;
+  private readonly subscribed: Promise<void>;
 
   constructor(
     private readonly pub: Redis,
@@ -62,12 +63,22 @@ export class RedisSessionChangeBus implements SessionChangeBus {
     this.sub = pub.duplicate();
     this.sub.on("error", (err) => onError("session change subscriber", err));
     this.sub.on("messageBuffer", (_channel: Buffer, message: Buffer) => this.receive(message));
-    this.sub.subscribe(SESSION_CHANGES_CHANNEL).catch((err) => onError("subscribe", err));
+    // Subscribe on every (re)connect rather than once: with enableOfflineQueue off, a subscribe
+    // sent before the first connect fails and would otherwise never be retried.
+    this.subscribed = new Promise((resolve) => {
+      const subscribe = () =>
+        this.sub.subscribe(SESSION_CHANGES_CHANNEL).then(
+          () => resolve(),
+          (err) => onError("subscribe to session changes", err),
+        );
+      this.sub.on("ready", subscribe);
+      if (this.sub.status === "ready") void subscribe();
+    });
   }
 
-  /** Resolves once the subscription is active (tests and start-up wait on it). */
-  async ready(): Promise<void> {
-    await this.sub.subscribe(SESSION_CHANGES_CHANNEL);
+  /** Resolves once the subscription is first active (tests and start-up wait on it). */
+  ready(): Promise<void> {
+    return this.subscribed;
   }
 
   private remember(key: string): boolean {

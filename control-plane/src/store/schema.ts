@@ -5,7 +5,11 @@
 import type { ColumnType, Generated } from "kysely";
 
 /** int8 comes back as a string from pg and as a number/bigint from PGlite; callers convert. */
-type Int8 = ColumnType<string | number | bigint, string | number | bigint, string | number | bigint>;
+type Int8 = ColumnType<
+  string | number | bigint,
+  string | number | bigint,
+  string | number | bigint
+>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string, string>;

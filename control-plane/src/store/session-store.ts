@@ -89,6 +89,33 @@ export function createSessionStore(db: Kysely<Database>): SessionRepo {
       return Number(r.numDeletedRows) > 0;
     },
 
+    async insertScheduled(s, actor, cmd) {
+      const r = await sql<SessionRow>`
+        WITH r AS (
+          UPDATE agents SET active_sessions = active_sessions + 1
+          WHERE id = ${s.agentId} AND state = 'online' AND active_sessions < max_sessions
+          RETURNING id),
+        s AS (
+          INSERT INTO sessions (id, owner_id, template_id, agent_id, state, state_reason,
+                                display_name, cpu_millis, memory_bytes, holds_capacity)
+          SELECT ${s.id}::uuid, ${s.ownerId}, ${s.templateId}::uuid, r.id, ${s.state},
+                 ${s.stateReason}, ${s.displayName}, ${s.resources.cpuMillis.toString()}::bigint,
+                 ${s.resources.memoryBytes.toString()}::bigint, true
+          FROM r
+          RETURNING *),
+        e AS (
+          INSERT INTO session_events (session_id, from_state, to_state, reason, version, actor)
+          SELECT s.id, NULL, s.state, s.state_reason, s.version, ${actor} FROM s),
+        c AS (
+          INSERT INTO agent_commands (id, agent_id, session_id, kind, payload, status, deadline)
+          SELECT ${cmd.id}::uuid, s.agent_id, s.id, ${cmd.kind}, ${cmd.payload}, 'pending',
+                 ${cmd.deadline}::timestamptz
+          FROM s)
+        SELECT * FROM s`.execute(db);
+      const row = r.rows[0];
+      return row && sessionFromRow(row);
+    },
+
     async list(q: SessionListQuery) {
       let query = db.selectFrom("sessions").selectAll().select(cursorText);
       if (q.ownerId) query = query.where("owner_id", "=", q.ownerId);

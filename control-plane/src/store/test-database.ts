@@ -26,7 +26,9 @@ function serverUrl(): string {
 }
 
 /** Creates t_<random>, runs migrations, and returns a pool-backed Kysely on it. */
-export async function createTestDatabase(opts: { migrate?: boolean; poolSize?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  opts: { migrate?: boolean; poolSize?: number } = {},
+): Promise<TestDatabase> {
   const admin = new pg.Client({ connectionString: serverUrl() });
   await admin.connect();
   const name = `t_${randomBytes(6).toString("hex")}`;

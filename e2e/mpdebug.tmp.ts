@@ -1,0 +1,10 @@
+import { startServices } from "/work/main/scripts/services.ts";
+const s = await startServices();
+Object.assign(process.env, s.env);
+console.error("services up");
+const { spawn } = await import("node:child_process");
+const c = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", "e2e/multipod.test.ts"], { stdio: "inherit", env: process.env, cwd: "/work/main" });
+const kill = setTimeout(() => { console.error("TIMEOUT, killing"); c.kill("SIGKILL"); }, 45_000);
+await new Promise((r) => c.on("exit", r));
+clearTimeout(kill);
+await s.stop();
