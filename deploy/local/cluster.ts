@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,6 +63,13 @@ export interface LocalCluster {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** Best effort: a log must never crash the launcher (e.g. its folder is already removed). */
+function saveLog(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch {}
+}
+
 function launch(
   id: string,
   args: string[],
@@ -78,7 +85,7 @@ function launch(
   child.stderr?.on("data", (d) => {
     log = (log + d).slice(-20_000);
   });
-  child.once("exit", () => writeFileSync(join(logDir, `${id}.log`), log));
+  child.once("exit", () => saveLog(join(logDir, `${id}.log`), log));
   return child;
 }
 
@@ -192,12 +199,15 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
         logRequests: !!process.env.HAPROXY_LOG,
       }),
     );
+    if (!process.env.PATH?.split(":").some((d) => d && existsSync(join(d, "haproxy")))) {
+      throw new Error('haproxy is not installed: run "sudo apt-get install -y haproxy" and retry.');
+    }
     haproxy = spawn("haproxy", ["-db", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
     let haLog = "";
     haproxy.stderr?.on("data", (d) => {
       haLog = (haLog + d).slice(-200_000);
     });
-    haproxy.once("exit", () => writeFileSync(join(logDir, "haproxy.log"), haLog));
+    haproxy.once("exit", () => saveLog(join(logDir, "haproxy.log"), haLog));
     await waitForPort(relayFrontPort, 10_000);
     // HAProxy starts every server UP until its first check; wait until it sees the real set,
     // so no viewer is sent to a spare slot that has no relay yet.

@@ -98,7 +98,7 @@ export function createRelayLinks(opts: { agentId: string; log: RelayLinksLogger 
       if (!link) {
         if (!token) continue;
         const member = ring.byId(id)!;
-        link = new RelayLink(id, member.url, token, deps);
+        link = new RelayLink(id, member.url, () => token, deps);
         links.set(id, link);
         log.info("relay link opened", { relay: id, url: member.url, sessions: sids.length });
       }
@@ -117,7 +117,7 @@ export function createRelayLinks(opts: { agentId: string; log: RelayLinksLogger 
         epoch: next.epoch,
         members: next.members.map((m) => ({ id: m.id, url: m.url })),
       });
-      // A fresh token matters only to new connections; existing streams were verified already.
+      // Links read the token per request, so new tunnels on old links use the fresh one.
       if (tokenChanged) log.debug?.("relay token refreshed", { epoch: next.epoch.toString() });
       reconcile();
     },

@@ -52,7 +52,8 @@ export class RelayLink {
   constructor(
     readonly relayId: string,
     readonly url: string,
-    private readonly token: string,
+    /** Latest relay token: tokens live 1 h and a fresh one rides on every RingUpdate. */
+    private readonly token: () => string,
     private readonly deps: RelayLinkDeps,
   ) {
     const target = new URL(url);
@@ -73,7 +74,7 @@ export class RelayLink {
         ":path": `${RELAY_SERVICE_PATH}Attach`,
         "content-type": "application/grpc",
         te: "trailers",
-        authorization: `Bearer ${token}`,
+        authorization: `Bearer ${token()}`,
       },
       { endStream: false },
     );
@@ -144,7 +145,7 @@ export class RelayLink {
         ":path": `${RELAY_SERVICE_PATH}Tunnel`,
         "content-type": "application/grpc",
         te: "trailers",
-        authorization: `Bearer ${this.token}`,
+        authorization: `Bearer ${this.token()}`,
       },
       { endStream: false },
     );
