@@ -45,7 +45,7 @@ const child = spawn(
     "tsx",
     "--test",
     `--test-concurrency=${concurrency}`,
-    "--test-timeout=600000",
+    "--test-timeout=240000",
     ...files.map((f) => relative(".", f)),
   ],
   { stdio: "inherit", env: { ...process.env, ...services.env } },
