@@ -23,7 +23,8 @@ import { SimAgent } from "./sim-agent.ts";
 
 const AGENTS = 100;
 const t0 = Date.now();
-const step = (m: string) => console.error(`[multipod +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
+const step = (m: string) =>
+  console.error(`[multipod +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 const postgresUrl = process.env.TEST_POSTGRES_URL;
 if (!postgresUrl) throw new Error("TEST_POSTGRES_URL is not set: run through scripts/test.ts.");
 
@@ -76,7 +77,11 @@ async function populate(cluster: PodCluster) {
   for (const a of agents) a.start();
   const login = await createClient(
     AuthService,
-    createConnectTransport({ baseUrl: urls[0] as string, httpVersion: "1.1", nodeOptions: { agent } }),
+    createConnectTransport({
+      baseUrl: urls[0] as string,
+      httpVersion: "1.1",
+      nodeOptions: { agent },
+    }),
   ).login({ username: "admin", password: cluster.adminPassword });
   const token = login.tokens?.accessToken ?? "";
   const apis: Client<typeof SessionService>[] = urls.map((u) =>
@@ -148,7 +153,9 @@ async function populate(cluster: PodCluster) {
             "SELECT state, count(*)::int AS n FROM sessions GROUP BY state ORDER BY state",
           );
           assert.deepEqual(r.rows, [{ state: "running", n: r.rows[0]?.n }], JSON.stringify(r.rows));
-          const c = await db.query("SELECT count(*)::int AS n FROM agent_commands WHERE status <> 'completed'");
+          const c = await db.query(
+            "SELECT count(*)::int AS n FROM agent_commands WHERE status <> 'completed'",
+          );
           assert.equal(c.rows[0].n, 0);
         }, 30_000);
       } catch (err) {
@@ -239,7 +246,9 @@ describe("multi-pod control plane", { timeout: 120_000 }, () => {
           assert.equal(body.degraded, false);
         }
       }, 10_000);
-      console.error(`redis restart: ${done.commands} commands, ${done.redeliveries} deduped redeliveries`);
+      console.error(
+        `redis restart: ${done.commands} commands, ${done.redeliveries} deduped redeliveries`,
+      );
     } finally {
       await redis.stop();
     }

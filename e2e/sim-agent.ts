@@ -195,7 +195,10 @@ export class SimAgent {
         agentId: this.opts.id,
         platform: Platform.LOCAL,
         version: "sim",
-        capacity: { maxSessions: this.opts.maxSessions ?? 1000, activeSessions: this.sessions.size },
+        capacity: {
+          maxSessions: this.opts.maxSessions ?? 1000,
+          activeSessions: this.sessions.size,
+        },
         sessions: [...this.sessions].map(([sessionId, state]) => ({ sessionId, state })),
         completedCommandIds: [...this.results.keys()].slice(-1000),
       },

@@ -9,8 +9,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { startPostgres, startRedis } from "../../scripts/services.ts";
 import { startPodCluster } from "../../e2e/multipod-cluster.ts";
+import { startPostgres, startRedis } from "../../scripts/services.ts";
 
 const steps = (process.argv[2] ?? "1000,5000,10000").split(",").map(Number);
 const windowS = Number(process.argv[3] ?? 20);
@@ -44,7 +44,9 @@ const connected = async () => {
 
 const clients: ChildProcess[] = [];
 let started = 0;
-console.log(`ulimit -n here: ${readFileSync("/proc/self/limits", "utf8").match(/Max open files\s+(\d+)/)?.[1]}`);
+console.log(
+  `ulimit -n here: ${readFileSync("/proc/self/limits", "utf8").match(/Max open files\s+(\d+)/)?.[1]}`,
+);
 console.log(`idle server RSS ${rssMiB().toFixed(0)} MiB`);
 console.log("| agents | connect time | RSS | CPU (steady, % of one core) |");
 console.log("|---|---|---|---|");
@@ -59,15 +61,25 @@ for (const target of steps) {
     clients.push(
       spawn(
         process.execPath,
-        ["--import", "tsx", "bench/gateway/fan-in-client.ts", pod.url, cluster.bootstrapToken, String(count), String(started), String(conns)],
+        [
+          "--import",
+          "tsx",
+          "bench/gateway/fan-in-client.ts",
+          pod.url,
+          cluster.bootstrapToken,
+          String(count),
+          String(started),
+          String(conns),
+        ],
         { stdio: ["ignore", "ignore", "inherit"] },
       ),
     );
     started += count;
   }
-  let n = 0;
-  while ((n = await connected()) < target && Date.now() - t0 < 180_000) {
+  let n = await connected();
+  while (n < target && Date.now() - t0 < 180_000) {
     await new Promise((r) => setTimeout(r, 500));
+    n = await connected();
   }
   const connectS = (Date.now() - t0) / 1000;
   const c0 = cpuTicks();
@@ -81,4 +93,6 @@ for (const target of steps) {
   if (n < target) break;
 }
 for (const c of clients) c.kill("SIGTERM");
-await Promise.all(clients.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r)))));
+await Promise.all(
+  clients.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r)))),
+);

@@ -23,8 +23,8 @@ import { staticRelayRingSource } from "../../control-plane/src/gateway/relay-rin
 import { RedisAgentHub } from "../../control-plane/src/hub/redis-agent-hub.ts";
 import { createCommandStore } from "../../control-plane/src/store/command-store.ts";
 import { createTestDatabase } from "../../control-plane/src/store/test-database.ts";
-import { startPostgres, startRedis } from "../../scripts/services.ts";
 import { SimAgent } from "../../e2e/sim-agent.ts";
+import { startPostgres, startRedis } from "../../scripts/services.ts";
 
 const [rate = 1000, seconds = 10, nAgents = 50] = process.argv.slice(2).map(Number);
 const quiet = { info() {}, warn() {}, error: (m: string, f?: object) => console.error(m, f) };
@@ -84,7 +84,11 @@ async function issue(via: Gateway, i: number) {
   const deadline = new Date(Date.now() + 60_000);
   const payload = toBinary(
     CommandSchema,
-    create(CommandSchema, { commandId: id, deadline: timestampFromDate(deadline), action: { case: "drain", value: {} } }),
+    create(CommandSchema, {
+      commandId: id,
+      deadline: timestampFromDate(deadline),
+      action: { case: "drain", value: {} },
+    }),
   );
   sent.set(id, performance.now());
   await commands.insert({ id, agentId, sessionId: null, kind: "drain", payload, deadline });

@@ -3,7 +3,7 @@
  * that drives both directions of a real gRPC stream (the connect-es useNodeServer idea: real
  * transports, disposable fixtures). Used by gateway and hub tests only.
  */
-import { createServer, type Http2Server } from "node:http2";
+import { createServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
@@ -12,7 +12,11 @@ import {
   createClient,
   createRouterTransport,
 } from "@connectrpc/connect";
-import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  connectNodeAdapter,
+  createGrpcTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
 import {
   AgentGateway,
   type AgentMessage,
@@ -55,15 +59,24 @@ export interface GatewayServer extends AsyncDisposable {
 export async function startGatewayServer(gateway: Gateway): Promise<GatewayServer> {
   const handler = connectNodeAdapter({ routes: (r) => registerAgentGateway(r, gateway) });
   const server = createServer(handler);
+  const sessions = new Set<ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = createClient(AgentGateway, createGrpcTransport({ baseUrl: url }));
+  const manager = new Http2SessionManager(url);
+  const client = createClient(
+    AgentGateway,
+    createGrpcTransport({ baseUrl: url, sessionManager: manager }),
+  );
   const close = async () => {
     await gateway.close();
-    await new Promise<void>((r) => {
-      server.close(() => r());
-      setTimeout(r, 1_000).unref();
-    });
+    manager.abort();
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    for (const s of sessions) s.destroy();
+    await closed;
   };
   return { url, server, client, close, [Symbol.asyncDispose]: close };
 }
