@@ -32,20 +32,27 @@ test("npm start: agent connected within 10 s, clean stop, data survives a restar
     const t0 = Date.now();
     const first = await startLocalSystem({ dataDir, output, ...(await ports()) });
     const startMs = Date.now() - t0;
-    const health = (await (await fetch(`${first.url}/health`)).json()) as { agents: { connected: number }; status: string };
+    const health = (await (await fetch(`${first.url}/health`)).json()) as {
+      agents: { connected: number };
+      status: string;
+    };
     assert.equal(health.status, "ok");
     assert.equal(health.agents.connected, 1);
     assert.ok(startMs < 10_000 + 5_000, `start took ${startMs} ms`);
     const pids = Object.values(first.pids);
     await first.stop();
-    for (const pid of pids) assert.equal(alive(pid), false, `process ${pid} still alive after stop`);
+    for (const pid of pids)
+      assert.equal(alive(pid), false, `process ${pid} still alive after stop`);
     assert.ok(existsSync(join(dataDir, "control-plane")), "data folder kept");
     const kept = readdirSync(join(dataDir, "control-plane"));
 
     const second = await startLocalSystem({ dataDir, output, ...(await ports()) });
     try {
       assert.equal(second.password, first.password, "the same admin password after a restart");
-      assert.deepEqual(readdirSync(join(dataDir, "control-plane")).filter((f) => kept.includes(f)), kept);
+      assert.deepEqual(
+        readdirSync(join(dataDir, "control-plane")).filter((f) => kept.includes(f)),
+        kept,
+      );
     } finally {
       await second.stop();
     }

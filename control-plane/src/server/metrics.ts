@@ -85,9 +85,9 @@ export class Histogram {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [k, s] of this.series) {
       const sep = k ? `${k},` : "";
-      this.buckets.forEach((b, i) =>
-        lines.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`),
-      );
+      for (let i = 0; i < this.buckets.length; i++) {
+        lines.push(`${this.name}_bucket{${sep}le="${this.buckets[i]}"} ${s.counts[i]}`);
+      }
       lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
       lines.push(fmt(`${this.name}_sum`, k, s.sum), fmt(`${this.name}_count`, k, s.count));
     }
