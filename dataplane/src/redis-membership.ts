@@ -42,8 +42,11 @@ elseif ARGV[1] == 'leave' then
 end
 local epoch
 if changed then
-  -- Seed a lost counter (Redis restarted or flushed) from the clock so epochs never go back.
-  if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], now) end
+  -- Seed a lost counter (Redis restarted or flushed) from the clock in microseconds so epochs
+  -- never go back, even when the counter is lost and re-seeded within one millisecond.
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('SET', KEYS[2], tonumber(t[1]) * 1000000 + tonumber(t[2]))
+  end
   epoch = redis.call('INCR', KEYS[2])
   redis.call('PUBLISH', KEYS[3], tostring(epoch))
 else

@@ -76,9 +76,15 @@ export class RedisSessionChangeBus implements SessionChangeBus {
     });
   }
 
-  /** Resolves once the subscription is first active (tests and start-up wait on it). */
-  ready(): Promise<void> {
-    return this.subscribed;
+  /**
+   * Resolves once the subscription is first active and the publishing client is connected:
+   * with the offline queue off, a publish before that is dropped (tests and start-up wait here).
+   */
+  async ready(): Promise<void> {
+    await this.subscribed;
+    if (this.pub.status !== "ready") {
+      await new Promise<void>((resolve) => this.pub.once("ready", () => resolve()));
+    }
   }
 
   private remember(key: string): boolean {
