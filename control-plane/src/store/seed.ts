@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { TemplateInput } from "../domain/types.ts";
 import type { Database } from "./schema.ts";
+import { toColumns } from "./template-store.ts";
 
 const base: Omit<TemplateInput, "name" | "displayName" | "description" | "image" | "command"> = {
   vncPort: 0,
@@ -47,23 +48,7 @@ export async function seedDefaultTemplates(db: Kysely<Database>): Promise<number
   for (const t of DEFAULT_TEMPLATES) {
     const r = await db
       .insertInto("templates")
-      .values({
-        id: randomUUID(),
-        name: t.name,
-        display_name: t.displayName,
-        description: t.description,
-        image: t.image,
-        command: JSON.stringify(t.command),
-        vnc_port: t.vncPort,
-        cpu_millis: t.resources.cpuMillis.toString(),
-        memory_bytes: t.resources.memoryBytes.toString(),
-        env: JSON.stringify(t.env),
-        idle_timeout_seconds: t.idleTimeoutSeconds,
-        persistent_home: t.persistentHome,
-        platform: t.platform,
-        region: t.region,
-        required_labels: JSON.stringify(t.requiredLabels),
-      })
+      .values({ id: randomUUID(), ...toColumns(t) })
       .onConflict((oc) => oc.column("name").doNothing())
       .executeTakeFirst();
     inserted += Number(r.numInsertedOrUpdatedRows ?? 0n);

@@ -30,7 +30,8 @@ function fromRow(r: Selectable<TemplatesTable>): Template {
   };
 }
 
-function toColumns(t: TemplateInput) {
+/** Row columns of a template (also used by the seed, so both write the same shape). */
+export function toColumns(t: TemplateInput) {
   return {
     name: t.name,
     display_name: t.displayName,
