@@ -67,6 +67,20 @@ export function SessionActions({
   const busy = stop.isPending || hibernate.isPending || wake.isPending || del.isPending;
   const s = session.state;
   const id = { id: session.id };
+  // Every state action clears the last error, then runs; one shape for all four buttons.
+  const action = (label: string, className: string, run: () => void) => (
+    <button
+      type="button"
+      className={className}
+      disabled={busy}
+      onClick={() => {
+        setError(null);
+        run();
+      }}
+    >
+      {label}
+    </button>
+  );
   return (
     <div className="actions">
       {showOpen && s === "running" && (
@@ -78,58 +92,11 @@ export function SessionActions({
           Open
         </button>
       )}
-      {s === "running" && (
-        <button
-          type="button"
-          className="btn"
-          disabled={busy}
-          onClick={() => {
-            setError(null);
-            hibernate.mutate(id);
-          }}
-        >
-          Hibernate
-        </button>
-      )}
-      {s === "hibernated" && (
-        <button
-          type="button"
-          className="btn btn-primary"
-          disabled={busy}
-          onClick={() => {
-            setError(null);
-            wake.mutate(id);
-          }}
-        >
-          Wake
-        </button>
-      )}
-      {ACTIVE.has(s) && (
-        <button
-          type="button"
-          className="btn btn-danger-ghost"
-          disabled={busy}
-          onClick={() => {
-            setError(null);
-            stop.mutate(id);
-          }}
-        >
-          Stop
-        </button>
-      )}
-      {(s === "stopped" || s === "failed") && (
-        <button
-          type="button"
-          className="btn btn-danger-ghost"
-          disabled={busy}
-          onClick={() => {
-            setError(null);
-            del.mutate(id);
-          }}
-        >
-          Delete
-        </button>
-      )}
+      {s === "running" && action("Hibernate", "btn", () => hibernate.mutate(id))}
+      {s === "hibernated" && action("Wake", "btn btn-primary", () => wake.mutate(id))}
+      {ACTIVE.has(s) && action("Stop", "btn btn-danger-ghost", () => stop.mutate(id))}
+      {(s === "stopped" || s === "failed") &&
+        action("Delete", "btn btn-danger-ghost", () => del.mutate(id))}
       {error !== null && (
         <span className="inline-error" role="alert">
           {errorMessage(error)}
