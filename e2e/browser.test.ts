@@ -14,6 +14,7 @@ import { test } from "node:test";
 import { chromium, type Page } from "playwright-core";
 import { startLocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/services.ts";
+import { ensureWebBuild } from "../scripts/web-build.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -30,11 +31,6 @@ function ensureChromium(): void {
     stdio: "inherit",
     env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
   });
-}
-
-function ensureWebBuild(): void {
-  if (existsSync(join(ROOT, "web/dist/index.html"))) return;
-  execFileSync("npm", ["run", "build", "-w", "web"], { cwd: ROOT, stdio: "inherit" });
 }
 
 /** Luminance statistics of the viewer canvas below the (animated) title bar. */

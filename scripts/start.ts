@@ -2,18 +2,10 @@
  * `npm start`: the whole system on this machine with embedded defaults. Prints where to open
  * it and how to log in; Ctrl-C stops every process it started and keeps the data folder.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { startLocalSystem } from "./local-system.ts";
+import { ensureWebBuild } from "./web-build.ts";
 
-// The UI is served from web/dist; build it once on a fresh checkout.
-if (
-  !existsSync(new URL("../web/dist/index.html", import.meta.url)) &&
-  existsSync(new URL("../web/index.html", import.meta.url))
-) {
-  process.stdout.write("Building the web UI (first start only)…\n");
-  execFileSync("npm", ["run", "build", "-w", "web"], { stdio: "inherit" });
-}
+ensureWebBuild((line) => process.stdout.write(line));
 
 const port = Number(process.env.PORT ?? 8080);
 let system: Awaited<ReturnType<typeof startLocalSystem>>;

@@ -9,6 +9,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
 import { navigate } from "./router.ts";
+import { newer, putInList } from "./session-cache.ts";
 import { errorMessage, useTRPC } from "./trpc.ts";
 
 export type SessionView = inferRouterOutputs<AppRouter>["sessions"]["get"];
@@ -30,17 +31,12 @@ export function usePutSession() {
   return (s: SessionView, deleted = false) => {
     qc.setQueriesData<{ sessions: SessionView[]; nextPageToken: string }>(
       { queryKey: trpc.sessions.list.queryKey() },
-      (old) => {
-        if (!old) return old;
-        const rest = old.sessions.filter((x) => x.id !== s.id);
-        if (deleted) return { ...old, sessions: rest };
-        const existing = old.sessions.find((x) => x.id === s.id);
-        if (existing && existing.version > s.version) return old;
-        const next = existing ? old.sessions.map((x) => (x.id === s.id ? s : x)) : [s, ...rest];
-        return { ...old, sessions: next };
-      },
+      (old) => old && { ...old, sessions: putInList(old.sessions, s, deleted) },
     );
-    if (!deleted) qc.setQueryData(trpc.sessions.get.queryKey({ id: s.id }), s);
+    if (!deleted)
+      qc.setQueryData<SessionView>(trpc.sessions.get.queryKey({ id: s.id }), (old) =>
+        newer(old, s),
+      );
   };
 }
 

@@ -16,6 +16,9 @@ export function SessionsPage() {
   const live = useSubscription(
     trpc.sessions.watch.subscriptionOptions(undefined, {
       onData: (change) => put(change.session, change.deleted),
+      // The feed does not replay what changed before it started (or while the socket was
+      // reconnecting), so the list is read again each time it goes live.
+      onStarted: () => void list.refetch(),
     }),
   );
   const templateName = (id: string) =>

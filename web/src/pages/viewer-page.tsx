@@ -6,7 +6,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { ErrorBox, Loading, StateBadge } from "../components/ui.tsx";
-import { SessionActions, usePutSession } from "../session-actions.tsx";
+import { SessionActions, type SessionView, usePutSession } from "../session-actions.tsx";
+import { newer } from "../session-cache.ts";
 import { useTRPC } from "../trpc.ts";
 import { VncViewer } from "../viewer/vnc-viewer.tsx";
 
@@ -19,14 +20,30 @@ const WAITING: Record<string, string> = {
   stopping: "Stopping…",
 };
 
+/** Keeps the newer snapshot when a read lands after a watch event (see session-cache.ts). */
+function newerSession(old: unknown, next: unknown): unknown {
+  return newer(old as SessionView | undefined, next as SessionView);
+}
+
 export function ViewerPage({ sessionId }: { sessionId: string }) {
   const trpc = useTRPC();
   const put = usePutSession();
-  const q = useQuery(trpc.sessions.get.queryOptions({ id: sessionId }));
+  const q = useQuery(
+    trpc.sessions.get.queryOptions(
+      { id: sessionId },
+      // A read that left the server before a watch event may land after it; keep the newer.
+      { structuralSharing: newerSession },
+    ),
+  );
   useSubscription(
     trpc.sessions.watch.subscriptionOptions(
       { sessionId },
-      { onData: (c) => put(c.session, c.deleted) },
+      {
+        onData: (c) => put(c.session, c.deleted),
+        // Changes between the first read and the subscription (or during a reconnect of the
+        // socket) are not replayed, so read the session again once the feed is live.
+        onStarted: () => void q.refetch(),
+      },
     ),
   );
   if (q.isPending) return <Loading label="Loading the session…" />;

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { newer, putInList } from "./session-cache.ts";
+
+const snap = (id: string, version: number, state: string) => ({ id, version, state });
+
+describe("session cache ordering", () => {
+  it("keeps a later event when an earlier mutation reply lands after it", () => {
+    const event = snap("a", 7, "hibernated");
+    const reply = snap("a", 6, "hibernating");
+    assert.equal(newer(event, reply), event);
+    assert.equal(newer(reply, event), event);
+    assert.equal(newer(undefined, reply), reply);
+  });
+
+  it("takes the later read on a tie", () => {
+    const first = snap("a", 3, "running");
+    const second = snap("a", 3, "running");
+    assert.equal(newer(first, second), second);
+  });
+
+  it("puts, replaces only with newer versions, and deletes", () => {
+    const list = [snap("a", 2, "running"), snap("b", 1, "running")];
+    assert.deepEqual(
+      putInList(list, snap("c", 1, "pending"), false).map((x) => x.id),
+      ["c", "a", "b"],
+    );
+    assert.equal(putInList(list, snap("a", 1, "starting"), false), list);
+    assert.equal(putInList(list, snap("a", 3, "hibernating"), false)[0]?.state, "hibernating");
+    assert.deepEqual(
+      putInList(list, snap("a", 9, "stopped"), true).map((x) => x.id),
+      ["b"],
+    );
+  });
+});

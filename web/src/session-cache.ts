@@ -1,0 +1,25 @@
+/**
+ * Ordering rule for session snapshots in the client cache. Snapshots reach the page by three
+ * roads (query reads, mutation replies, the watch feed) that can overtake each other: a fast
+ * hibernate's "hibernated" event may land before the mutation's own "hibernating" reply. The
+ * server bumps `version` on every change, so the higher version always wins.
+ */
+
+interface Versioned {
+  id: string;
+  version: number;
+}
+
+/** The newer of two snapshots of one session; `next` on a tie (it was read later). */
+export function newer<T extends Versioned>(old: T | undefined, next: T): T {
+  return old !== undefined && old.version > next.version ? old : next;
+}
+
+/** A list with `s` put in (replacing an older copy, or first when new) or taken out. */
+export function putInList<T extends Versioned>(list: T[], s: T, deleted: boolean): T[] {
+  if (deleted) return list.filter((x) => x.id !== s.id);
+  const existing = list.find((x) => x.id === s.id);
+  if (!existing) return [s, ...list];
+  const winner = newer(existing, s);
+  return winner === existing ? list : list.map((x) => (x.id === s.id ? s : x));
+}
