@@ -10,6 +10,7 @@ import { type AccessClaims, AccessTokens } from "./access-tokens.ts";
 import { ApiKeys } from "./api-keys.ts";
 import type { AuthTables, UserRow } from "./auth-schema.ts";
 import { loginInput, logoutInput, parseInput, refreshInput } from "./auth-validation.ts";
+import { assertNotLocked, clearFailures, recordFailure } from "./login-throttle.ts";
 import { DUMMY_HASH_PROMISE, verifyPassword } from "./passwords.ts";
 import type { RevocationStore } from "./revocation-store.ts";
 import { newSecret, sha256 } from "./tokens-util.ts";
@@ -96,10 +97,13 @@ export class AuthCore {
       .selectAll()
       .where("username", "=", username.toLowerCase())
       .executeTakeFirst();
+    if (row) assertNotLocked(row, this.#now());
     // Hash even for unknown users, so response time does not reveal which usernames exist.
     const ok = await verifyPassword(password, row?.password_hash ?? (await DUMMY_HASH_PROMISE()));
+    if (row && !ok) await recordFailure(this.#db, row.id, this.#now());
     if (!row || !ok) throw unauthenticated(BAD_CREDENTIALS);
     if (row.disabled) throw permissionDenied(DISABLED);
+    await clearFailures(this.#db, row);
     const tokens = await this.#db.transaction().execute((tx) => this.#issue(tx, row, randomUUID()));
     return { tokens, user: toAuthUser(row) };
   }

@@ -19,6 +19,10 @@ export interface UsersTable {
   password_hash: string;
   disabled: Generated<boolean>;
   created_at: Timestamp;
+  /** Consecutive wrong passwords since the last good sign-in (auth/login-throttle.ts). */
+  failed_logins: Generated<number>;
+  /** Sign-ins are refused until this instant after too many failures. */
+  locked_until: NullableTimestamp;
 }
 
 /** SDK and grpcurl credentials; only the SHA-256 of the secret is kept. */

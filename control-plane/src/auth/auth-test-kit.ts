@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { Kysely, Migrator, PostgresDialect } from "kysely";
 import pg from "pg";
 import * as authMigration from "../store/migrations/0002-auth.ts";
+import * as loginThrottleMigration from "../store/migrations/0003-login-throttle.ts";
 import { AuthCore } from "./auth-core.ts";
 import type { AuthTables } from "./auth-schema.ts";
 import { hashPassword, type ScryptParams } from "./passwords.ts";
@@ -66,7 +67,12 @@ export async function createAuthTestDb(): Promise<{ db: Kysely<AuthTables> } & A
   const db = new Kysely<AuthTables>({ dialect: new PostgresDialect({ pool }) });
   const migrator = new Migrator({
     db,
-    provider: { getMigrations: async () => ({ "0002-auth": authMigration }) },
+    provider: {
+      getMigrations: async () => ({
+        "0002-auth": authMigration,
+        "0003-login-throttle": loginThrottleMigration,
+      }),
+    },
   });
   const { error } = await migrator.migrateToLatest();
   if (error) throw new Error("migrate auth test db", { cause: error });

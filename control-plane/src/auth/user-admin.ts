@@ -141,7 +141,8 @@ export class UserAdmin {
     const { id } = parseInput(idInput, input);
     const row = await this.#db
       .updateTable("users")
-      .set({ disabled: false })
+      // Enabling also lifts a sign-in pause (auth/login-throttle.ts): it is the admin's unlock.
+      .set({ disabled: false, failed_logins: 0, locked_until: null })
       .where("id", "=", id)
       .returningAll()
       .executeTakeFirst();
