@@ -31,6 +31,13 @@ module.exports = {
       },
     })),
     {
+      name: "common-imports-deployable",
+      comment: "common/ is the library every deployable shares, so it depends on none of them",
+      severity: "error",
+      from: { path: "^common/" },
+      to: { path: "^(control-plane|dataplane|agents|web|e2e|bench|scripts)/" },
+    },
+    {
       name: "web-imports-router-at-runtime",
       comment: "web/ may import only the router type, never control-plane code",
       severity: "error",
@@ -49,7 +56,7 @@ module.exports = {
     {
       name: "no-circular",
       severity: "error",
-      from: { path: "^(control-plane|dataplane|agents)/src" },
+      from: { path: "^(common|control-plane|dataplane|agents)/src" },
       to: { circular: true },
     },
   ],

@@ -4,6 +4,7 @@
  * or SIGINT. Shutdown closes the control stream and leaves sessions running (they are
  * re-adopted by the next start) unless AGENT_STOP_SESSIONS_ON_EXIT=true.
  */
+import { startTracing } from "@streamspace/common/tracing";
 import { startAgentProcess } from "./agent-process.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./runtime/log.ts";
@@ -17,6 +18,8 @@ try {
   process.exit(2);
 }
 const log = createLogger(config.logLevel, { service: "agent", agentId: config.agentId });
+// Commands carry the caller's trace context; spans are exported when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+const tracing = startTracing({ service: "streamspace-agent" });
 let agent: Awaited<ReturnType<typeof startAgentProcess>>;
 try {
   agent = await startAgentProcess(config, log);
@@ -36,6 +39,7 @@ const shutdown = async (signal: string) => {
   }, 30_000);
   force.unref();
   await agent.stop();
+  await tracing.shutdown().catch(() => {});
   process.exit(0);
 };
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { currentTraceContext } from "@streamspace/common/tracing";
 import { Redis } from "ioredis";
 import { AuthCore } from "./auth/auth-core.ts";
 import { asAuthDb } from "./auth/auth-schema.ts";
@@ -21,6 +22,7 @@ import { createViewerTokenSigner } from "./auth/viewer-tokens.ts";
 import type { ControlPlaneConfig } from "./config.ts";
 import { registerAuthServices } from "./connect/auth-service.ts";
 import { registerCoreServices } from "./connect/register-core-services.ts";
+import { createTraceInterceptor } from "./connect/trace-interceptor.ts";
 import type { Gateway } from "./gateway/agent-gateway.ts";
 import { registerAgentGateway } from "./gateway/agent-gateway.ts";
 import { createPgGateway } from "./gateway/pg-gateway.ts";
@@ -147,6 +149,7 @@ export async function createControlPlane(
   let gw: Gateway | undefined;
   const bus = redis ? new RedisSessionChangeBus(redis!, errLog) : undefined;
   const core = createPgCore(db, {
+    traceContext: currentTraceContext,
     bus,
     notifier: { commandsEnqueued: (agentId: string) => gw?.commandsEnqueued(agentId) },
     viewerTokens: tokenSigner,
@@ -298,7 +301,7 @@ export async function createControlPlane(
   );
 
   const connectHandler = connectNodeAdapter({
-    interceptors: [createAuthInterceptor(auth, errLog)],
+    interceptors: [createTraceInterceptor(), createAuthInterceptor(auth, errLog)],
     routes: (router) => {
       for (const register of connectRoutes) register(router);
     },

@@ -2,6 +2,7 @@
  * Control-plane process entry. A bad environment stops it with one line; SIGTERM/SIGINT drain
  * (not-ready, agents told to reconnect elsewhere, in-flight work finished) and exit within 30 s.
  */
+import { startTracing } from "@streamspace/common/tracing";
 import { createControlPlane } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { ConfigError } from "./env.ts";
@@ -18,6 +19,8 @@ try {
   throw err;
 }
 const log = createLogger(config.logLevel, { svc: "control-plane", pod: config.podName });
+// Process-wide tracing (common/src/tracing.ts): exported when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+const tracing = startTracing({ service: "streamspace-control-plane" });
 process.on("unhandledRejection", (err) => log.error("unhandled rejection", { err }));
 
 let cp: Awaited<ReturnType<typeof createControlPlane>>;
@@ -40,6 +43,7 @@ async function shutdown(signal: string) {
   hardStop.unref();
   await cp.drain().catch((err) => log.warn("drain failed", { err }));
   await cp.close();
+  await tracing.shutdown().catch(() => {});
   log.info("stopped");
   process.exit(0);
 }

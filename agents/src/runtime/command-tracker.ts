@@ -7,6 +7,7 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { extractContext, inSpan, SpanKind, SpanStatusCode } from "@streamspace/common/tracing";
 import type {
   AgentMessageSchema,
   Command,
@@ -72,8 +73,29 @@ export class CommandTracker {
     const log = this.opts.log.child(
       traceparent ? { commandId: id, traceparent } : { commandId: id },
     );
-    const task = runCommand(cmd, { ...this.opts.context, log }, ac.signal).then((outcome) => {
+    // The work is a span in the caller's trace (the API request that wrote the command).
+    const task = inSpan(
+      `agent ${cmd.action.case ?? "unknown"}`,
+      {
+        parent: extractContext(cmd.traceContext),
+        kind: SpanKind.CONSUMER,
+        attributes: { "streamspace.command_id": id, "streamspace.session_id": sessionOf(cmd) },
+      },
+      async (span) => {
+        const outcome = await runCommand(cmd, { ...this.opts.context, log }, ac.signal);
+        if (!outcome.result.success) span.setStatus({ code: SpanStatusCode.ERROR });
+        return outcome;
+      },
+    ).then((outcome) => {
       clock.clearTimeout(timer);
+      // Arrival and finish times let the end-to-end bench split a session start into hops.
+      log.debug("command finished", {
+        action: cmd.action.case,
+        sessionId: sessionOf(cmd),
+        receivedAtMs: now,
+        finishedAtMs: clock.now(),
+        success: outcome.result.success,
+      });
       this.inflight.delete(id);
       this.completed.set(id, outcome.result);
       this.opts.onFinished(cmd, outcome);
@@ -118,4 +140,10 @@ export class CommandTracker {
       this.unreported.add(result.commandId);
     }
   }
+}
+
+/** The session a command is about, for logs ("" for drain). */
+function sessionOf(cmd: Command): string {
+  const a = cmd.action;
+  return a.case && a.case !== "drain" ? a.value.sessionId : "";
 }

@@ -24,6 +24,8 @@ export interface AgentServiceDeps {
   pusher?: CredentialPusher;
   notifier?: OutboxNotifier;
   now?: () => Date;
+  /** W3C trace context of the request being served, carried in Drain commands. */
+  traceContext?: () => Record<string, string>;
 }
 
 /** A page of agents, ordered by id. */
@@ -133,7 +135,9 @@ export function createAgentService(deps: AgentServiceDeps) {
         }
         if (cur.state === "draining") return cur;
         const next = await tx.agents.setState(id, "draining");
-        await tx.commands.insert(buildCommand({ kind: "drain", agentId: id }, now()));
+        await tx.commands.insert(
+          buildCommand({ kind: "drain", agentId: id }, now(), deps.traceContext?.()),
+        );
         await tx.audit.append({
           actorId: u.userId,
           action: "agent.drain",

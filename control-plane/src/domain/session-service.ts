@@ -41,6 +41,11 @@ export interface SessionServiceDeps {
   now?: () => Date;
   /** Largest backlog a single watcher may build before it is cut (default 1024). */
   watchBuffer?: number;
+  /**
+   * W3C trace context of the request being served, stored in each command so the agent's
+   * work joins the caller's trace (DESIGN.md §8); absent means commands carry none.
+   */
+  traceContext?: () => Record<string, string>;
 }
 
 /** A page of sessions as both transports return it. */
@@ -54,6 +59,7 @@ export function createSessionService(deps: SessionServiceDeps) {
   const { store, bus } = deps;
   const now = deps.now ?? (() => new Date());
   const notify = (agentId: string) => deps.notifier?.commandsEnqueued(agentId);
+  const traceContext = deps.traceContext ?? (() => ({}));
 
   const getVisible = async (p: UserPrincipal, id: string) => {
     const s = await store.sessions.get(id);
@@ -81,7 +87,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       const to = targetOf(op, id, s.state);
       const updated = await transition(tx, s, to, { reason: `${op} requested`, actor: p.userId });
       const kind = `${op}_session` as const;
-      const command = buildCommand({ kind, session: updated }, now());
+      const command = buildCommand({ kind, session: updated }, now(), traceContext());
       await tx.commands.insert(command);
       return { session: updated, command };
     });
@@ -124,6 +130,7 @@ export function createSessionService(deps: SessionServiceDeps) {
         const command = buildCommand(
           { kind: "start_session", session: draftSession(draft), template },
           now(),
+          traceContext(),
         );
         return store.sessions.insertScheduled(draft, p.userId, command);
       });
@@ -213,7 +220,7 @@ export function createSessionService(deps: SessionServiceDeps) {
           actor: p.userId,
           deleteRequested: true,
         });
-        const cmd = buildCommand({ kind: "stop_session", session: u }, now());
+        const cmd = buildCommand({ kind: "stop_session", session: u }, now(), traceContext());
         await tx.commands.insert(cmd);
         return { change: { session: u, deleted: false }, agentId: cmd.agentId };
       });

@@ -12,6 +12,7 @@ import http2, {
 } from "node:http2";
 import net, { type Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { startServerSpan } from "@streamspace/common/tracing";
 import type { Logger } from "../log.ts";
 
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -42,10 +43,37 @@ export interface HttpServer {
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
 
+/**
+ * The span name of an API request, or undefined for what is not traced: probes, metrics,
+ * static files, and the agents' hours-long gateway streams (their commands carry their own
+ * trace context).
+ */
+export function requestSpanName(url: string): string | undefined {
+  const path = url.split("?")[0] ?? "";
+  if (path.startsWith("/trpc/")) return `trpc ${path.slice("/trpc/".length)}`;
+  if (path.startsWith("/streamspace.agent.")) return undefined;
+  if (/^\/[a-z][\w.]*\.[A-Z]\w*\/[A-Z]\w*$/.test(path)) return path.slice(1);
+  return undefined;
+}
+
 /** Starts the combined HTTP/1.1 + h2c server and resolves once it listens. */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const { log } = opts;
   const handle = async (req: AnyRequest, res: AnyResponse) => {
+    const name = requestSpanName(req.url ?? "/");
+    if (!name) return answer(req, res);
+    // One server span per API request; the domain reads it to stamp the commands it writes.
+    const span = startServerSpan(name, req.headers, {
+      "http.request.method": req.method ?? "",
+      "url.path": (req.url ?? "/").split("?")[0] ?? "/",
+    });
+    res.once("close", () => {
+      span.span.setAttribute("http.response.status_code", res.statusCode);
+      span.end(res.statusCode >= 500 ? `HTTP ${res.statusCode}` : undefined);
+    });
+    await span.run(() => answer(req, res));
+  };
+  const answer = async (req: AnyRequest, res: AnyResponse) => {
     try {
       for (const route of opts.routes) if (await route(req, res)) return;
       opts.fallback(req, res);

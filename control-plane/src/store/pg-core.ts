@@ -20,6 +20,8 @@ export interface PgCoreOptions {
   pusher?: CredentialPusher;
   viewerTokens?: ViewerTokenPort;
   now?: () => Date;
+  /** The serving request's W3C trace context, stored in every command (DESIGN.md §8). */
+  traceContext?: () => Record<string, string>;
 }
 
 /** Store + sessions, templates, agents and the report API the gateway calls. */
@@ -35,6 +37,7 @@ export function createPgCore(db: Kysely<Database>, opts: PgCoreOptions = {}) {
       notifier: opts.notifier,
       viewerTokens: opts.viewerTokens,
       now: opts.now,
+      traceContext: opts.traceContext,
     }),
     templates: createTemplateService({ store }),
     agents: createAgentService({
@@ -43,6 +46,7 @@ export function createPgCore(db: Kysely<Database>, opts: PgCoreOptions = {}) {
       pusher: opts.pusher,
       notifier: opts.notifier,
       now: opts.now,
+      traceContext: opts.traceContext,
     }),
     reports: createSessionReports({ store, bus, notifier: opts.notifier }),
   };
