@@ -3,53 +3,58 @@
  * < 1 GiB RSS, in one control-plane process). One real control-plane process (main.ts, memory
  * hub, real Postgres); simulated agents in several client processes, each agent one real gRPC
  * stream, many streams per HTTP/2 connection. For each step of the ramp: time to connect
- * (enrolment included), then a steady window measuring the server's RSS and CPU.
+ * (enrolment included), then a steady window measuring the server's RSS and CPU, then its
+ * JS heap before and after a forced GC (through the inspector).
  *
  *   node --import tsx bench/gateway/fan-in.ts [steps=1000,5000,10000] [window_s=20] [clients=4]
+ *   FANIN_SERVER=tsx|bundle   run main.ts through tsx (the README's way) or from a bundle
+ *   FANIN_NODE_ARGS="..."     extra node/V8 flags for the server (e.g. --max-semi-space-size=4)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { startPodCluster } from "../../e2e/multipod-cluster.ts";
 import { startPostgres, startRedis } from "../../scripts/services.ts";
+import { type ServerMode, startMeasuredServer } from "./fan-in-server.ts";
 
 const steps = (process.argv[2] ?? "1000,5000,10000").split(",").map(Number);
 const windowS = Number(process.argv[3] ?? 20);
 const nClients = Number(process.argv[4] ?? 4);
-const CLK = 100; // USER_HZ on Linux
+const mode = (process.env.FANIN_SERVER ?? "tsx") as ServerMode;
+const nodeArgs = (process.env.FANIN_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 await using pgSvc = await startPostgres();
 await using redis = await startRedis();
-await using cluster = await startPodCluster({
-  n: 1,
+// Redis as in the first measurement (session bus, relay ring); the hub stays in memory.
+await using server = await startMeasuredServer({
   postgresUrl: pgSvc.url,
-  redisUrl: redis.url,
-  env: { AGENT_HUB_BACKEND: "memory", LOG_LEVEL: "warn" },
+  mode,
+  nodeArgs,
+  env: { REDIS_URL: redis.url },
 });
-const pod = cluster.pods[0];
-if (!pod?.child.pid) throw new Error("no pod");
-const pid = pod.child.pid;
 
-const rssMiB = () => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m?.[1] ?? 0) / 1024;
-};
-const cpuTicks = () => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return Number(f[11]) + Number(f[12]); // utime + stime
-};
 const connected = async () => {
-  const h = (await (await fetch(`${pod.url}/health`)).json()) as { agents: { connected: number } };
+  const h = (await (await fetch(`${server.url}/health`)).json()) as {
+    agents: { connected: number };
+  };
   return h.agents.connected;
+};
+const mem = async () => {
+  const before = await server.memory(false);
+  const after = await server.memory(true);
+  const f = (m: Record<string, number>) =>
+    `${(m.heapUsed ?? 0).toFixed(0)}/${(m.heapTotal ?? 0).toFixed(0)}`;
+  return `${f(before)} → ${f(after)} MiB, external ${(after.external ?? 0).toFixed(0)} MiB, RSS after GC ${server.rssMiB().toFixed(0)} MiB`;
 };
 
 const clients: ChildProcess[] = [];
 let started = 0;
 console.log(
-  `ulimit -n here: ${readFileSync("/proc/self/limits", "utf8").match(/Max open files\s+(\d+)/)?.[1]}`,
+  `server: ${mode} ${nodeArgs.join(" ")}; ulimit -n here: ${readFileSync("/proc/self/limits", "utf8").match(/Max open files\s+(\d+)/)?.[1]}`,
 );
-console.log(`idle server RSS ${rssMiB().toFixed(0)} MiB`);
-console.log("| agents | connect time | RSS | CPU (steady, % of one core) |");
-console.log("|---|---|---|---|");
+console.log(`idle: RSS ${server.rssMiB().toFixed(0)} MiB; heap used/total ${await mem()}`);
+console.log(
+  "| agents | connect time | RSS | CPU (steady, % of one core) | heap used/total → after GC |",
+);
+console.log("|---|---|---|---|---|");
 for (const target of steps) {
   const add = target - started;
   const t0 = Date.now();
@@ -65,8 +70,8 @@ for (const target of steps) {
           "--import",
           "tsx",
           "bench/gateway/fan-in-client.ts",
-          pod.url,
-          cluster.bootstrapToken,
+          server.url,
+          server.bootstrapToken,
           String(count),
           String(started),
           String(conns),
@@ -82,15 +87,22 @@ for (const target of steps) {
     n = await connected();
   }
   const connectS = (Date.now() - t0) / 1000;
-  const c0 = cpuTicks();
+  const c0 = server.cpuSeconds();
   const w0 = Date.now();
   await new Promise((r) => setTimeout(r, windowS * 1000));
-  const cpu = ((cpuTicks() - c0) / CLK / ((Date.now() - w0) / 1000)) * 100;
+  const cpu = ((server.cpuSeconds() - c0) / ((Date.now() - w0) / 1000)) * 100;
   const held = await connected();
+  const rss = server.rssMiB();
   console.log(
-    `| ${held.toLocaleString("en")} of ${target.toLocaleString("en")} | ${connectS.toFixed(1)} s | ${rssMiB().toFixed(0)} MiB | ${cpu.toFixed(1)} % |`,
+    `| ${held.toLocaleString("en")} of ${target.toLocaleString("en")} | ${connectS.toFixed(1)} s | ${rss.toFixed(0)} MiB | ${cpu.toFixed(1)} % | ${await mem()} |`,
   );
   if (n < target) break;
+}
+if (process.env.FANIN_SNAPSHOT) {
+  // Needs FANIN_NODE_ARGS=--heapsnapshot-signal=SIGUSR2; the file lands in the repo root.
+  await server.memory(true);
+  process.kill(server.pid, "SIGUSR2");
+  await new Promise((r) => setTimeout(r, Number(process.env.FANIN_SNAPSHOT) * 1000));
 }
 for (const c of clients) c.kill("SIGTERM");
 await Promise.all(

@@ -1,133 +1,132 @@
 /**
  * Command round trip through the gateway (issue 4, bench b; DESIGN.md §9: p99 < 10 ms at
- * 1,000 commands/s across pods). Two gateways ("pod-a", "pod-b") in this process, each with a
- * RedisAgentHub on one real Redis and the Postgres outbox on one real Postgres; simulated
- * agents hold real HTTP/2 gRPC streams to pod-b. A command is what the API does after commit:
- * insert the outbox row, then notify the gateway of the pod that served the request (pod-b:
- * same pod; pod-a: across pods through Redis pub/sub). Measured: insert start → the agent
- * receives the command (it acks at once), at a steady open-loop rate.
+ * 1,000 commands/s across pods). Two gateway pods ("pod-a", "pod-b"), each its own process
+ * with a RedisAgentHub on one real Redis and the Postgres outbox on one real Postgres; the
+ * simulated agents, in their own process(es), hold real HTTP/2 gRPC streams to pod-b. A
+ * command is what the API does after commit, run inside the issuing pod: INSERT the outbox
+ * row, then notify the gateway (pod-b: same pod; pod-a: across pods through Redis). Measured:
+ * INSERT start → the agent receives the command (it acks at once), at a steady open-loop
+ * rate, on the machine-wide monotonic clock. This process only orchestrates and counts.
  *
- *   node --import tsx bench/gateway/round-trip.ts [rate=1000] [seconds=10] [agents=50]
+ *   node --import tsx bench/gateway/round-trip.ts [rate=1000] [seconds=10] [agents=50] [agent_procs=1]
  */
-import { randomUUID } from "node:crypto";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { CommandSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import { createGateway, type Gateway } from "../../control-plane/src/gateway/agent-gateway.ts";
-import { MemoryAgentRegistry } from "../../control-plane/src/gateway/agent-registry.ts";
-import { commandDispatcher } from "../../control-plane/src/gateway/command-dispatcher.ts";
-import { startGatewayServer } from "../../control-plane/src/gateway/gateway-test-kit.ts";
-import { PgOutboxClaims } from "../../control-plane/src/gateway/pg-outbox-claims.ts";
-import { staticRelayRingSource } from "../../control-plane/src/gateway/relay-ring-source.ts";
-import { RedisAgentHub } from "../../control-plane/src/hub/redis-agent-hub.ts";
-import { createCommandStore } from "../../control-plane/src/store/command-store.ts";
+import { type ChildProcess, fork } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createTestDatabase } from "../../control-plane/src/store/test-database.ts";
-import { SimAgent } from "../../e2e/sim-agent.ts";
 import { startPostgres, startRedis } from "../../scripts/services.ts";
+import type { ChildReport } from "./round-trip-ipc.ts";
 
-const [rate = 1000, seconds = 10, nAgents = 50] = process.argv.slice(2).map(Number);
-const quiet = { info() {}, warn() {}, error: (m: string, f?: object) => console.error(m, f) };
+const [rate = 1000, seconds = 10, nAgents = 50, agentProcs = 1] = process.argv.slice(2).map(Number);
 
 await using pgSvc = await startPostgres();
 await using redis = await startRedis();
 process.env.TEST_POSTGRES_URL = pgSvc.url;
-await using tdb = await createTestDatabase({ poolSize: 20 });
-const commands = createCommandStore(tdb.db);
-// Acks do the outbox write the real report API does; results are not part of this figure.
-const reports = {
-  acknowledgeCommand: async (_a: string, id: string) => !!(await commands.setStatus(id, "acked")),
-  applyCommandResult: async () => undefined,
-};
+await using tdb = await createTestDatabase({ poolSize: 2 });
 
-async function pod(name: string): Promise<Gateway> {
-  return createGateway({
-    pod: name,
-    registry: new MemoryAgentRegistry(),
-    ring: staticRelayRingSource([]),
-    bootstrapToken: "b",
-    autoApprove: true,
-    hub: new RedisAgentHub({ pod: name, url: redis.url, log: quiet }),
-    dispatcher: commandDispatcher({ outbox: new PgOutboxClaims(tdb.db), reports, log: quiet }),
-    log: quiet,
+const children: ChildProcess[] = [];
+function spawnChild(file: string, args: string[]): ChildProcess {
+  const c = fork(new URL(file, import.meta.url).pathname, args, {
+    // BENCH_NODE_ARGS: extra node flags for the children (e.g. --cpu-prof when profiling).
+    execArgv: [
+      "--import",
+      "tsx",
+      ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+    ],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  children.push(c);
+  return c;
+}
+function next<T extends ChildReport["type"]>(
+  c: ChildProcess,
+  type: T,
+): Promise<Extract<ChildReport, { type: T }>> {
+  return new Promise((resolve) => {
+    const on = (m: ChildReport) => {
+      if (m.type !== type) return;
+      c.off("message", on);
+      resolve(m as Extract<ChildReport, { type: T }>);
+    };
+    c.on("message", on);
   });
 }
-const a = await pod("pod-a");
-const b = await pod("pod-b");
-const serverB = await startGatewayServer(b);
-const manager = new Http2SessionManager(serverB.url);
-const transport = createGrpcTransport({ baseUrl: serverB.url, sessionManager: manager });
-const sent = new Map<string, number>();
-const latencies: number[] = [];
-const agents = Array.from(
-  { length: nAgents },
-  (_, i) =>
-    new SimAgent({
-      id: `bench-${i}`,
-      pods: [serverB.url],
-      bootstrapToken: "b",
-      transportFor: () => transport,
-      onCommand: (c) => {
-        const t = sent.get(c.commandId);
-        if (t === undefined) return; // a redelivery: already counted
-        sent.delete(c.commandId);
-        latencies.push(performance.now() - t);
-      },
-    }),
-);
-for (const ag of agents) ag.start();
-while (b.connectedAgents() < nAgents) await new Promise((r) => setTimeout(r, 50));
+const CLK = 100; // USER_HZ
+const cpuS = (c: ChildProcess) => {
+  const f = readFileSync(`/proc/${c.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(f[11]) + Number(f[12])) / CLK;
+};
 
-async function issue(via: Gateway, i: number) {
-  const agentId = `bench-${i % nAgents}`;
-  const id = randomUUID();
-  const deadline = new Date(Date.now() + 60_000);
-  const payload = toBinary(
-    CommandSchema,
-    create(CommandSchema, {
-      commandId: id,
-      deadline: timestampFromDate(deadline),
-      action: { case: "drain", value: {} },
-    }),
-  );
-  sent.set(id, performance.now());
-  await commands.insert({ id, agentId, sessionId: null, kind: "drain", payload, deadline });
-  via.commandsEnqueued(agentId);
+const podA = spawnChild("./round-trip-pod.ts", ["pod-a", tdb.url, redis.url, "0"]);
+const podB = spawnChild("./round-trip-pod.ts", ["pod-b", tdb.url, redis.url, "1"]);
+await next(podA, "ready");
+const url = (await next(podB, "ready")).url ?? "";
+const per = Math.ceil(nAgents / agentProcs);
+const agentKids: ChildProcess[] = [];
+for (let first = 0; first < nAgents; first += per) {
+  const n = Math.min(per, nAgents - first);
+  agentKids.push(spawnChild("./round-trip-agents.ts", [url, String(n), String(first)]));
 }
+await Promise.all(agentKids.map((k) => next(k, "ready")));
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 }
 
-async function run(label: string, via: Gateway) {
-  latencies.length = 0;
-  sent.clear();
+async function stats(c: ChildProcess) {
+  const p = next(c, "stats");
+  c.send({ type: "stats" });
+  return p;
+}
+
+let runId = 0;
+async function run(label: string, via: ChildProcess) {
+  const id = ++runId;
   const total = rate * seconds;
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(issue(via, i));
-  }
-  await Promise.all(inflight);
+  const cpu0 = [podA, podB, ...agentKids].map(cpuS);
+  const stats0 = await stats(podB);
+  const t0 = performance.now();
+  via.send({ type: "run", runId: id, rate, seconds, agents: nAgents });
+  const sent = await next(via, "sent");
+  const sentAt = new Map(sent.ids.map((x, i) => [x, sent.at[i] as number]));
+  const latencies: number[] = [];
   const deadline = performance.now() + 10_000;
   while (latencies.length < total && performance.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
+    const got = await Promise.all(
+      agentKids.map((k) => {
+        const p = next(k, "received");
+        k.send({ type: "collect" });
+        return p;
+      }),
+    );
+    for (const g of got) {
+      g.ids.forEach((x, i) => {
+        const s = sentAt.get(x);
+        if (s !== undefined) latencies.push((g.at[i] as number) - s);
+      });
+    }
+    if (latencies.length < total) await new Promise((r) => setTimeout(r, 100));
   }
-  const achieved = (total / (performance.now() - start)) * 1000;
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = [podA, podB, ...agentKids].map((c, i) => cpuS(c) - (cpu0[i] as number));
+  const share = (x: number) => `${((x / wallS) * 100).toFixed(0)} %`;
+  const stats1 = await stats(podB);
+  const perCmd = (n: number) => (n / total).toFixed(3);
   console.log(
-    `${label}: ${latencies.length}/${total} delivered, offered ${rate}/s for ${seconds}s; p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(1)} ms (wall ${achieved.toFixed(0)}/s)`,
+    `${label}: ${latencies.length}/${total} delivered, offered ${rate}/s for ${seconds}s; p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(1)} ms; CPU pod-a ${share(cpu[0] ?? 0)}, pod-b ${share(cpu[1] ?? 0)}, agents ${share(cpu.slice(2).reduce((x, y) => x + y, 0))}; pod-b claims/command ${perCmd(stats1.claims - stats0.claims)}, ack writes/command ${perCmd(stats1.acks - stats0.acks)}`,
   );
 }
 
-await run("warm-up (same pod)", b);
-await run("across pods (pod-a → Redis → pod-b)", a);
-await run("same pod (pod-b → its agents)", b);
-await run("across pods (pod-a → Redis → pod-b)", a);
-for (const ag of agents) await ag.stop();
-manager.abort();
-await serverB.close();
-await a.close();
+await run("warm-up (same pod)", podB);
+await run("across pods (pod-a → Redis → pod-b)", podA);
+await run("same pod (pod-b → its agents)", podB);
+await run("across pods (pod-a → Redis → pod-b)", podA);
+
+// Agents first, so the pods do not log their streams breaking as errors.
+const stop = (c: ChildProcess) => {
+  const exited = new Promise((r) => c.once("exit", r));
+  c.send({ type: "stop" });
+  return exited;
+};
+await Promise.all(agentKids.map(stop));
+await Promise.all([podA, podB].map(stop));

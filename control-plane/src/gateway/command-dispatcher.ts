@@ -5,10 +5,13 @@
  *    the same row in one attempt;
  *  - a sent row not acknowledged by its ack deadline is due again (redelivery on timeout);
  *  - a new stream resends everything unfinished (redelivery on reconnect);
- *  - acks and results go through the core's report API (command and session in one
- *    transaction);
+ *  - acks are written in batches (ack-batcher.ts); results go through the core's report API
+ *    (command and session in one transaction);
  *  - a row past its command deadline is failed with a reason the session shows.
- * Deliveries for one agent run one at a time; a poke during a run schedules one more run.
+ * Pokes are coalesced: the agents poked in one event-loop turn, and those poked while a claim
+ * is in flight, share the next claim statement, so Postgres sees one claim per batch rather
+ * than one per command. An agent is in at most one claim at a time, so its commands go out in
+ * order; a poke during its claim schedules one more.
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
 import {
@@ -17,9 +20,10 @@ import {
   CommandSchema,
   ControlMessageSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import { AckBatcher } from "./ack-batcher.ts";
 import type { AgentConnection } from "./agent-connection.ts";
 import type { GatewayDispatcher, GatewayLogger } from "./gateway-ports.ts";
-import type { ClaimMode, OutboxClaims } from "./outbox-claims.ts";
+import type { ClaimedCommand, ClaimMode, OutboxClaims } from "./outbox-claims.ts";
 
 /** The streams a dispatcher writes to (the gateway provides them). */
 export interface LocalStreams {
@@ -29,7 +33,6 @@ export interface LocalStreams {
 
 /** The part of the core's report API that delivery needs (domain/session-reports.ts). */
 export interface CommandReports {
-  acknowledgeCommand(agentId: string, commandId: string): Promise<boolean>;
   applyCommandResult(agentId: string, result: CommandResult): Promise<unknown>;
 }
 
@@ -40,6 +43,7 @@ export interface DispatcherDeps {
   /** How long an agent has to ack a sent command before it is sent again. */
   ackTimeoutMs?: number;
   sweepEveryMs?: number;
+  /** Rows per claim statement (all agents of a coalesced claim together). */
   batch?: number;
   now?: () => number;
   log: GatewayLogger;
@@ -54,13 +58,26 @@ export function commandDispatcher(deps: DispatcherDeps): (s: LocalStreams) => Ga
 }
 
 const CHUNK = 5_000;
+/** Agents in one coalesced claim; keeps the statement's array parameter reasonable. */
+const MAX_AGENTS_PER_CLAIM = 1_000;
+
+type Reconnect = Extract<ClaimMode, { kind: "reconnect" }>;
 
 class CommandDispatcher implements GatewayDispatcher {
-  private readonly runs = new Map<string, { again: boolean; mode: ClaimMode }>();
+  /** Agents waiting for a "due" claim. */
+  private readonly wantDue = new Set<string>();
+  /** Agents waiting for a reconnect claim (a new stream: resend everything unfinished). */
+  private readonly wantReconnect = new Map<string, Reconnect>();
+  /** Agents in a claim now. */
+  private readonly busy = new Set<string>();
   private readonly idle = new Set<() => void>();
+  private readonly acks: AckBatcher;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly ackTimeoutMs: number;
+  private readonly batch: number;
+  private dueInFlight = false;
+  private flushQueued = false;
   private sweeping = false;
   private closed = false;
 
@@ -70,71 +87,141 @@ class CommandDispatcher implements GatewayDispatcher {
   ) {
     this.now = deps.now ?? Date.now;
     this.ackTimeoutMs = deps.ackTimeoutMs ?? 5_000;
+    this.batch = deps.batch ?? 500;
+    this.acks = new AckBatcher(deps.outbox, deps.log);
     this.timer = setInterval(() => void this.sweep(), deps.sweepEveryMs ?? 1_000);
     this.timer.unref();
   }
 
   async agentConnected(conn: AgentConnection): Promise<void> {
+    if (this.closed) return;
     const resendBefore = new Date(this.now() + this.ackTimeoutMs);
-    this.kick(conn.agentId, { kind: "reconnect", resendBefore });
+    this.wantReconnect.set(conn.agentId, { kind: "reconnect", resendBefore });
+    this.wantDue.delete(conn.agentId);
+    this.schedule();
   }
 
   poke(agentId: string): void {
-    this.kick(agentId, { kind: "due" });
+    if (this.closed || this.wantReconnect.has(agentId)) return;
+    this.wantDue.add(agentId);
+    this.schedule();
   }
 
-  async ack(agentId: string, commandId: string): Promise<void> {
-    await this.deps.reports.acknowledgeCommand(agentId, commandId);
+  ack(agentId: string, commandId: string): Promise<void> {
+    return this.acks.add({ agentId, commandId });
   }
 
   async result(agentId: string, result: CommandResult): Promise<void> {
     await this.deps.reports.applyCommandResult(agentId, result);
   }
 
-  private kick(agentId: string, mode: ClaimMode): void {
-    if (this.closed) return;
-    const run = this.runs.get(agentId);
-    if (run) {
-      run.again = true;
-      if (mode.kind === "reconnect") run.mode = mode;
-      return;
-    }
-    const state = { again: false, mode };
-    this.runs.set(agentId, state);
-    void this.deliver(agentId, state);
+  /** Claims in the next turn, so every poke of this turn joins the same statement. */
+  private schedule(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
   }
 
-  private async deliver(agentId: string, state: { again: boolean; mode: ClaimMode }) {
-    const batch = this.deps.batch ?? 100;
+  private flush(): void {
+    if (this.closed) return;
+    for (const [agentId, mode] of this.wantReconnect) {
+      if (this.busy.has(agentId)) continue;
+      this.wantReconnect.delete(agentId);
+      const conn = this.usable(agentId);
+      if (!conn) continue;
+      this.busy.add(agentId);
+      void this.claimReconnect(conn, mode).finally(() => this.release([agentId]));
+    }
+    if (this.dueInFlight || this.wantDue.size === 0) return;
+    const ids: string[] = [];
+    for (const agentId of this.wantDue) {
+      if (this.busy.has(agentId)) continue;
+      this.wantDue.delete(agentId);
+      if (!this.usable(agentId)) continue;
+      ids.push(agentId);
+      if (ids.length === MAX_AGENTS_PER_CLAIM) break;
+    }
+    if (ids.length === 0) return;
+    for (const id of ids) this.busy.add(id);
+    this.dueInFlight = true;
+    void this.claimDue(ids).finally(() => {
+      this.dueInFlight = false;
+      this.release(ids);
+    });
+  }
+
+  private usable(agentId: string): AgentConnection | undefined {
+    const conn = this.streams.connection(agentId);
+    return conn?.open && conn.approved ? conn : undefined;
+  }
+
+  private release(ids: string[]): void {
+    for (const id of ids) this.busy.delete(id);
+    if (this.wantDue.size > 0 || this.wantReconnect.size > 0) this.flush();
+    if (this.busy.size === 0 && !this.dueInFlight) for (const f of this.idle) f();
+  }
+
+  private async claimDue(ids: string[]): Promise<void> {
     try {
-      do {
-        state.again = false;
-        const conn = this.streams.connection(agentId);
-        if (!conn?.open || !conn.approved) break;
-        const now = this.now();
-        const rows = await this.deps.outbox.claim(
-          agentId,
-          state.mode,
-          new Date(now),
-          new Date(now + this.ackTimeoutMs),
-          batch,
-        );
-        for (const row of rows) {
-          const command = fromBinary(CommandSchema, row.payload);
-          conn.send(create(ControlMessageSchema, { payload: { case: "command", value: command } }));
-        }
-        if (rows.length > 0) this.deps.onDispatched?.(rows.length);
-        if (rows.length === batch) state.again = true;
-      } while (state.again && !this.closed);
+      const now = this.now();
+      const rows = await this.deps.outbox.claimDue(
+        ids,
+        new Date(now),
+        new Date(now + this.ackTimeoutMs),
+        this.batch,
+      );
+      const byAgent = new Map<string, ClaimedCommand[]>();
+      for (const row of rows) {
+        const list = byAgent.get(row.agentId);
+        if (list) list.push(row);
+        else byAgent.set(row.agentId, [row]);
+      }
+      for (const [agentId, list] of byAgent) this.send(agentId, list);
+      // A full batch may have left rows behind: those agents claim again.
+      if (rows.length === this.batch) for (const id of ids) this.wantDue.add(id);
     } catch (err) {
       this.deps.log.error("command delivery failed; the sweep retries", {
-        agentId,
+        agents: ids.length,
         err: String(err),
       });
-    } finally {
-      this.runs.delete(agentId);
-      if (this.runs.size === 0) for (const f of this.idle) f();
     }
+  }
+
+  private async claimReconnect(conn: AgentConnection, mode: Reconnect): Promise<void> {
+    try {
+      for (;;) {
+        if (!conn.open || this.closed) return;
+        const now = this.now();
+        const rows = await this.deps.outbox.claim(
+          conn.agentId,
+          mode,
+          new Date(now),
+          new Date(now + this.ackTimeoutMs),
+          this.batch,
+        );
+        this.send(conn.agentId, rows);
+        if (rows.length < this.batch) return;
+      }
+    } catch (err) {
+      this.deps.log.error("command redelivery failed; the sweep retries", {
+        agentId: conn.agentId,
+        err: String(err),
+      });
+    }
+  }
+
+  /** Writes claimed rows to the agent's current stream; a gone stream means redelivery later. */
+  private send(agentId: string, rows: ClaimedCommand[]): void {
+    if (rows.length === 0) return;
+    const conn = this.streams.connection(agentId);
+    for (const row of rows) {
+      const command = fromBinary(CommandSchema, row.payload);
+      conn?.send(create(ControlMessageSchema, { payload: { case: "command", value: command } }));
+    }
+    this.deps.onDispatched?.(rows.length);
   }
 
   /** Safety net for lost pokes and ack timeouts, and the command-deadline reaper. */
@@ -146,7 +233,7 @@ class CommandDispatcher implements GatewayDispatcher {
       const ids = this.streams.localAgentIds();
       for (let i = 0; i < ids.length; i += CHUNK) {
         const due = await this.deps.outbox.agentsWithDue(ids.slice(i, i + CHUNK), now);
-        for (const id of due) this.kick(id, { kind: "due" });
+        for (const id of due) this.poke(id);
       }
       const expired = await this.deps.outbox.expired(now, 100);
       for (const e of expired) {
@@ -170,7 +257,8 @@ class CommandDispatcher implements GatewayDispatcher {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    if (this.runs.size === 0) return;
+    await this.acks.flush();
+    if (this.busy.size === 0 && !this.dueInFlight) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.idle.delete(done);

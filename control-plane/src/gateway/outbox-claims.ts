@@ -10,6 +10,17 @@ export interface ClaimedCommand {
   payload: Uint8Array;
 }
 
+/** A claimed row with the agent it is for (claims over many agents at once). */
+export interface ClaimedAgentCommand extends ClaimedCommand {
+  agentId: string;
+}
+
+/** An agent's CommandAck: the agent has the command and will run it. */
+export interface CommandAckRecord {
+  agentId: string;
+  commandId: string;
+}
+
 /** Which rows a claim takes. */
 export type ClaimMode =
   /** New rows and rows whose ack deadline passed (the steady-state sweep and pokes). */
@@ -41,6 +52,23 @@ export interface OutboxClaims {
     ackDeadline: Date,
     limit: number,
   ): Promise<ClaimedCommand[]>;
+  /**
+   * The "due" claim for many agents in one statement (pokes coalesced per event-loop turn):
+   * up to `limit` rows in total, oldest first within each agent. A result of exactly `limit`
+   * rows means some agents may have more.
+   */
+  claimDue(
+    agentIds: string[],
+    now: Date,
+    ackDeadline: Date,
+    limit: number,
+  ): Promise<ClaimedAgentCommand[]>;
+  /**
+   * Marks sent (or pending) rows acked, many at once; rows already acked or finished and rows
+   * of another agent are left alone, so a late or forged ack never moves a row backwards.
+   * Returns how many rows changed.
+   */
+  acknowledge(acks: CommandAckRecord[]): Promise<number>;
   /** Agents among `agentIds` with rows due now (pending, or sent past the ack deadline). */
   agentsWithDue(agentIds: string[], now: Date): Promise<string[]>;
   /** Unfinished rows past their command deadline. */

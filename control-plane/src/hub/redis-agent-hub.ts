@@ -34,10 +34,23 @@ export interface RedisAgentHubOptions {
 // Deletes the route only if it still names this connection (a newer stream elsewhere wins).
 const UNREGISTER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+// Route lookup and PUBLISH in one round trip (a command across pods pays one Redis hop, not
+// two). KEYS[1] route key; ARGV: channel prefix, this pod, payload. -1: no route, -2: the
+// route names this pod (a stale route: the stream is gone), else PUBLISH's receiver count.
+const ROUTE_AND_PUBLISH = `local v = redis.call('GET', KEYS[1])
+if not v then return -1 end
+local pod = string.match(v, '^(.*)|[^|]*$')
+if not pod or pod == ARGV[2] then return -2 end
+return redis.call('PUBLISH', ARGV[1] .. pod, ARGV[3])`;
+
+type HubRedis = Redis & {
+  routeAndPublish(key: string, prefix: string, pod: string, payload: Buffer): Promise<number>;
+};
+
 /** The multi-pod hub. */
 export class RedisAgentHub implements AgentHub {
   readonly pod: string;
-  private readonly cmd: Redis;
+  private readonly cmd: HubRedis;
   private readonly sub: Redis;
   private readonly local = new Map<string, string>();
   private readonly routeTtl: number;
@@ -58,7 +71,14 @@ export class RedisAgentHub implements AgentHub {
       maxRetriesPerRequest: 1,
       retryStrategy: (n: number) => Math.min(50 * n, 1_000),
     };
-    this.cmd = new Redis(opts.url, { ...common, enableOfflineQueue: false });
+    // Auto-pipelining: route refreshes of 10,000 heartbeating agents and the pokes of a burst
+    // of commands that are issued in one turn go out as one write.
+    this.cmd = new Redis(opts.url, {
+      ...common,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+    }) as HubRedis;
+    this.cmd.defineCommand("routeAndPublish", { numberOfKeys: 1, lua: ROUTE_AND_PUBLISH });
     this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true });
     this.cmd.on("error", (err) => this.markDown(err));
     this.sub.on("error", (err) => this.markDown(err));
@@ -116,12 +136,11 @@ export class RedisAgentHub implements AgentHub {
       this.handler(msg);
       return "local";
     }
-    const r = await this.route(msg.agentId);
-    if (!r || r.pod === this.pod) return "offline";
+    const payload = Buffer.from(encodePodMessage(msg));
     const receivers = await this.safe(() =>
-      this.cmd.publish(this.channel(r.pod), Buffer.from(encodePodMessage(msg))),
+      this.cmd.routeAndPublish(this.routeKey(msg.agentId), this.channel(""), this.pod, payload),
     );
-    return receivers ? "remote" : "offline";
+    return receivers !== undefined && receivers > 0 ? "remote" : "offline";
   }
 
   status(): HubStatus {

@@ -1,0 +1,107 @@
+/**
+ * One gateway pod of the round-trip benchmark, in its own process: a gateway with the Redis
+ * hub and the Postgres outbox, optionally serving agents over h2c, and the API's side of a
+ * command (INSERT the outbox row, then notify), driven by the orchestrator over IPC.
+ *
+ *   forked by round-trip.ts with: <pod name> <database url> <redis url> <serve: 0|1>
+ */
+import { randomUUID } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { CommandSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import { createGateway } from "../../control-plane/src/gateway/agent-gateway.ts";
+import { MemoryAgentRegistry } from "../../control-plane/src/gateway/agent-registry.ts";
+import { commandDispatcher } from "../../control-plane/src/gateway/command-dispatcher.ts";
+import { startGatewayServer } from "../../control-plane/src/gateway/gateway-test-kit.ts";
+import { PgOutboxClaims } from "../../control-plane/src/gateway/pg-outbox-claims.ts";
+import { staticRelayRingSource } from "../../control-plane/src/gateway/relay-ring-source.ts";
+import { RedisAgentHub } from "../../control-plane/src/hub/redis-agent-hub.ts";
+import { createCommandStore } from "../../control-plane/src/store/command-store.ts";
+import { createDatabase } from "../../control-plane/src/store/database.ts";
+import { type ChildReport, monoMs, type RunRequest } from "./round-trip-ipc.ts";
+
+const [name = "pod", dbUrl = "", redisUrl = "", serve = "0"] = process.argv.slice(2);
+const quiet = { info() {}, warn() {}, error: (m: string, f?: object) => console.error(m, f) };
+const report = (m: ChildReport) => process.send?.(m);
+
+/** Counts the delivery statements, to report how many a command costs. */
+class CountingClaims extends PgOutboxClaims {
+  claims = 0;
+  acks = 0;
+  override claimDue(...a: Parameters<PgOutboxClaims["claimDue"]>) {
+    this.claims++;
+    return super.claimDue(...a);
+  }
+  override acknowledge(...a: Parameters<PgOutboxClaims["acknowledge"]>) {
+    this.acks++;
+    return super.acknowledge(...a);
+  }
+}
+
+const { db } = await createDatabase({ databaseUrl: dbUrl, poolSize: 20 });
+const commands = createCommandStore(db);
+const outbox = new CountingClaims(db);
+const gateway = await createGateway({
+  pod: name,
+  registry: new MemoryAgentRegistry(),
+  ring: staticRelayRingSource([]),
+  bootstrapToken: "b",
+  autoApprove: true,
+  hub: new RedisAgentHub({ pod: name, url: redisUrl, log: quiet }),
+  // Results are not part of this figure (as in the first measurement): they are dropped.
+  dispatcher: commandDispatcher({
+    outbox,
+    reports: { applyCommandResult: async () => undefined },
+    log: quiet,
+  }),
+  log: quiet,
+});
+const server = serve === "1" ? await startGatewayServer(gateway) : undefined;
+
+/** What the API does after its transaction commits: the outbox row, then the poke. */
+async function issue(agentId: string, id: string): Promise<void> {
+  const deadline = new Date(Date.now() + 60_000);
+  const payload = toBinary(
+    CommandSchema,
+    create(CommandSchema, {
+      commandId: id,
+      deadline: timestampFromDate(deadline),
+      action: { case: "drain", value: {} },
+    }),
+  );
+  await commands.insert({ id, agentId, sessionId: null, kind: "drain", payload, deadline });
+  gateway.commandsEnqueued(agentId);
+}
+
+/** Open loop: command i is due at start + i/rate, whether or not earlier ones finished. */
+async function run(r: RunRequest): Promise<void> {
+  const total = r.rate * r.seconds;
+  const ids: string[] = [];
+  const at: number[] = [];
+  const inflight: Promise<void>[] = [];
+  const start = monoMs();
+  for (let i = 0; i < total; i++) {
+    const wait = start + (i * 1000) / r.rate - monoMs();
+    if (wait > 1) await new Promise((res) => setTimeout(res, wait));
+    const id = randomUUID();
+    ids.push(id);
+    at.push(monoMs());
+    inflight.push(issue(`bench-${i % r.agents}`, id));
+  }
+  await Promise.all(inflight);
+  report({ type: "sent", runId: r.runId, ids, at });
+}
+
+process.on("message", (m: RunRequest | { type: "stop" } | { type: "stats" }) => {
+  if (m.type === "run") void run(m);
+  else if (m.type === "stats") {
+    report({ type: "stats", claims: outbox.claims, acks: outbox.acks });
+  } else
+    void (async () => {
+      if (server) await server.close();
+      else await gateway.close();
+      await db.destroy();
+      process.exit(0);
+    })();
+});
+report({ type: "ready", url: server?.url });
