@@ -6,10 +6,12 @@ import type { Migration } from "kysely";
 import * as core from "./0001-core.ts";
 import * as auth from "./0002-auth.ts";
 import * as loginThrottle from "./0003-login-throttle.ts";
+import * as outboxUnfinished from "./0004-outbox-unfinished-index.ts";
 
 /** Keys sort lexically; the numeric prefix fixes the order. */
 export const migrations: Record<string, Migration> = {
   "0001-core": core,
   "0002-auth": auth,
   "0003-login-throttle": loginThrottle,
+  "0004-outbox-unfinished-index": outboxUnfinished,
 };
