@@ -16,6 +16,11 @@ export interface LocalSystemOptions {
   /** Where child output goes; "inherit" for `npm start`, a function for tests. */
   output?: "inherit" | ((name: string, line: string) => void);
   env?: Record<string, string>;
+  /**
+   * Run these deployables from their production bundles (`<name>/dist/main.mjs`, made by
+   * scripts/bundle.ts) with plain node instead of through tsx.
+   */
+  bundled?: Array<"control-plane" | "dataplane">;
 }
 
 export interface LocalSystem {
@@ -43,8 +48,13 @@ function child(
   script: string,
   env: Record<string, string>,
   output: LocalSystemOptions["output"],
+  bundled: LocalSystemOptions["bundled"] = [],
 ): ChildProcess {
-  const proc = spawn(process.execPath, ["--import", "tsx", script], {
+  const deployable = script.split("/")[0] as "control-plane" | "dataplane";
+  const args = bundled.includes(deployable)
+    ? [join(deployable, "dist/main.mjs")]
+    : ["--import", "tsx", script];
+  const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: output === "inherit" ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
@@ -131,6 +141,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
       VNC_RELAY_PROXY: relayUrl,
     },
     opts.output,
+    opts.bundled,
   );
   // Agent and relay dial the control plane; start them once it answers so their first dial
   // succeeds instead of waiting out a backoff.
@@ -153,6 +164,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
       VIEWER_JWKS_URL: `${cpUrl}/.well-known/jwks.json`,
     },
     opts.output,
+    opts.bundled,
   );
   const agent = child(
     "agent",
