@@ -3,11 +3,14 @@
  * local session). Starting it through the tsx loader costs most of a second; bundling its
  * TypeScript once per agent start into one plain ES module (esbuild, ~50 ms) makes each
  * session start a bare `node file.mjs`. If bundling fails, the tsx loader is the fallback.
+ * The build runs asynchronously (esbuild's service process), so the driver can start it when it
+ * opens without blocking the agent's event loop, and the first session does not pay for it.
+ * The service is stopped once no build is in flight, so the agent keeps no idle esbuild child.
  */
 import { renameSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildSync } from "esbuild";
+import { build, stop } from "esbuild";
 import type { Logger } from "../runtime/log.ts";
 
 const ENTRY = fileURLToPath(new URL("../vnc/demo-server-main.ts", import.meta.url));
@@ -18,12 +21,15 @@ export interface BuiltinCommand {
   args: string[];
 }
 
+let building = 0;
+
 /** Bundles the server into `dir`; returns how to run it. */
-export function prepareBuiltinServer(dir: string, log: Logger): BuiltinCommand {
+export async function prepareBuiltinServer(dir: string, log: Logger): Promise<BuiltinCommand> {
   const out = join(dir, "builtin-vnc.mjs");
+  building++;
   try {
     const tmp = `${out}.${process.pid}.tmp.mjs`;
-    buildSync({
+    await build({
       entryPoints: [ENTRY],
       bundle: true,
       platform: "node",
@@ -37,5 +43,8 @@ export function prepareBuiltinServer(dir: string, log: Logger): BuiltinCommand {
   } catch (err) {
     log.warn("could not bundle the built-in VNC server; starting it through tsx (slower)", { err });
     return { cmd: process.execPath, args: ["--import", import.meta.resolve("tsx"), ENTRY] };
+  } finally {
+    // A later build starts the service again by itself.
+    if (--building === 0) await stop().catch(() => {});
   }
 }

@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
 import { DriverError } from "../runtime/driver.ts";
 import { silentLogger } from "../runtime/log.ts";
 import { eventually, WAIT } from "../testing/eventually.ts";
 import { RfbClient } from "../vnc/rfb-client.ts";
 import { type DriverFixture, makeTemplate, runDriverCases } from "./driver-cases.ts";
 import { BUILTIN_IMAGE, hasX11Stack, LocalDriver } from "./local-driver.ts";
-import { groupMembers, isLive, signalGroup } from "./process-group.ts";
+import { groupMembers, isLive, liveGroups, signalGroup } from "./process-group.ts";
 
 async function localFixture(
   image: string,
@@ -68,10 +70,12 @@ describe("local driver specifics", () => {
           },
           { what: `${want} processes in the group` },
         );
+        assert.ok(liveGroups().has(pgid), "the reaper's one-pass scan sees the live group");
         await fx.driver.hibernate("orphans", AbortSignal.timeout(WAIT.medium));
         assert.ok(groupMembers(pgid).every((m) => m.state === "T"));
         await fx.driver.stop("orphans", AbortSignal.timeout(WAIT.medium));
         assert.deepEqual(groupMembers(pgid), [], "no process of the group is alive after stop");
+        assert.ok(!liveGroups().has(pgid), "the one-pass scan agrees the group is gone");
         for (const m of members)
           assert.ok(!isLive(m.pid), `former member ${m.pid} is gone or a zombie`);
       } finally {
@@ -143,6 +147,88 @@ describe("local driver specifics", () => {
       );
       assert.deepEqual(await fx.driver.list(), []);
     } finally {
+      await fx.cleanup();
+    }
+  });
+
+  /** The Xvfb command line of a session's group ("" when none is found). */
+  const xvfbArgs = (pgid: number) => {
+    for (const m of groupMembers(pgid)) {
+      const argv = readFileSync(`/proc/${m.pid}/cmdline`, "utf8").split("\0");
+      if (argv[0]?.endsWith("Xvfb")) return argv.join(" ");
+    }
+    return "";
+  };
+
+  test("x11: GLX is off by default (Mesa dominates Xvfb start-up) and on with SS_GLX=1", async () => {
+    const fx = await localFixture("xterm");
+    try {
+      for (const [id, env, glxOff] of [
+        ["glx-off", {}, true],
+        ["glx-on", { SS_GLX: "1" }, false],
+      ] as const) {
+        const template = create(TemplateSchema, { ...fx.template, env });
+        await fx.driver.start(
+          { sessionId: id, ownerId: "u", template },
+          AbortSignal.timeout(WAIT.long),
+        );
+        const pgid = fx.driver.processGroup(id);
+        assert.ok(pgid);
+        const args = await eventually(() => xvfbArgs(pgid), { what: "Xvfb in the group" });
+        assert.equal(args.includes("-extension GLX"), glxOff, args);
+      }
+    } finally {
+      await fx.cleanup();
+    }
+  });
+
+  test("x11: an X server that dies before reporting its display fails the start, never hangs", async () => {
+    const fx = await localFixture("xterm");
+    const bin = mkdtempSync(join(tmpdir(), "ss-fake-xvfb-"));
+    try {
+      writeFileSync(join(bin, "Xvfb"), "#!/bin/sh\necho 'fake Xvfb: no display' >&2\nexit 1\n");
+      chmodSync(join(bin, "Xvfb"), 0o755);
+      const template = create(TemplateSchema, {
+        ...fx.template,
+        env: { PATH: `${bin}:${process.env.PATH ?? ""}` },
+      });
+      await assert.rejects(
+        fx.driver.start(
+          { sessionId: "no-x", ownerId: "u", template },
+          AbortSignal.timeout(WAIT.long),
+        ),
+        (e) =>
+          e instanceof DriverError &&
+          e.code === "unavailable" &&
+          /exited during start/.test(e.message),
+      );
+      assert.deepEqual(await fx.driver.list(), []);
+    } finally {
+      await fx.cleanup();
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  test("built-in session: starts without NODE_EXTRA_CA_CERTS (Node would parse the bundle at boot)", async () => {
+    const saved = process.env.NODE_EXTRA_CA_CERTS;
+    const fx = await localFixture(BUILTIN_IMAGE);
+    try {
+      process.env.NODE_EXTRA_CA_CERTS = "/etc/ssl/certs/ca-certificates.crt";
+      await fx.driver.start(
+        { sessionId: "no-ca", ownerId: "u", template: fx.template },
+        AbortSignal.timeout(WAIT.long),
+      );
+      const pgid = fx.driver.processGroup("no-ca");
+      assert.ok(pgid);
+      const environ = readFileSync(`/proc/${pgid}/environ`, "utf8").split("\0");
+      assert.ok(
+        environ.some((e) => e.startsWith("SS_PORT_FILE=")),
+        "read the server's environment",
+      );
+      assert.ok(!environ.some((e) => e.startsWith("NODE_EXTRA_CA_CERTS=")), environ.join(" "));
+    } finally {
+      if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+      else process.env.NODE_EXTRA_CA_CERTS = saved;
       await fx.cleanup();
     }
   });

@@ -28,6 +28,7 @@ import {
 } from "./local-session-store.ts";
 import {
   groupMembers,
+  liveGroups,
   processStartTime,
   signalGroup,
   terminateGroup,
@@ -70,7 +71,7 @@ export class LocalDriver implements Driver {
   private readonly listeners = new Set<DriverEventListener>();
   private readonly store: LocalSessionStore;
   private readonly poll: NodeJS.Timeout;
-  private builtin: BuiltinCommand | undefined;
+  private builtin: Promise<BuiltinCommand> | undefined;
 
   private constructor(private readonly opts: LocalDriverOptions) {
     this.store = new LocalSessionStore(opts.dataDir);
@@ -81,6 +82,8 @@ export class LocalDriver implements Driver {
   /** Opens the driver and re-adopts every recorded session whose process group is still alive. */
   static async open(opts: LocalDriverOptions): Promise<LocalDriver> {
     const d = new LocalDriver(opts);
+    // Bundle the built-in server now, in the background, so the first start does not wait for it.
+    d.builtinCommand();
     const { records, broken } = d.store.loadAll();
     for (const id of broken) {
       opts.log.warn("dropping unreadable session record", { sessionId: id });
@@ -125,10 +128,7 @@ export class LocalDriver implements Driver {
               geometry: this.opts.geometry,
               forceBuiltin: this.opts.forceBuiltin,
               startTimeoutMs: this.opts.startTimeoutMs,
-              builtin: () => {
-                this.builtin ??= prepareBuiltinServer(this.store.dir, this.opts.log);
-                return this.builtin;
-              },
+              builtin: () => this.builtinCommand(),
               onExit: () => this.reap(),
             },
             signal,
@@ -195,7 +195,12 @@ export class LocalDriver implements Driver {
 
   async close(): Promise<void> {
     clearInterval(this.poll);
-    await Promise.allSettled([...this.locks.values()]);
+    await Promise.allSettled([...this.locks.values(), this.builtin]);
+  }
+
+  private builtinCommand(): Promise<BuiltinCommand> {
+    this.builtin ??= prepareBuiltinServer(this.store.dir, this.opts.log);
+    return this.builtin;
   }
 
   private checkId(id: string): void {
@@ -242,9 +247,11 @@ export class LocalDriver implements Driver {
 
   /** Notices sessions whose processes are all gone and reports them once. */
   private reap(): void {
+    if (this.sessions.size === 0) return;
+    const live = liveGroups();
     for (const [id, rec] of this.sessions) {
       if (this.stopping.has(id) || this.locks.has(id)) continue;
-      if (groupMembers(rec.pgid).length > 0) continue;
+      if (live.has(rec.pgid)) continue;
       this.sessions.delete(id);
       this.store.remove(id);
       this.opts.log.info("session exited on its own", { sessionId: id });

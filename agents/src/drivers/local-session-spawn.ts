@@ -5,9 +5,9 @@
  * its port through a file. On any failure the group is killed and its files removed, so a
  * retry starts clean.
  */
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, existsSync, type FSWatcher, openSync, readFileSync, watch } from "node:fs";
+import { basename, delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DriverError, type StartSpec } from "../runtime/driver.ts";
 import type { BuiltinCommand } from "./builtin-bundle.ts";
@@ -26,7 +26,7 @@ export interface SpawnOptions {
   forceBuiltin?: boolean;
   startTimeoutMs?: number;
   /** How to run the built-in server (prepared lazily, once per driver). */
-  builtin(): BuiltinCommand;
+  builtin(): Promise<BuiltinCommand>;
   /** Called when the group leader exits, so the driver can notice at once. */
   onExit(): void;
 }
@@ -78,7 +78,10 @@ export async function spawnLocalSession(
     SS_GEOMETRY: geometry,
     SS_TITLE: `StreamSpace ${template.displayName || template.name || "demo"} (${spec.sessionId})`,
   };
-  const runner = builtin ? opts.builtin() : undefined;
+  // The built-in server makes no TLS connections, and Node parses NODE_EXTRA_CA_CERTS at boot
+  // whether or not TLS is used (~60 ms for a 220 KB bundle, most of the process's start).
+  if (builtin) delete env.NODE_EXTRA_CA_CERTS;
+  const runner = builtin ? await opts.builtin() : undefined;
   const [cmd, args] = runner ? [runner.cmd, runner.args] : ["/bin/sh", [X11_SCRIPT, ...program]];
   const child = spawn(cmd, args, {
     detached: true,
@@ -93,7 +96,7 @@ export async function spawnLocalSession(
   if (pgid === undefined)
     throw new DriverError("unavailable", `could not spawn ${cmd}; check the agent's log`);
   try {
-    const actual = await waitReady(paths.port, pgid, signal, opts.startTimeoutMs ?? 20_000);
+    const actual = await waitReady(paths.port, pgid, child, signal, opts.startTimeoutMs ?? 20_000);
     return {
       sessionId: spec.sessionId,
       kind: builtin ? "builtin" : "x11",
@@ -118,25 +121,73 @@ export async function spawnLocalSession(
   }
 }
 
-async function waitReady(
+/**
+ * Resolves with the port once the port file has a number in it. The file's appearance is
+ * noticed through inotify on its folder (a start must not pay a poll interval); a slower poll
+ * stays as the safety net and checks that the group is still alive (a /proc scan, too costly
+ * to run on every wake-up). The leader's exit wakes the check at once.
+ */
+function waitReady(
   portFile: string,
   pgid: number,
+  child: ChildProcess,
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (signal.aborted)
-      throw new DriverError(
-        "unavailable",
-        "the start command's deadline passed before the desktop was ready",
+  return new Promise<number>((resolve, reject) => {
+    let watcher: FSWatcher | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const finish = (err: Error | undefined, port?: number) => {
+      if (settled) return;
+      settled = true;
+      watcher?.close();
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      signal.removeEventListener("abort", onAbort);
+      if (err) reject(err);
+      else resolve(port as number);
+    };
+    const readPort = (): boolean => {
+      const text = existsSync(portFile) ? readFileSync(portFile, "utf8") : "";
+      const m = /(\d+)/.exec(text);
+      if (m) finish(undefined, Number(m[1]));
+      return Boolean(m);
+    };
+    const check = (full: boolean) => {
+      if (settled || readPort()) return;
+      if (full && groupMembers(pgid).length === 0)
+        finish(new Error("the session's processes exited during start"));
+      else if (Date.now() > deadline)
+        finish(new Error("no VNC port reported before the start timeout"));
+    };
+    const onExit = () => setTimeout(() => check(true), 20);
+    const onAbort = () =>
+      finish(
+        new DriverError(
+          "unavailable",
+          "the start command's deadline passed before the desktop was ready",
+        ),
       );
-    const text = existsSync(portFile) ? readFileSync(portFile, "utf8") : "";
-    const m = /(\d+)/.exec(text);
-    if (m) return Number(m[1]);
-    if (groupMembers(pgid).length === 0)
-      throw new Error("the session's processes exited during start");
-    if (Date.now() > deadline) throw new Error("no VNC port reported before the start timeout");
-    await new Promise((r) => setTimeout(r, 15));
-  }
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    child.once("exit", onExit);
+    const name = basename(portFile);
+    try {
+      watcher = watch(dirname(portFile), (_ev, file) => {
+        if (file === name || file === null) check(false);
+      });
+      watcher.on("error", () => {});
+    } catch {
+      // No inotify (exhausted watches): the poll below still finds the file.
+    }
+    const poll = () => {
+      check(true);
+      if (!settled) timer = setTimeout(poll, 100);
+    };
+    // The file may already be there if the server was quicker than the watch.
+    check(false);
+    if (!settled) timer = setTimeout(poll, 100);
+  });
 }

@@ -1,17 +1,26 @@
 #!/bin/sh
 # One local desktop session as one process group (the agent spawns this detached, so this
 # shell is the group leader and every process below inherits the group):
-#   Xvfb picks a free display itself (-displayfd: no race with other users of the machine),
-#   x11vnc serves it on the loopback port the agent chose and reports it via -flag,
+#   Xvfb picks a free display itself (-displayfd: no race with other users of the machine) and
+#   writes it into a FIFO, so we wake the moment it is ready instead of polling;
+#   x11vnc serves it on the loopback port the agent chose and reports it via -flag (the agent
+#   watches that file itself);
 #   the template's program runs in the foreground; when it exits the whole group ends.
-# Inputs (environment): SS_DISPLAY_FILE, SS_PORT_FILE, SS_PORT, SS_GEOMETRY; "$@" = program.
-Xvfb -displayfd 3 -screen 0 "${SS_GEOMETRY}x24" -nolisten tcp 3>"$SS_DISPLAY_FILE" &
-xvfb=$!
-while [ ! -s "$SS_DISPLAY_FILE" ]; do
-  kill -0 "$xvfb" 2>/dev/null || exit 90
-  sleep 0.02
-done
-display=":$(cat "$SS_DISPLAY_FILE")"
+# GLX is off unless the template sets SS_GLX=1: loading Mesa (LLVM) is most of Xvfb's start-up.
+# Inputs (environment): SS_DISPLAY_FILE, SS_PORT_FILE, SS_PORT, SS_GEOMETRY, SS_GLX; "$@" = program.
+fifo="$SS_DISPLAY_FILE.fifo"
+rm -f "$fifo"
+mkfifo -m 600 "$fifo" || exit 91
+glx="-extension GLX"
+[ "${SS_GLX:-0}" = 1 ] && glx=""
+# shellcheck disable=SC2086 # $glx is empty or two words on purpose
+Xvfb -displayfd 3 -screen 0 "${SS_GEOMETRY}x24" -nolisten tcp $glx 3>"$fifo" &
+# Blocks until Xvfb writes its display number; end of file (empty) if Xvfb died first.
+read -r num <"$fifo"
+rm -f "$fifo"
+[ -n "$num" ] || exit 90
+echo "$num" >"$SS_DISPLAY_FILE"
+display=":$num"
 x11vnc -display "$display" -rfbport "$SS_PORT" -localhost -forever -shared -nopw -norc \
   -noxdamage -quiet -flag "$SS_PORT_FILE" &
 vnc=$!
