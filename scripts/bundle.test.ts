@@ -6,6 +6,8 @@ import { test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
+import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
+import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { bundleDeployables } from "./bundle.ts";
 import { startLocalSystem } from "./local-system.ts";
 import { freePort } from "./services.ts";
@@ -22,19 +24,35 @@ test("the production bundles run the system with plain node: agent connected, AP
     relayPort,
     agentHealthPort: await freePort(),
     output: (name, line) => logs.push(`${name}: ${line}`),
-    bundled: ["control-plane", "dataplane"],
+    bundled: ["control-plane", "dataplane", "agents"],
   });
   try {
     // startLocalSystem resolved, so /health reported the agent connected; the API works too.
-    const auth = createClient(AuthService, createGrpcTransport({ baseUrl: system.url }));
+    const transport = createGrpcTransport({ baseUrl: system.url });
+    const auth = createClient(AuthService, transport);
     const res = await auth.login({ username: system.username, password: system.password });
     assert.ok(res.tokens?.accessToken);
+    // The bundled agent starts both kinds of desktop (its helpers ship beside its bundle).
+    const headers = { authorization: `Bearer ${res.tokens.accessToken}` };
+    const sessions = createClient(SessionService, transport);
+    for (const template of ["demo-desktop", "xterm-desktop"]) {
+      const { session } = await sessions.createSession({ template }, { headers });
+      const deadline = Date.now() + 30_000;
+      let state = session?.state;
+      while (state !== SessionState.RUNNING && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        state = (await sessions.getSession({ id: session!.id }, { headers })).session?.state;
+      }
+      assert.equal(state, SessionState.RUNNING, `${template} runs from the bundled agent`);
+      await sessions.stopSession({ id: session!.id }, { headers });
+    }
     const relayHealth = await fetch(`http://127.0.0.1:${relayPort}/health`);
     assert.equal(relayHealth.status, 200);
     // They really run from the bundles, without the tsx loader.
     for (const [name, pid] of [
       ["control-plane", system.pids.controlPlane],
       ["dataplane", system.pids.relay],
+      ["agents", system.pids.agent],
     ] as const) {
       const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
       assert.ok(argv.includes(join(name, "dist/main.mjs")), argv.join(" "));

@@ -1,6 +1,6 @@
 /**
  * Production builds of the Node deployables: each entry point bundled by esbuild into one ES
- * module at `<deployable>/dist/main.mjs`, run with plain `node` (no tsx loader).
+ * module at `<deployable>/dist/main.mjs` (plus helpers beside it), run with plain `node`.
  *
  * Why: the tsx loader costs ~115 MiB of RSS per process (its loader plus transpiled sources kept
  * with inline source maps) and startup time; bench/RESULTS.md ("Agent gateway", fan-in) shows a
@@ -10,15 +10,22 @@
  * (@streamspace/*) are bundled in, since they ship TypeScript sources. The bundle sits at the
  * same depth as src/, so paths the code resolves from import.meta.url (web/dist) still hold.
  */
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { copyFileSync, readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { build } from "esbuild";
 
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 
+/** Per deployable: bundles to make (output name → entry) and files copied beside them. */
 export const DEPLOYABLES = {
-  "control-plane": "control-plane/src/main.ts",
-  dataplane: "dataplane/src/main.ts",
+  "control-plane": { entries: { main: "control-plane/src/main.ts" }, copy: [] },
+  dataplane: { entries: { main: "dataplane/src/main.ts" }, copy: [] },
+  agents: {
+    // The built-in VNC server ships prebuilt, so a bundled agent never runs esbuild itself
+    // (agents/src/drivers/builtin-bundle.ts looks for it beside the agent's bundle).
+    entries: { main: "agents/src/main.ts", "builtin-vnc": "agents/src/vnc/demo-server-main.ts" },
+    copy: ["agents/src/drivers/x11-session.sh"],
+  },
 } as const;
 
 export type Deployable = keyof typeof DEPLOYABLES;
@@ -45,14 +52,16 @@ export async function bundleDeployables(
   const out: Record<string, string> = {};
   const external = externals();
   for (const name of which) {
-    const outfile = join(ROOT, name, "dist/main.mjs");
+    const { entries, copy } = DEPLOYABLES[name];
+    const outdir = join(ROOT, name, "dist");
     await build({
-      entryPoints: [join(ROOT, DEPLOYABLES[name])],
+      entryPoints: Object.entries(entries).map(([out, src]) => ({ out, in: join(ROOT, src) })),
       bundle: true,
       platform: "node",
       format: "esm",
       target: "node20",
-      outfile,
+      outdir,
+      outExtension: { ".js": ".mjs" },
       external,
       sourcemap: "linked",
       logLevel: "warning",
@@ -61,7 +70,8 @@ export async function bundleDeployables(
         js: "import { createRequire as __ssCreateRequire } from 'node:module'; const require = __ssCreateRequire(import.meta.url);",
       },
     });
-    out[name] = outfile;
+    for (const file of copy) copyFileSync(join(ROOT, file), join(outdir, basename(file)));
+    out[name] = join(outdir, "main.mjs");
   }
   return out;
 }

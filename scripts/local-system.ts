@@ -20,7 +20,7 @@ export interface LocalSystemOptions {
    * Run these deployables from their production bundles (`<name>/dist/main.mjs`, made by
    * scripts/bundle.ts) with plain node instead of through tsx.
    */
-  bundled?: Array<"control-plane" | "dataplane">;
+  bundled?: Array<"control-plane" | "dataplane" | "agents">;
 }
 
 export interface LocalSystem {
@@ -50,7 +50,7 @@ function child(
   output: LocalSystemOptions["output"],
   bundled: LocalSystemOptions["bundled"] = [],
 ): ChildProcess {
-  const deployable = script.split("/")[0] as "control-plane" | "dataplane";
+  const deployable = script.split("/")[0] as "control-plane" | "dataplane" | "agents";
   const args = bundled.includes(deployable)
     ? [join(deployable, "dist/main.mjs")]
     : ["--import", "tsx", script];
@@ -183,6 +183,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
       AGENT_STOP_SESSIONS_ON_EXIT: "true",
     },
     opts.output,
+    opts.bundled,
   );
   const children = [agent, relay, cp];
 

@@ -7,13 +7,15 @@
  * opens without blocking the agent's event loop, and the first session does not pay for it.
  * The service is stopped once no build is in flight, so the agent keeps no idle esbuild child.
  */
-import { renameSync } from "node:fs";
+import { existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, stop } from "esbuild";
 import type { Logger } from "../runtime/log.ts";
 
 const ENTRY = fileURLToPath(new URL("../vnc/demo-server-main.ts", import.meta.url));
+// In a production bundle (scripts/bundle.ts) the server is prebuilt beside the agent's bundle.
+const PREBUILT = fileURLToPath(new URL("./builtin-vnc.mjs", import.meta.url));
 
 /** Command and arguments that start the built-in server. */
 export interface BuiltinCommand {
@@ -25,6 +27,7 @@ let building = 0;
 
 /** Bundles the server into `dir`; returns how to run it. */
 export async function prepareBuiltinServer(dir: string, log: Logger): Promise<BuiltinCommand> {
+  if (existsSync(PREBUILT)) return { cmd: process.execPath, args: [PREBUILT] };
   const out = join(dir, "builtin-vnc.mjs");
   building++;
   try {
