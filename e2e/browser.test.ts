@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { chromium, type Page } from "playwright-core";
 import { startLocalSystem } from "../scripts/local-system.ts";
 import { freePort } from "../scripts/services.ts";
@@ -20,7 +21,6 @@ const ROOT = resolve(import.meta.dirname, "..");
 const ARTIFACTS = join(ROOT, "test-artifacts");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Named waits: UI steps are quick, a desktop start or reconnect may take a few seconds. */
-const WAIT = { ui: 10_000, desktop: 30_000 } as const;
 
 function ensureChromium(): void {
   if (existsSync(CHROMIUM)) return;
@@ -55,25 +55,6 @@ async function canvasStats(
     const mean = sum / n;
     return { w: c.width, h: c.height, variance: sq / n - mean * mean, hash };
   });
-}
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  fn: () => Promise<T | undefined | false>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test("browser: sign in, launch, see and type into the desktop, hibernate, wake, stop", async () => {
@@ -113,7 +94,7 @@ test("browser: sign in, launch, see and type into the desktop, hibernate, wake, 
   try {
     page = context.pages()[0] ?? (await context.newPage());
     page.on("console", (m) => browserLogs.push(`${m.type()}: ${m.text()}`));
-    page.setDefaultTimeout(WAIT.ui);
+    page.setDefaultTimeout(WAIT.medium);
 
     // Sign in.
     await page.goto(system.url);
@@ -128,7 +109,7 @@ test("browser: sign in, launch, see and type into the desktop, hibernate, wake, 
     await page
       .locator("tr[data-agent-id] .badge[data-state='online']")
       .first()
-      .waitFor({ timeout: WAIT.desktop });
+      .waitFor({ timeout: WAIT.long });
     await shot("1b-agents");
 
     // Launch the demo desktop; the app goes to the viewer by itself.
@@ -136,13 +117,14 @@ test("browser: sign in, launch, see and type into the desktop, hibernate, wake, 
     await page.locator('[data-template="demo-desktop"] button').click();
     await page.waitForURL(/#\/view\//);
     const screen = page.getByTestId("vnc-screen");
-    await screen
-      .and(page.locator('[data-vnc-status="connected"]'))
-      .waitFor({ timeout: WAIT.desktop });
-    const before = await until("desktop pixels in the viewer", WAIT.desktop, async () => {
-      const s = await canvasStats(page!);
-      return s.w > 0 && s.variance > 50 ? s : undefined;
-    });
+    await screen.and(page.locator('[data-vnc-status="connected"]')).waitFor({ timeout: WAIT.long });
+    const before = await eventuallyFound(
+      async () => {
+        const s = await canvasStats(page!);
+        return s.w > 0 && s.variance > 50 ? s : undefined;
+      },
+      { intervalMs: 100, what: "desktop pixels in the viewer", timeoutMs: WAIT.long },
+    );
     await shot("2-viewer-running");
     // The README's screenshot is refreshed on request only, so a test run never dirties the tree.
     if (process.env.UPDATE_SCREENSHOTS === "1") {
@@ -155,34 +137,32 @@ test("browser: sign in, launch, see and type into the desktop, hibernate, wake, 
 
     // Keyboard focus is in the desktop: typing changes the text panel.
     await page.keyboard.type("Hello StreamSpace");
-    await until("typed keys to change the desktop", WAIT.ui, async () => {
-      const s = await canvasStats(page!);
-      return s.hash !== before.hash;
-    });
+    await eventuallyFound(
+      async () => {
+        const s = await canvasStats(page!);
+        return s.hash !== before.hash;
+      },
+      { intervalMs: 100, what: "typed keys to change the desktop", timeoutMs: WAIT.medium },
+    );
     await shot("3-viewer-typed");
 
     // Hibernate, then wake; the viewer reconnects with a fresh token on its own.
     await page.getByRole("button", { name: "Hibernate" }).click();
     await page
       .locator(".page-head .badge[data-state='hibernated']")
-      .waitFor({ timeout: WAIT.desktop });
+      .waitFor({ timeout: WAIT.long });
     await shot("4-hibernated");
     await page.getByRole("button", { name: "Wake" }).click();
-    await screen
-      .and(page.locator('[data-vnc-status="connected"]'))
-      .waitFor({ timeout: WAIT.desktop });
-    await until(
-      "pixels after wake",
-      WAIT.desktop,
-      async () => (await canvasStats(page!)).variance > 50,
-    );
+    await screen.and(page.locator('[data-vnc-status="connected"]')).waitFor({ timeout: WAIT.long });
+    await eventuallyFound(async () => (await canvasStats(page!)).variance > 50, {
+      what: "pixels after wake",
+      timeoutMs: WAIT.long,
+    });
     await shot("5-woken");
 
     // Stop.
     await page.getByRole("button", { name: "Stop" }).click();
-    await page
-      .locator(".page-head .badge[data-state='stopped']")
-      .waitFor({ timeout: WAIT.desktop });
+    await page.locator(".page-head .badge[data-state='stopped']").waitFor({ timeout: WAIT.long });
     await shot("6-stopped");
     assert.ok(true);
   } catch (err) {

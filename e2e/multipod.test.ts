@@ -14,6 +14,7 @@ import {
   createGrpcTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { eventually } from "@streamspace/common/testing";
 import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import pg from "pg";
@@ -28,17 +29,9 @@ const step = (m: string) =>
 const postgresUrl = process.env.TEST_POSTGRES_URL;
 if (!postgresUrl) throw new Error("TEST_POSTGRES_URL is not set: run through scripts/test.ts.");
 
-async function eventually<T>(fn: () => Promise<T> | T, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
+/** The shared poller with this file's positional deadline. */
+const within = <T>(fn: () => Promise<T> | T, timeoutMs: number) =>
+  eventually(fn, { timeoutMs, intervalMs: 50 });
 
 /** Cluster + agents + an API client per pod, torn down together. */
 async function startWorld(redisUrl: string): Promise<Awaited<ReturnType<typeof populate>>> {
@@ -103,7 +96,7 @@ async function populate(cluster: PodCluster) {
   const db = new pg.Pool({ connectionString: cluster.databaseUrl, max: 2 });
   step("logged in; waiting for agents");
   try {
-    await eventually(() => {
+    await within(() => {
       const n = agents.filter((a) => a.connected).length;
       assert.equal(n, AGENTS, `${n} of ${AGENTS} agents connected`);
     }, 20_000);
@@ -148,7 +141,7 @@ async function populate(cluster: PodCluster) {
     /** Every guarantee at once: all sessions running, all commands completed exactly once. */
     async assertAllDone(created: string[], cluster: PodCluster) {
       try {
-        await eventually(async () => {
+        await within(async () => {
           const r = await db.query(
             "SELECT state, count(*)::int AS n FROM sessions GROUP BY state ORDER BY state",
           );
@@ -191,7 +184,7 @@ describe("multi-pod control plane", { timeout: 120_000 }, () => {
     await using w = await startWorld(redis.url);
     const creating = w.createSessions(300, 12);
     step("creating");
-    await eventually(async () => {
+    await within(async () => {
       const r = await w.db.query("SELECT count(*)::int AS n FROM sessions");
       assert.ok(r.rows[0].n >= 60);
     }, 20_000);
@@ -202,7 +195,7 @@ describe("multi-pod control plane", { timeout: 120_000 }, () => {
     await w.cluster.kill(1);
     const created = await creating;
     step(`created ${created.length} sessions`);
-    const back = await eventually(() => {
+    const back = await within(() => {
       return victims.map((a) => {
         const w2 = a.welcomes.find((x) => x.at > killAt);
         assert.ok(w2, `${a.id} never came back`);
@@ -224,12 +217,12 @@ describe("multi-pod control plane", { timeout: 120_000 }, () => {
     try {
       await using w = await startWorld(redis.url);
       const creating = w.createSessions(200, 8);
-      await eventually(async () => {
+      await within(async () => {
         const r = await w.db.query("SELECT count(*)::int AS n FROM sessions");
         assert.ok(r.rows[0].n >= 40);
       }, 20_000);
       await redis.stop();
-      const degraded = await eventually(async () => {
+      const degraded = await within(async () => {
         const r = await fetch(`${w.cluster.pods[0]?.url}/ready`);
         const body = (await r.json()) as { degraded: boolean };
         assert.equal(body.degraded, true);
@@ -240,7 +233,7 @@ describe("multi-pod control plane", { timeout: 120_000 }, () => {
       redis = await startRedis({ port });
       const created = await creating;
       const done = await w.assertAllDone(created, w.cluster);
-      await eventually(async () => {
+      await within(async () => {
         for (const p of w.cluster.pods) {
           const body = (await (await fetch(`${p.url}/ready`)).json()) as { degraded: boolean };
           assert.equal(body.degraded, false);

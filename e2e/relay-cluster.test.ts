@@ -25,7 +25,7 @@ import {
   sha,
   startRfbStandIn,
   Viewer,
-  Wait,
+  WAIT,
 } from "./relay-fixtures.ts";
 
 const quiet = { debug() {}, info() {}, warn() {} };
@@ -81,7 +81,7 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
       const script = scriptedBytes(`${sid}-${round}`, 20_000);
       for (let off = 0; off < script.length; off += 4_000)
         v.ws.send(script.subarray(off, off + 4_000));
-      const got = await v.waitFor(start + script.length, Wait.medium);
+      const got = await v.waitFor(start + script.length, WAIT.medium);
       assert.equal(sha(got.subarray(start, start + script.length)), sha(script), `${sid} ${round}`);
     };
 
@@ -127,13 +127,13 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
     const reconnectMs: number[] = [];
     await Promise.all(
       victimSessions.map(async (sid) => {
-        const gone = await viewers.get(sid)!.waitClosed(Wait.short);
+        const gone = await viewers.get(sid)!.waitClosed(WAIT.short);
         if (process.env.RELAY_E2E_LOGS)
           t.diagnostic(`${sid} old viewer closed +${gone.at - killedAt}ms code ${gone.code}`);
         for (;;) {
           const v = await open(sid);
           try {
-            await v.waitFor(preamble.length, Wait.short);
+            await v.waitFor(preamble.length, WAIT.short);
             viewers.set(sid, v);
             reconnectMs.push(Date.now() - killedAt);
             return;
@@ -161,12 +161,12 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
 
     // 3. Add a relay: exactly the sessions that now hash to it move; no viewer is cut.
     await eventually(() => assert.equal(ringSource.current().members.length, 2), {
-      timeoutMs: Wait.medium,
+      timeoutMs: WAIT.medium,
     });
     const ring2 = createRelayRing(ringSource.current());
     const joined = await cluster.addRelay();
     await eventually(() => assert.equal(ringSource.current().members.length, 3), {
-      timeoutMs: Wait.medium,
+      timeoutMs: WAIT.medium,
     });
     const ringNew = createRelayRing(ringSource.current());
     const moved = SESSIONS.filter((s) => ringNew.owner(s)!.id !== ring2.owner(s)!.id);

@@ -6,30 +6,12 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
+import { eventually, GiveUp, WAIT } from "@streamspace/common/testing";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import WebSocket from "ws";
 
-/** Named test waits (CONVENTIONS: one small set of durations). */
-export const Wait = { short: 2_000, medium: 10_000, long: 60_000 } as const;
-
-/** Thrown inside an `eventually` callback to stop polling at once (the condition can never hold). */
-export class GiveUp extends Error {}
-
-/** Polls fn until it returns without throwing, or rethrows its last error at the deadline. */
-export async function eventually<T>(
-  fn: () => T | Promise<T>,
-  opts: { timeoutMs?: number; everyMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? Wait.medium);
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof GiveUp || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, opts.everyMs ?? 25));
-    }
-  }
-}
+/** Test waits come from the shared set (common/src/testing.ts). */
+export { eventually, GiveUp, WAIT };
 
 /** An Ed25519 deployment key: signs tokens the way the control plane does. */
 export async function createTestKeys() {
@@ -152,7 +134,7 @@ export class Viewer {
   }
 
   /** Waits until at least n bytes arrived (or the viewer closed). */
-  async waitFor(n: number, timeoutMs: number = Wait.medium): Promise<Buffer> {
+  async waitFor(n: number, timeoutMs: number = WAIT.medium): Promise<Buffer> {
     await eventually(
       () => {
         if (this.received >= n) return;
@@ -165,7 +147,7 @@ export class Viewer {
     return this.bytes();
   }
 
-  async waitClosed(timeoutMs: number = Wait.medium) {
+  async waitClosed(timeoutMs: number = WAIT.medium) {
     return eventually(
       () => {
         if (!this.closed) throw new Error("viewer still open");

@@ -21,7 +21,7 @@ import {
   sha,
   startRfbStandIn,
   Viewer,
-  Wait,
+  WAIT,
 } from "./relay-fixtures.ts";
 
 const quiet = process.env.RELAY_TEST_LOG
@@ -144,7 +144,7 @@ describe("relay path (one relay, one agent)", () => {
   it("closes idle viewers with 4408 after VNC_PROXY_TIMEOUT", async () => {
     const v = new Viewer(url("s1", await keys.viewerToken("s1", agentId)));
     await v.waitFor(12 + vnc.bulkBytes);
-    const c = await v.waitClosed(Wait.medium);
+    const c = await v.waitClosed(WAIT.medium);
     assert.equal(c.code, 4408);
   });
 

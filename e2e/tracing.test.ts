@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
@@ -74,20 +75,6 @@ async function startReceiver() {
   };
 }
 
-async function until<T>(
-  what: string,
-  ms: number,
-  fn: () => Promise<T | undefined> | T | undefined,
-) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test("a session start is one trace from the API call to the agent's work", async () => {
   const receiver = await startReceiver();
   const dataDir = mkdtempSync(join(tmpdir(), "ss-trace-"));
@@ -114,28 +101,35 @@ test("a session start is one trace from the API call to the agent's work", async
       { template: "demo-desktop" },
       { headers: { ...auth, traceparent: `00-${traceId}-${callerSpan}-01` } },
     );
-    await until("the session to run", 60_000, async () => {
-      const s = (await sessions.getSession({ id: session!.id }, { headers: auth })).session;
-      return s?.state === SessionState.RUNNING ? s : undefined;
-    });
+    await eventuallyFound(
+      async () => {
+        const s = (await sessions.getSession({ id: session!.id }, { headers: auth })).session;
+        return s?.state === SessionState.RUNNING ? s : undefined;
+      },
+      { what: "the session to run", timeoutMs: WAIT.slow },
+    );
 
-    const api = await until("the control plane's CreateSession span", 20_000, () =>
-      receiver.spans.find(
-        (s) => s.traceId === traceId && s.name === "streamspace.v1.SessionService/CreateSession",
-      ),
+    const api = await eventuallyFound(
+      () =>
+        receiver.spans.find(
+          (s) => s.traceId === traceId && s.name === "streamspace.v1.SessionService/CreateSession",
+        ),
+      { what: "the control plane's CreateSession span", timeoutMs: WAIT.long },
     );
     assert.equal(api.service, "streamspace-control-plane");
     assert.equal(api.parentSpanId, callerSpan, "the API span continues the caller's trace");
-    const work = await until("the agent's startSession span", 20_000, () =>
-      receiver.spans.find((s) => s.traceId === traceId && s.service === "streamspace-agent"),
+    const work = await eventuallyFound(
+      () => receiver.spans.find((s) => s.traceId === traceId && s.service === "streamspace-agent"),
+      { what: "the agent's startSession span", timeoutMs: WAIT.long },
     );
     assert.equal(work.name, "agent startSession");
     assert.equal(work.parentSpanId, api.spanId, "the agent's work is a child of the API call");
 
     // A request without a traceparent starts a trace of its own; it never joins ours.
     await sessions.stopSession({ id: session!.id }, { headers: auth });
-    const stop = await until("the StopSession span", 20_000, () =>
-      receiver.spans.find((s) => s.name === "streamspace.v1.SessionService/StopSession"),
+    const stop = await eventuallyFound(
+      () => receiver.spans.find((s) => s.name === "streamspace.v1.SessionService/StopSession"),
+      { what: "the StopSession span", timeoutMs: WAIT.long },
     );
     assert.notEqual(stop.traceId, traceId);
     assert.equal(stop.parentSpanId, "");

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
@@ -37,12 +38,13 @@ test("the production bundles run the system with plain node: agent connected, AP
     const sessions = createClient(SessionService, transport);
     for (const template of ["demo-desktop", "xterm-desktop"]) {
       const { session } = await sessions.createSession({ template }, { headers });
-      const deadline = Date.now() + 30_000;
-      let state = session?.state;
-      while (state !== SessionState.RUNNING && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        state = (await sessions.getSession({ id: session!.id }, { headers })).session?.state;
-      }
+      const state = await eventuallyFound(
+        async () => {
+          const s = (await sessions.getSession({ id: session!.id }, { headers })).session;
+          return s?.state === SessionState.RUNNING ? s.state : undefined;
+        },
+        { what: `${template} to run`, timeoutMs: WAIT.long },
+      );
       assert.equal(state, SessionState.RUNNING, `${template} runs from the bundled agent`);
       await sessions.stopSession({ id: session!.id }, { headers });
     }

@@ -43,6 +43,19 @@ function persistentSecret(file: string, make: () => string): string {
   return v;
 }
 
+/**
+ * Where the store and the hub live is this launcher's decision (PGlite in the data folder and
+ * the in-memory hub), never an accident of the caller's shell: a DATABASE_URL or REDIS_URL
+ * left in the environment (the test runner sets both for its own services) would point every
+ * launched system at one shared database. Callers that want them pass them in `env`.
+ */
+const OWN_SETTINGS =
+  /^(DATABASE_URL|DB_[A-Z]+|REDIS_URL|AGENT_HUB_BACKEND|RELAY_URLS|PORT|DATA_DIR)$/;
+
+function inheritedEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN_SETTINGS.test(k)));
+}
+
 function child(
   name: string,
   script: string,
@@ -56,7 +69,7 @@ function child(
     : ["--import", "tsx", script];
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...inheritedEnv(), ...env },
     stdio: output === "inherit" ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
   });
   if (typeof output === "function") {

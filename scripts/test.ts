@@ -8,7 +8,17 @@ import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { startServices } from "./services.ts";
 
-const ROOTS = ["control-plane", "dataplane", "agents", "web", "e2e", "bench", "scripts", "deploy"];
+const ROOTS = [
+  "common",
+  "control-plane",
+  "dataplane",
+  "agents",
+  "web",
+  "e2e",
+  "bench",
+  "scripts",
+  "deploy",
+];
 const SKIP_DIRS = new Set(["node_modules", "dist", "gen", ".data", "test-artifacts"]);
 
 function findTests(path: string, out: string[]): string[] {

@@ -6,13 +6,13 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import type { AgentMessage } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { startAgentProcess } from "./agent-process.ts";
 import { loadConfig } from "./config.ts";
 import { groupMembers } from "./drivers/process-group.ts";
 import { silentLogger } from "./runtime/log.ts";
-import { eventually, WAIT } from "./testing/eventually.ts";
 import { FakeGateway } from "./testing/fake-gateway.ts";
 import { RfbClient } from "./vnc/rfb-client.ts";
 
@@ -47,7 +47,7 @@ describe("agent process", () => {
           value: { pod: "p1", approved: true, heartbeatInterval: durationFromMs(200) },
         },
       });
-      await eventually(async () => (await fetch(`${base}/ready`)).status === 200, {
+      await eventuallyFound(async () => (await fetch(`${base}/ready`)).status === 200, {
         what: "ready",
       });
       s1.send({ payload: { case: "credentialIssued", value: { credential: "cred-new" } } });

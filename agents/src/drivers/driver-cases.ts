@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { type Template, TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
 import { type Driver, DriverError, type DriverSession } from "../runtime/driver.ts";
-import { eventually, WAIT } from "../testing/eventually.ts";
 import { RfbClient } from "../vnc/rfb-client.ts";
 
 /** What a driver suite needs from the implementation under test. */
@@ -139,7 +139,7 @@ export function runDriverCases(name: string, make: () => Promise<DriverFixture>)
       try {
         await fx.driver.start({ sessionId: id, ownerId: "u1", template: fx.template }, signal());
         await fx.crash(id);
-        const ev = await eventually(() => seen.find((e) => e.sessionId === id), {
+        const ev = await eventuallyFound(() => seen.find((e) => e.sessionId === id), {
           what: "exit event",
         });
         assert.ok(ev.state === "stopped" || ev.state === "failed");

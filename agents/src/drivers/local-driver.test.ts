@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
 import { DriverError } from "../runtime/driver.ts";
 import { silentLogger } from "../runtime/log.ts";
-import { eventually, WAIT } from "../testing/eventually.ts";
 import { RfbClient } from "../vnc/rfb-client.ts";
 import { type DriverFixture, makeTemplate, runDriverCases } from "./driver-cases.ts";
 import { BUILTIN_IMAGE, hasX11Stack, LocalDriver } from "./local-driver.ts";
@@ -63,7 +63,7 @@ describe("local driver specifics", () => {
         assert.ok(pgid);
         // The program starts just after the VNC port is reported, so wait for the whole group.
         const want = image === "xterm" ? 4 : 1; // sh, Xvfb, x11vnc, xterm | the built-in server
-        const members = await eventually(
+        const members = await eventuallyFound(
           () => {
             const m = groupMembers(pgid);
             return m.length >= want ? m : undefined;
@@ -119,7 +119,7 @@ describe("local driver specifics", () => {
       await client.nextUpdate(WAIT.medium);
       const before = client.framebuffer.slice();
       client.keyEvent(true, 0x5a); // "Z"
-      await eventually(
+      await eventuallyFound(
         async () => {
           client.requestUpdate(true);
           await client.nextUpdate(WAIT.short);
@@ -174,7 +174,7 @@ describe("local driver specifics", () => {
         );
         const pgid = fx.driver.processGroup(id);
         assert.ok(pgid);
-        const args = await eventually(() => xvfbArgs(pgid), { what: "Xvfb in the group" });
+        const args = await eventuallyFound(() => xvfbArgs(pgid), { what: "Xvfb in the group" });
         assert.equal(args.includes("-extension GLX"), glxOff, args);
       }
     } finally {

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { silentLogger } from "../runtime/log.ts";
-import { eventually, WAIT } from "../testing/eventually.ts";
 import { FileLeaseBackend } from "./file-lease-backend.ts";
 import { checkLeaseTiming, LeaderElector, type LeaseBackend } from "./leader-elector.ts";
 import { RedisLeaseBackend } from "./redis-lease-backend.ts";
@@ -75,7 +75,7 @@ function electorCases(name: string, newStore: () => () => LeaseBackend): void {
       const rs = replicas(3, newStore());
       try {
         for (const r of rs) r.elector.start();
-        await eventually(() => leaders(rs).length === 1, { what: "one leader" });
+        await eventuallyFound(() => leaders(rs).length === 1, { what: "one leader" });
         // Stays single over several renew periods.
         for (let i = 0; i < 10; i++) {
           assert.ok(leaders(rs).length <= 1, "never two leaders");
@@ -91,10 +91,10 @@ function electorCases(name: string, newStore: () => () => LeaseBackend): void {
       const rs = replicas(3, newStore());
       try {
         for (const r of rs) r.elector.start();
-        const first = await eventually(() => leaders(rs)[0], { what: "first leader" });
+        const first = await eventuallyFound(() => leaders(rs)[0], { what: "first leader" });
         const killedAt = Date.now();
         first.elector.kill();
-        const next = await eventually(() => leaders(rs).find((r) => r !== first), {
+        const next = await eventuallyFound(() => leaders(rs).find((r) => r !== first), {
           what: "takeover",
           timeoutMs: WAIT.medium,
         });
@@ -113,18 +113,18 @@ function electorCases(name: string, newStore: () => () => LeaseBackend): void {
       const rs = replicas(2, newStore());
       try {
         for (const r of rs) r.elector.start();
-        const a = await eventually(() => leaders(rs)[0], { what: "first leader" });
+        const a = await eventuallyFound(() => leaders(rs)[0], { what: "first leader" });
         const b = rs.find((r) => r !== a) as Replica;
         a.backend.cut = true;
-        await eventually(() => a.stopped.length === 1, { what: "step down" });
-        await eventually(() => b.elector.isLeader, { what: "b takes over" });
+        await eventuallyFound(() => a.stopped.length === 1, { what: "step down" });
+        await eventuallyFound(() => b.elector.isLeader, { what: "b takes over" });
         assert.ok(
           (b.started[0] ?? 0) >= (a.stopped[0] ?? 0),
           "the old leader stopped before the new one started",
         );
         a.backend.cut = false;
         b.elector.kill();
-        await eventually(() => a.elector.isLeader, { what: "a leads again" });
+        await eventuallyFound(() => a.elector.isLeader, { what: "a leads again" });
         assert.equal(a.started.length, 2);
       } finally {
         await shutdown(rs);
@@ -135,11 +135,11 @@ function electorCases(name: string, newStore: () => () => LeaseBackend): void {
       const rs = replicas(2, newStore());
       try {
         for (const r of rs) r.elector.start();
-        const a = await eventually(() => leaders(rs)[0], { what: "first leader" });
+        const a = await eventuallyFound(() => leaders(rs)[0], { what: "first leader" });
         const t0 = Date.now();
         await a.elector.stop();
         assert.equal(a.stopped.length, 1);
-        await eventually(() => leaders(rs).length === 1 && !a.elector.isLeader, {
+        await eventuallyFound(() => leaders(rs).length === 1 && !a.elector.isLeader, {
           what: "follower leads",
         });
         assert.ok(Date.now() - t0 < TIMING.leaseDurationMs, "no wait for expiry after a release");

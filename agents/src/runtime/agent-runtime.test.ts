@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import {
   type AgentMessage,
   type RelayRing,
   RelayRingSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { Platform, SessionState, TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
-import { eventually, WAIT } from "../testing/eventually.ts";
 import { FakeDriver } from "../testing/fake-driver.ts";
 import { FakeGateway, type FakeStream } from "../testing/fake-gateway.ts";
 import { AgentRuntime, type AgentRuntimeOptions } from "./agent-runtime.ts";
@@ -96,7 +96,7 @@ describe("agent runtime against a fake AgentGateway", () => {
     );
     assert.equal(s.count("heartbeat"), 0, "no heartbeat before Welcome");
     welcome(s, 50);
-    await eventually(() => s.count("heartbeat") >= 3, { what: "three heartbeats" });
+    await eventuallyFound(() => s.count("heartbeat") >= 3, { what: "three heartbeats" });
   });
 
   test("a slow start does not delay heartbeats; ack is immediate, result follows", async () => {
@@ -196,7 +196,7 @@ describe("agent runtime against a fake AgentGateway", () => {
     const s = await gw.nextStream();
     welcome(s, 1000, create(RelayRingSchema, { epoch: 7n }));
     s.send({ payload: { case: "ringUpdate", value: { ring: { epoch: 8n } } } });
-    await eventually(() => rings.length === 2, { what: "ring updates" });
+    await eventuallyFound(() => rings.length === 2, { what: "ring updates" });
     assert.deepEqual(rings, [7n, 8n]);
 
     driver.hang = true;
@@ -265,7 +265,7 @@ describe("agent runtime against a fake AgentGateway", () => {
     assert.equal(s1.headers.get("x-streamspace-bootstrap-token"), "boot-1");
     welcome(s1);
     s1.send({ payload: { case: "credentialIssued", value: { credential: "fresh-cred" } } });
-    await eventually(() => saved.length === 1, { what: "credential saved" });
+    await eventuallyFound(() => saved.length === 1, { what: "credential saved" });
     s1.end();
     const s2 = await gw.nextStream();
     assert.equal(s2.headers.get("authorization"), "Bearer fresh-cred");

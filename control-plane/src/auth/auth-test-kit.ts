@@ -149,28 +149,3 @@ export async function seedUser(
     .executeTakeFirstOrThrow();
   return row.id;
 }
-
-/** Named test waits (CONVENTIONS.md): tests never pick ad-hoc timeouts. */
-export const WAIT = { short: 2_000, long: 10_000 } as const;
-
-/** Polls `fn` until it returns a truthy value or throws no more, failing at the deadline. */
-export async function eventually<T>(
-  fn: () => Promise<T> | T,
-  opts: { timeoutMs?: number; what?: string } = {},
-): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? WAIT.short);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = new Error(`${opts.what ?? "condition"} still false`);
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`eventually: ${opts.what ?? "condition"} not met in time`, { cause: last });
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

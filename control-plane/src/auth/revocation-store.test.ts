@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { Redis } from "ioredis";
 import { freePort, startRedis } from "../../../scripts/services.ts";
-import { createTestRedis, eventually, manualClock, WAIT } from "./auth-test-kit.ts";
+import { createTestRedis, manualClock } from "./auth-test-kit.ts";
 import { RedisRevocationStore } from "./redis-revocation-store.ts";
 import { MemoryRevocationStore, type RevocationStore } from "./revocation-store.ts";
 
@@ -94,7 +95,7 @@ describe("redis revocation store", () => {
       server = await startRedis({ port });
       const other = new Redis({ port, host: "127.0.0.1" });
       try {
-        await eventually(
+        await eventuallyFound(
           async () => {
             await store.isRevoked("poke");
             return (await other.exists("streamspace:revoked:jti-outage")) === 1;

@@ -17,6 +17,7 @@ import {
   createGrpcTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { eventually, WAIT } from "@streamspace/common/testing";
 import {
   AgentGateway,
   type AgentMessage,
@@ -26,26 +27,8 @@ import {
 import { type Gateway, registerAgentGateway } from "./agent-gateway.ts";
 import { BoundedQueue } from "./bounded-queue.ts";
 
-/** Named test waits, so no test invents its own magic sleep. */
-export const WAIT = { short: 2_000, long: 10_000 } as const;
-
-/** Polls fn until it stops throwing (or returns true), or fails with its last error. */
-export async function eventually<T>(
-  fn: () => T | Promise<T>,
-  opts: { timeoutMs?: number; everyMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? WAIT.short);
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== false) return v;
-      throw new Error("condition still false");
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await new Promise((r) => setTimeout(r, opts.everyMs ?? 10));
-  }
-}
+/** Test waits come from the shared set (common/src/testing.ts). */
+export { eventually, WAIT };
 
 /** A gateway behind a real h2c server on a free loopback port. */
 export interface GatewayServer extends AsyncDisposable {

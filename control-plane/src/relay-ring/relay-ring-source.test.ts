@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
+import { eventually } from "@streamspace/common/testing";
 import { heartbeatRelay, leaveRelay } from "@streamspace/dataplane/redis-membership";
 import { Redis } from "ioredis";
 import type { RelayRingSnapshot } from "../gateway/relay-ring-source.ts";
@@ -12,18 +13,6 @@ import { createRedisRelayRingSource } from "./redis-relay-ring-source.ts";
 import { createStaticRelayRingSource, parseRelayUrls } from "./static-relay-ring-source.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL;
-
-async function eventually<T>(fn: () => T, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
 
 describe("static relay ring source", () => {
   it("parses plain URLs and id=url entries", () => {

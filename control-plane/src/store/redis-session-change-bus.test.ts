@@ -69,7 +69,7 @@ test("changes published on one pod reach watchers on another, once each; Redis l
         });
         assert.ok(onB.some((c) => c.session.id === "44444444-4444-4444-8444-444444444444"));
       },
-      { timeoutMs: WAIT.normal, intervalMs: 200 },
+      { timeoutMs: WAIT.medium, intervalMs: 200 },
     );
     assert.ok(again.port === redis.port);
   } finally {

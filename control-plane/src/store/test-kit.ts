@@ -8,8 +8,8 @@ import type { Agent, Platform, TemplateInput } from "../domain/types.ts";
 import { createPgCore, type PgCore, type PgCoreOptions } from "./pg-core.ts";
 import { createTestDatabase, type TestDatabase } from "./test-database.ts";
 
-/** Named test durations, so every wait in the suite comes from one small set. */
-export const WAIT = { short: 2_000, normal: 10_000 } as const;
+/** Test waits come from the shared set (common/src/testing.ts). */
+export { eventually, WAIT } from "@streamspace/common/testing";
 
 const user = (userId: string, role: "user" | "operator" | "admin"): Principal => ({
   kind: "user",
@@ -27,22 +27,6 @@ export const who = {
   admin: user("u-admin", "admin"),
   anonymous: { kind: "anonymous" } as Principal,
 };
-
-/** Polls fn until it returns without throwing, or rethrows its last error at the deadline. */
-export async function eventually<T>(
-  fn: () => T | Promise<T>,
-  opts: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? WAIT.normal);
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
-    }
-  }
-}
 
 /** A migrated throwaway database plus the core wired on it. */
 export interface CoreFixture extends PgCore {

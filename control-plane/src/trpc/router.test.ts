@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { TRPCClientError } from "@trpc/client";
-import { eventually, WAIT } from "../auth/auth-test-kit.ts";
 import { startTrpcFixture } from "./trpc-test-kit.ts";
 
 /** The tRPC error code of a rejected call, for assertions. */
@@ -134,10 +134,10 @@ describe("tRPC router over the real domain services", () => {
     });
     try {
       // The subscription is live once a change made after it reaches us.
-      const found = await eventually(
+      const found = await eventuallyFound(
         async () => {
           const created = await a.sessions.create.mutate({ template: "demo-desktop" });
-          await eventually(() => seenA.some((x) => x.startsWith(created.id)), {
+          await eventuallyFound(() => seenA.some((x) => x.startsWith(created.id)), {
             timeoutMs: 500,
           }).catch(() => undefined);
           return seenA.some((x) => x.startsWith(created.id)) ? created : undefined;
@@ -147,7 +147,7 @@ describe("tRPC router over the real domain services", () => {
       assert.ok(found);
       const s = found;
       await a.sessions.stop.mutate({ id: s.id });
-      await eventually(() => seenA.includes(`${s.id}:stopping`), {
+      await eventuallyFound(() => seenA.includes(`${s.id}:stopping`), {
         timeoutMs: WAIT.long,
         what: "the stop reaches the watcher",
       });
@@ -162,7 +162,7 @@ describe("tRPC router over the real domain services", () => {
         },
       );
       try {
-        await eventually(() => one[0] === "stopping", { timeoutMs: WAIT.long });
+        await eventuallyFound(() => one[0] === "stopping", { timeoutMs: WAIT.long });
       } finally {
         subOne.unsubscribe();
       }
@@ -206,10 +206,10 @@ describe("tRPC router over the real domain services", () => {
       onData: (d) => snapshots.push(d.agents.map((x) => `${x.id}:${x.state}`)),
     });
     try {
-      await eventually(() => snapshots.length >= 1, { timeoutMs: WAIT.long });
+      await eventuallyFound(() => snapshots.length >= 1, { timeoutMs: WAIT.long });
       const drained = await r.agents.drain.mutate({ id: "agent-a" });
       assert.equal(drained.state, "draining");
-      await eventually(() => snapshots.at(-1)?.includes("agent-a:draining"), {
+      await eventuallyFound(() => snapshots.at(-1)?.includes("agent-a:draining"), {
         timeoutMs: WAIT.long,
         what: "the drain shows up in the agents watch",
       });

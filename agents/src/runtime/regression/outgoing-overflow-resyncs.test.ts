@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
+import { eventuallyFound } from "@streamspace/common/testing";
 import {
   type AgentGateway,
   type AgentMessage,
@@ -16,7 +17,6 @@ import {
   ControlMessageSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
-import { eventually } from "../../testing/eventually.ts";
 import { FakeDriver } from "../../testing/fake-driver.ts";
 import { AgentRuntime } from "../agent-runtime.ts";
 import { silentLogger } from "../log.ts";
@@ -86,14 +86,16 @@ test("outgoing overflow drops the stream and the next stream gets every result",
   });
   rt.start();
   try {
-    await eventually(() => dials >= 2, { what: "a redial after overflow" });
+    await eventuallyFound(() => dials >= 2, { what: "a redial after overflow" });
     const results = () =>
       new Set(
         received[1]?.flatMap((m) =>
           m.payload.case === "commandResult" ? [m.payload.value.commandId] : [],
         ),
       );
-    await eventually(() => results().size === 10, { what: "all ten results on the new stream" });
+    await eventuallyFound(() => results().size === 10, {
+      what: "all ten results on the new stream",
+    });
     assert.equal(received[1]?.[0]?.payload.case, "hello");
     assert.equal(
       dials,
