@@ -28,6 +28,15 @@ const CLIENT_ARGS = (args.get("client-args") ?? "--lat-secs 6 --tput-secs 5")
   .split(" ")
   .filter(Boolean);
 const AGENT_CPU = Number(args.get("agent-cpu") ?? 1);
+// The relay and agent run with a young generation sized for streaming (dataplane/README.md,
+// "Runtime flags"): without it V8 promotes in-flight buffers and runs ~10 full GCs a second
+// under load. `--node-flags ""` measures the bare default.
+// `--relay-entry dataplane/dist/main.mjs` runs the production bundle (scripts/bundle.ts) with
+// plain node instead of the TypeScript entry under tsx.
+const RELAY_ENTRY = args.get("relay-entry") ?? "dataplane/src/main.ts";
+const NODE_FLAGS = (args.get("node-flags") ?? "--max-semi-space-size=32 --min-semi-space-size=32")
+  .split(" ")
+  .filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU seconds (utime+stime) and RSS of a process and all its descendants. */
@@ -125,7 +134,12 @@ async function runCase(relay: string, n: number, rep: number) {
       const relayProc = pinned(
         1,
         process.execPath,
-        [...nodeArgs("RELAY_NODE_ARGS"), "--import", "tsx", "dataplane/src/main.ts"],
+        [
+          ...NODE_FLAGS,
+          ...nodeArgs("RELAY_NODE_ARGS"),
+          ...(RELAY_ENTRY.endsWith(".mjs") ? [] : ["--import", "tsx"]),
+          RELAY_ENTRY,
+        ],
         {
           PORT: String(port),
           HOST: "127.0.0.1",
@@ -142,7 +156,13 @@ async function runCase(relay: string, n: number, rep: number) {
       const agent = pinned(
         AGENT_CPU,
         process.execPath,
-        [...nodeArgs("AGENT_NODE_ARGS"), "--import", "tsx", "bench/relay/bench-agent.ts"],
+        [
+          ...NODE_FLAGS,
+          ...nodeArgs("AGENT_NODE_ARGS"),
+          "--import",
+          "tsx",
+          "bench/relay/bench-agent.ts",
+        ],
         {
           RELAY_URL: `http://127.0.0.1:${port}`,
           RELAY_TOKEN: await keys.sign({ sub: "bench-agent" }, "streamspace-relay"),
@@ -216,6 +236,9 @@ async function runCase(relay: string, n: number, rep: number) {
       relay,
       n,
       rep,
+      node_flags: relay === "streamspace" ? NODE_FLAGS : null,
+      relay_entry: relay === "streamspace" ? RELAY_ENTRY : null,
+      load_avg: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number),
       result,
       relay_cpu_s: {
         setup: d("setup_start", "setup_done"),
@@ -256,7 +279,7 @@ for (let rep = 1; rep <= REPS; rep++) {
           }
         | undefined;
       console.log(
-        `${relay} n=${n} rep=${rep}: ok ${res?.ok_conns} rtt p50/p99/p999 ${res?.latency_ms?.p50}/${res?.latency_ms?.p99}/${res?.latency_ms?.p999} ms, ${res?.throughput?.MBps} MB/s, relay cpu lat ${r.relay_cpu_s.latency}s, ${r.relay_cpu_s_per_gb} CPU-s/GB (agent ${r.agent_cpu_s_per_gb}), rss ${r.relay_peak_rss_mb} MB, errors ${JSON.stringify(res?.errors)}`,
+        `${relay} n=${n} rep=${rep} load ${r.load_avg.join(" ")}: ok ${res?.ok_conns} rtt p50/p99/p999 ${res?.latency_ms?.p50}/${res?.latency_ms?.p99}/${res?.latency_ms?.p999} ms, ${res?.throughput?.MBps} MB/s, relay cpu lat ${r.relay_cpu_s.latency}s, ${r.relay_cpu_s_per_gb} CPU-s/GB (agent ${r.agent_cpu_s_per_gb}), rss ${r.relay_peak_rss_mb} MB, errors ${JSON.stringify(res?.errors)}`,
       );
     }
   }

@@ -140,8 +140,8 @@ function handleTunnel(stream: ServerHttp2Stream, agentId: string, deps: AgentSer
   const tunnel: AgentTunnel = { stream, queue: [] };
   let opened = false;
   let queued = 0;
-  const reader = new TunnelReader(2, (msg, isData) => {
-    if (tunnel.deliver) return tunnel.deliver(msg, isData);
+  const reader = new TunnelReader(2, (msg, isData, whole) => {
+    if (tunnel.deliver) return tunnel.deliver(msg, isData, whole);
     if (opened) {
       // Pieces are subarrays of chunks nobody else holds; keeping them is safe.
       tunnel.queue.push([msg, isData]);

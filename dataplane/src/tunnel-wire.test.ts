@@ -104,4 +104,22 @@ describe("TunnelReader", () => {
       /compressed/,
     );
   });
+
+  it("marks a data piece whole only when it is the entire payload", () => {
+    const small = Buffer.alloc(32, 9);
+    const big = Buffer.alloc(50_000, 8);
+    const stream = Buffer.concat([dataPrefix(1, 32), small, dataPrefix(1, big.length), big]);
+    const seen: [number, boolean][] = [];
+    const r = new TunnelReader(1, (b, isData, whole) => {
+      if (isData) seen.push([b.length, whole]);
+    });
+    // The small message arrives in one chunk; the big one (9-byte prefix) is split in two.
+    r.push(stream.subarray(0, 5 + 2 + 32 + 9 + 10_000));
+    r.push(stream.subarray(5 + 2 + 32 + 9 + 10_000));
+    assert.deepEqual(seen, [
+      [32, true],
+      [10_000, false],
+      [40_000, false],
+    ]);
+  });
 });

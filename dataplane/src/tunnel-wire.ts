@@ -142,7 +142,8 @@ export class FrameReader {
  * straight to the other socket; this removes the copy and the store-and-forward delay that
  * FrameReader would add for a 64 KiB framebuffer chunk split over several HTTP/2 frames.
  * Anything else (open, close, or a data message whose header straddles chunks) is delivered
- * whole with `isData` = false.
+ * whole with `isData` = false. `whole` is true when a data piece is its message's entire
+ * payload (a small interactive message that needs no batching).
  */
 export class TunnelReader {
   #head: Buffer = Buffer.alloc(5);
@@ -153,10 +154,12 @@ export class TunnelReader {
   #streaming = false;
   #parts: Buffer[] = [];
   #msgLen = 0;
+  /** Payload length of the data message being streamed. */
+  #dataLen = 0;
 
   constructor(
     private readonly fieldNo: number,
-    private readonly onMessage: (buf: Buffer, isData: boolean) => void,
+    private readonly onMessage: (buf: Buffer, isData: boolean, whole: boolean) => void,
     private readonly maxBytes = MAX_MESSAGE_BYTES,
   ) {}
 
@@ -188,7 +191,7 @@ export class TunnelReader {
         this.#parts = [];
         if (len === 0) {
           this.#left = -1;
-          this.onMessage(Buffer.alloc(0), false);
+          this.onMessage(Buffer.alloc(0), false, true);
           continue;
         }
         // Data fast path: tag and length varint present in this chunk and consistent.
@@ -196,6 +199,7 @@ export class TunnelReader {
         if (vl > 0) {
           off += vl;
           this.#left = len - vl;
+          this.#dataLen = this.#left;
           this.#streaming = true;
           if (this.#left === 0) this.#left = -1;
           continue;
@@ -206,7 +210,7 @@ export class TunnelReader {
       off += take;
       this.#left -= take;
       if (this.#streaming) {
-        this.onMessage(piece, true);
+        this.onMessage(piece, true, take === this.#dataLen);
       } else {
         this.#parts.push(piece);
       }
@@ -218,6 +222,7 @@ export class TunnelReader {
           this.onMessage(
             parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#msgLen),
             false,
+            true,
           );
         }
       }

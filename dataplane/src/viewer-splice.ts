@@ -17,12 +17,16 @@ import {
 import type { WebSocket } from "ws";
 import type { RelayMetrics } from "./metrics.ts";
 import { dataFieldOf, dataPrefix, decodeMessage, encodeMessage } from "./tunnel-wire.ts";
+import { sendPieces } from "./ws-frame.ts";
 
 /** Largest WebSocket frame built from coalesced HTTP/2 pieces. */
 const COALESCE_BYTES = 256 * 1024;
 
+/** A whole data message up to this size, with nothing else pending, is sent without waiting. */
+const SOLO_BYTES = 16 * 1024;
+
 /** Bytes queued towards a viewer before the agent stream is paused. */
-export const HIGH_WATER = 1024 * 1024;
+export const HIGH_WATER = 256 * 1024;
 
 /** A live viewer connection as the idle sweeper sees it. */
 export interface Splice {
@@ -52,7 +56,7 @@ export interface AgentTunnel {
   stream: ServerHttp2Stream;
   /** [bytes, isData]: data pieces are raw payload, the rest whole messages (TunnelReader). */
   queue: [Buffer, boolean][];
-  deliver?: (msg: Buffer, isData: boolean) => void;
+  deliver?: (msg: Buffer, isData: boolean, whole: boolean) => void;
   fail?: () => void;
 }
 
@@ -95,26 +99,29 @@ export function spliceViewer(
     onEnd(splice);
   }
 
-  // HTTP/2 hands data over in ~10 KiB pieces; one WebSocket frame (one syscall) per piece cost
-  // more CPU than one copy. Pieces that arrive in the same event-loop turn go out as one frame.
+  // HTTP/2 hands data over in pieces of at most 16 KiB; one WebSocket frame (one syscall) per
+  // piece cost more CPU than batching. Pieces that arrive in the same event-loop turn leave as
+  // one frame, written as one writev of the pieces themselves (ws-frame.ts: joining them was a
+  // copy and a large allocation per frame, which fed the GC).
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let flushScheduled = false;
   const flush = () => {
     flushScheduled = false;
     if (pendingBytes === 0 || ended) return;
-    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    const pieces = pending;
+    const len = pendingBytes;
     pending = [];
     pendingBytes = 0;
-    if (!h2Paused && ws.bufferedAmount + data.length > HIGH_WATER) {
+    if (!h2Paused && ws.bufferedAmount + len > HIGH_WATER) {
       h2Paused = true;
       stream.pause();
-      ws.send(data, resumeH2);
+      sendPieces(ws, pieces, len, resumeH2);
     } else {
-      ws.send(data);
+      sendPieces(ws, pieces, len);
     }
   };
-  const onAgentMessage = (msg: Buffer, isData: boolean) => {
+  const onAgentMessage = (msg: Buffer, isData: boolean, whole: boolean) => {
     const data = isData ? msg : dataFieldOf(msg, 2);
     if (data) {
       if (data.length === 0) return;
@@ -122,7 +129,13 @@ export function spliceViewer(
       splice.lastActive = Date.now();
       pending.push(data);
       pendingBytes += data.length;
-      if (pendingBytes >= COALESCE_BYTES) flush();
+      // A lone small message (pointer echo, cursor, small damage) goes out now: waiting a
+      // turn for company only adds latency when nothing else is flowing.
+      if (
+        pendingBytes >= COALESCE_BYTES ||
+        (whole && pendingBytes === data.length && data.length <= SOLO_BYTES)
+      )
+        flush();
       else if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flush);
@@ -151,7 +164,7 @@ export function spliceViewer(
   };
   tunnel.deliver = onAgentMessage;
   tunnel.fail = () => finish(1011, "the agent sent an invalid frame", TunnelCloseCode.ERROR);
-  for (const [msg, isData] of tunnel.queue.splice(0)) onAgentMessage(msg, isData);
+  for (const [msg, isData] of tunnel.queue.splice(0)) onAgentMessage(msg, isData, false);
   if (!h2Paused) stream.resume();
   stream.on("drain", () => {
     if (wsPaused) {

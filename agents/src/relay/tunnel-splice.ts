@@ -22,9 +22,10 @@ import {
   TunnelRequestSchema,
   TunnelResponseSchema,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
+import { vncReadPool } from "./read-pool.ts";
 
 /** Bytes queued on either side before the other side is paused (bounded buffering). */
-export const STREAM_HIGH_WATER = 1024 * 1024;
+export const STREAM_HIGH_WATER = 256 * 1024;
 
 /** Why a tunnel ended, for logs. */
 export type TunnelEnd = { code: TunnelCloseCode; reason: string };
@@ -76,10 +77,33 @@ export function runTunnel(opts: {
     finish(TunnelCloseCode.SESSION_NOT_FOUND, "this agent does not run the session", true);
     return;
   }
-  const sock = connect({ host: opts.endpoint.host, port: opts.endpoint.port, noDelay: true });
-  tcp = sock;
   let tcpPaused = false;
   let h2Paused = false;
+  // VNC bytes are read into pooled buffers (read-pool.ts) and handed to HTTP/2 as they are;
+  // each buffer returns to the pool when the write that carried it completes.
+  const onVncData = (n: number, buf: Buffer) => {
+    if (ended) return false;
+    stream.cork();
+    stream.write(dataPrefix(2, n));
+    stream.write(buf.subarray(0, n), (err) => {
+      if (!err) vncReadPool.give(buf);
+    });
+    stream.uncork();
+    // Pause on our own mark, not write()'s 16 KiB one: stop-and-go per VNC chunk halves
+    // throughput. 'drain' still fires because write() returned false on the way up.
+    if (stream.writableLength > STREAM_HIGH_WATER && !tcpPaused) {
+      tcpPaused = true;
+      sock.pause();
+    }
+    return true;
+  };
+  const sock = connect({
+    host: opts.endpoint.host,
+    port: opts.endpoint.port,
+    noDelay: true,
+    onread: { buffer: () => vncReadPool.take(), callback: onVncData },
+  });
+  tcp = sock;
   sock.on("error", (err) => {
     const code = (err as NodeJS.ErrnoException).code;
     finish(
@@ -96,19 +120,6 @@ export function runTunnel(opts: {
   sock.on("close", () =>
     finish(TunnelCloseCode.NORMAL, "the VNC server closed the connection", true),
   );
-  sock.on("data", (chunk: Buffer) => {
-    if (ended) return;
-    stream.cork();
-    stream.write(dataPrefix(2, chunk.length));
-    stream.write(chunk);
-    stream.uncork();
-    // Pause on our own mark, not write()'s 16 KiB one: stop-and-go per VNC chunk halves
-    // throughput. 'drain' still fires because write() returned false on the way up.
-    if (stream.writableLength > STREAM_HIGH_WATER && !tcpPaused) {
-      tcpPaused = true;
-      sock.pause();
-    }
-  });
   stream.on("drain", () => {
     if (tcpPaused) {
       tcpPaused = false;
