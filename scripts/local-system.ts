@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
 
 export interface LocalSystemOptions {
   dataDir?: string;
@@ -64,9 +65,11 @@ function child(
   bundled: LocalSystemOptions["bundled"] = [],
 ): ChildProcess {
   const deployable = script.split("/")[0] as "control-plane" | "dataplane" | "agents";
+  // The relay and the agent carry VNC bytes: size their young generation for it.
+  const flags = deployable === "control-plane" ? [] : [...DATA_PATH_NODE_FLAGS];
   const args = bundled.includes(deployable)
-    ? [join(deployable, "dist/main.mjs")]
-    : ["--import", "tsx", script];
+    ? [...flags, join(deployable, "dist/main.mjs")]
+    : [...flags, "--import", "tsx", script];
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...inheritedEnv(), ...env },

@@ -12,6 +12,7 @@ import { type ChildProcess, fork, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { freePort, waitForPort } from "../../scripts/services.ts";
 
@@ -34,7 +35,7 @@ const AGENT_CPU = Number(args.get("agent-cpu") ?? 1);
 // `--relay-entry dataplane/dist/main.mjs` runs the production bundle (scripts/bundle.ts) with
 // plain node instead of the TypeScript entry under tsx.
 const RELAY_ENTRY = args.get("relay-entry") ?? "dataplane/src/main.ts";
-const NODE_FLAGS = (args.get("node-flags") ?? "--max-semi-space-size=32 --min-semi-space-size=32")
+const NODE_FLAGS = (args.get("node-flags") ?? DATA_PATH_NODE_FLAGS.join(" "))
   .split(" ")
   .filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
 import {
   freePort,
   type Service,
@@ -76,7 +77,9 @@ function launch(
   env: Record<string, string>,
   logDir: string,
 ): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+  // Data-path processes (relays) get a young generation sized for streaming.
+  const flags = args[0]?.startsWith("dataplane/") ? DATA_PATH_NODE_FLAGS : [];
+  const child = spawn(process.execPath, [...flags, "--import", "tsx", ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "pipe"],
