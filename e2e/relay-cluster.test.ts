@@ -32,8 +32,10 @@ const quiet = { debug() {}, info() {}, warn() {} };
 const SESSIONS = Array.from({ length: 50 }, (_, i) => `sess-${String(i).padStart(2, "0")}`);
 const AGENT = "agent-e2e";
 
-async function sessionsOn(url: string): Promise<string[]> {
-  const res = await fetch(`${url}/debug/sessions`);
+async function sessionsOn(url: string, debugToken: string): Promise<string[]> {
+  const res = await fetch(`${url}/debug/sessions`, {
+    headers: { authorization: `Bearer ${debugToken}` },
+  });
   return ((await res.json()) as { sessions: string[] }).sessions;
 }
 
@@ -68,7 +70,9 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
     ringSource.subscribe(push);
     links.sessionsChanged(new Map(SESSIONS.map((s) => [s, { host: vnc.host, port: vnc.port }])));
     await eventually(async () => {
-      const all = (await Promise.all(cluster.relays.map((r) => sessionsOn(r.url)))).flat();
+      const all = (
+        await Promise.all(cluster.relays.map((r) => sessionsOn(r.url, cluster.relayDebugToken)))
+      ).flat();
       assert.equal(all.length, SESSIONS.length);
     });
 
@@ -174,10 +178,16 @@ describe("relay tier behind HAProxy", { timeout: 120_000 }, () => {
       moved.every((s) => ringNew.owner(s)!.id === joined.id),
       "only sessions hashing to the new relay move",
     );
-    await eventually(async () => assert.deepEqual(await sessionsOn(joined.url), [...moved].sort()));
+    await eventually(async () =>
+      assert.deepEqual(await sessionsOn(joined.url, cluster.relayDebugToken), [...moved].sort()),
+    );
     for (const r of cluster.relays.filter((r) => r.id !== joined.id && r.id !== victim.id)) {
       const expected = SESSIONS.filter((s) => ringNew.owner(s)!.id === r.id).sort();
-      assert.deepEqual(await sessionsOn(r.url), expected, `${r.id} keeps its unmoved sessions`);
+      assert.deepEqual(
+        await sessionsOn(r.url, cluster.relayDebugToken),
+        expected,
+        `${r.id} keeps its unmoved sessions`,
+      );
     }
     for (const [sid, v] of viewers) assert.equal(v.closed, undefined, `${sid} was cut by the join`);
     await Promise.all(SESSIONS.map((sid) => exchange(viewers.get(sid)!, sid, "r3")));

@@ -53,6 +53,7 @@ describe("relay forwarding", () => {
         idleTimeoutMs: 60_000,
         tunnelSetupTimeoutMs: 3000,
         logLevel: "warn",
+        debugToken: i === 0 ? "relay-debug-token-for-tests" : undefined,
       };
       relays.push(await startRelayServer(config, { log: quiet }));
     }
@@ -90,6 +91,35 @@ describe("relay forwarding", () => {
     assert.equal(relays[0]!.metrics.forwardedTotal, 1);
     assert.equal(relays[1]!.metrics.connectionsActive, 1);
     v.close();
+  });
+
+  it("refuses a bad token at the first relay instead of forwarding it", async () => {
+    const before = relays[0]!.metrics.forwardedTotal;
+    const good = await keys.viewerToken(sid, AGENT);
+    const tampered = `${good.slice(0, -4)}AAAA`;
+    for (const token of [tampered, "", await keys.viewerToken("another-session", AGENT)]) {
+      const v = new Viewer(`ws://127.0.0.1:${relays[0]!.port}/vnc/${sid}?token=${token}`);
+      const closed = await v.waitClosed();
+      assert.equal(closed.code, 4401, `token ${JSON.stringify(token.slice(-8))}`);
+    }
+    assert.equal(relays[0]!.metrics.forwardedTotal, before, "nothing reached the owner");
+    // The good token was only checked, not spent, on its way past: it still works once.
+    const v = new Viewer(`ws://127.0.0.1:${relays[0]!.port}/vnc/${sid}?token=${good}`);
+    await v.waitFor(RFB_GREETING.length);
+    v.close();
+  });
+
+  it("guards /debug/sessions with its token, and has none without one", async () => {
+    const debug = (port: number, auth?: string) =>
+      fetch(`http://127.0.0.1:${port}/debug/sessions`, {
+        headers: auth ? { authorization: auth } : {},
+      });
+    assert.equal((await debug(relays[0]!.port)).status, 401);
+    assert.equal((await debug(relays[0]!.port, "Bearer wrong-token-wrong-token")).status, 401);
+    const ok = await debug(relays[0]!.port, "Bearer relay-debug-token-for-tests");
+    assert.equal(ok.status, 200);
+    assert.deepEqual(((await ok.json()) as { relay: string }).relay, "r1");
+    assert.equal((await debug(relays[1]!.port, "Bearer anything")).status, 404);
   });
 
   it("passes the owner's close codes through the forward", async () => {

@@ -21,6 +21,11 @@ export interface RelayConfig {
   idleTimeoutMs: number;
   tunnelSetupTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /**
+   * Bearer token for `/debug/sessions` (which sessions have an agent here). Unset: the
+   * endpoint does not exist, since session ids are not for anyone who can reach the port.
+   */
+  debugToken?: string;
 }
 
 /** Thrown for a bad variable; main prints the message alone. */
@@ -99,6 +104,12 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv = process.env): RelayConf
       "VIEWER_JWKS_URL is missing: set it (or CONTROL_PLANE_URL, or VIEWER_JWKS) so tokens can be verified",
     );
   }
+  const debugToken = env.RELAY_DEBUG_TOKEN || undefined;
+  if (debugToken !== undefined && debugToken.length < 16) {
+    throw new ConfigError(
+      "RELAY_DEBUG_TOKEN is too short: use at least 16 random characters, or leave it unset",
+    );
+  }
   const level = env.LOG_LEVEL || "info";
   if (!["debug", "info", "warn", "error"].includes(level)) {
     throw new ConfigError(`LOG_LEVEL="${level}" is invalid: expected debug, info, warn or error`);
@@ -119,5 +130,6 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv = process.env): RelayConf
       : 30 * 60_000,
     tunnelSetupTimeoutMs: int(env, "RELAY_TUNNEL_SETUP_TIMEOUT_MS", 10_000, 100, 120_000),
     logLevel: level as RelayConfig["logLevel"],
+    debugToken,
   };
 }

@@ -5,6 +5,7 @@
  * token check (signature, audience, session, single use) → ask the session's agent for a
  * tunnel → splice. Every wait has a deadline and every refusal a close code and a reason.
  */
+import { timingSafeEqual } from "node:crypto";
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -124,7 +125,17 @@ export async function startRelayServer(
     const sessionId = m[1]!;
     if (draining) return refuseUpgrade(socket, 503, "Service Unavailable");
     const forwarded = req.headers[HOP_HEADER] !== undefined;
-    for (let attempt = 0; !forwarded && attempt < 3; attempt++) {
+    const token = new URL(req.url ?? "/", "http://relay").searchParams.get("token") ?? "";
+    // Only a token that verifies may cost the owner a connection. A bad one is not forwarded:
+    // it is answered here, where serveViewer closes with the precise 4401 reason. (Single use
+    // is the owner's to enforce, so the token is checked, not consumed.)
+    const worthForwarding =
+      !forwarded &&
+      (await verifyViewerToken(keys, token, sessionId).then(
+        () => true,
+        () => false,
+      ));
+    for (let attempt = 0; worthForwarding && attempt < 3; attempt++) {
       const owner = membership.owner(sessionId);
       if (!owner || owner.id === config.relayId) break;
       try {
@@ -136,7 +147,6 @@ export async function startRelayServer(
         membership.suspect(owner.id);
       }
     }
-    const token = new URL(req.url ?? "/", "http://relay").searchParams.get("token") ?? "";
     wss.handleUpgrade(req, socket, head, (ws) => void serveViewer(ws, sessionId, token, started));
   }
 
@@ -166,7 +176,12 @@ export async function startRelayServer(
     } else if (path === "/metrics") {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       res.end(metrics.render());
-    } else if (path === "/debug/sessions") {
+    } else if (path === "/debug/sessions" && config.debugToken) {
+      if (!bearerMatches(req.headers.authorization, config.debugToken)) {
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "send 'authorization: Bearer <RELAY_DEBUG_TOKEN>'" }));
+        return;
+      }
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ relay: config.relayId, sessions: registry.sessionIds().sort() }));
     } else {
@@ -270,4 +285,11 @@ export async function startRelayServer(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Constant-time comparison of an `authorization: Bearer …` header with the expected token. */
+function bearerMatches(header: string | undefined, expected: string): boolean {
+  const got = Buffer.from(/^Bearer (.+)$/i.exec(header ?? "")?.[1] ?? "");
+  const want = Buffer.from(expected);
+  return got.length === want.length && timingSafeEqual(got, want);
 }

@@ -57,6 +57,8 @@ export interface LocalCluster {
   apiUrl?: string;
   redisUrl: string;
   databaseUrl: string;
+  /** Bearer token for each relay's `/debug/sessions` (random per cluster). */
+  relayDebugToken: string;
   relays: ClusterProcess[];
   controlPlanes: ClusterProcess[];
   addRelay(): Promise<ClusterProcess>;
@@ -149,8 +151,10 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
     }
     await Promise.all(controlPlanes.map((c) => waitForPort(c.port, 60_000)));
 
+    const relayDebugToken = randomBytes(24).toString("base64url");
     const relayEnv = (id: string, port: number) => ({
       PORT: String(port),
+      RELAY_DEBUG_TOKEN: relayDebugToken,
       HOST: "127.0.0.1",
       RELAY_ID: id,
       RELAY_PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -231,6 +235,7 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
       apiUrl: apiFrontPort ? `http://127.0.0.1:${apiFrontPort}` : undefined,
       redisUrl: redis.url,
       databaseUrl: pg.url,
+      relayDebugToken,
       relays,
       controlPlanes,
       async addRelay() {
