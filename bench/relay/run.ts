@@ -256,6 +256,8 @@ async function runCase(relay: string, n: number, rep: number) {
           ? +(agentTputCpu / (tput.bytes / 1e9)).toFixed(2)
           : null,
       relay_peak_rss_mb: +peakRss.toFixed(0),
+      // Wall-clock time of each client phase, to line up with diag-preload.cjs records.
+      phase_ms: Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, v.t])),
     };
     writeFileSync(join(OUT, `${relay}-n${n}-r${rep}.json`), JSON.stringify(out, null, 2));
     return out;
