@@ -21,6 +21,20 @@ export interface CollectRequest {
   type: "collect";
 }
 
+/** One pod's per-stage timings since the last "trace" request (monotonic ms). */
+export interface StageTrace {
+  /** Command id → when its INSERT returned (in the issuing pod). */
+  insertDone: Record<string, number>;
+  /** Agent id → when pokes for it reached this pod's dispatcher. */
+  pokes: Record<string, number[]>;
+  /** Each claimDue statement: start, end, agents asked for, rows it returned. */
+  claims: { start: number; end: number; agents: number; ids: string[] }[];
+  /** Each ack UPDATE: start, end, acks in it. */
+  acks: { start: number; end: number; n: number }[];
+  /** GC pauses (performance timeline ms, not monotonic: only durations are used). */
+  gc: { at: number; ms: number }[];
+}
+
 /** Child → orchestrator. */
 export type ChildReport =
   /** A pod is up (url set when it serves agents); an agents process has all streams up. */
@@ -29,5 +43,7 @@ export type ChildReport =
   | { type: "sent"; runId: number; ids: string[]; at: number[] }
   /** A pod's delivery statements so far (claims and ack batches it ran). */
   | { type: "stats"; claims: number; acks: number }
+  /** A pod's stage trace and event-loop delay (ms) since the last trace request. */
+  | { type: "trace"; trace: StageTrace; eld: { p50: number; p99: number; max: number } }
   /** First receipt of each command id since the last collect. */
   | { type: "received"; ids: string[]; at: number[] };

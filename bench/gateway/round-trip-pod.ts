@@ -6,6 +6,7 @@
  *   forked by round-trip.ts with: <pod name> <database url> <redis url> <serve: 0|1>
  */
 import { randomUUID } from "node:crypto";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CommandSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
@@ -18,25 +19,44 @@ import { staticRelayRingSource } from "../../control-plane/src/gateway/relay-rin
 import { RedisAgentHub } from "../../control-plane/src/hub/redis-agent-hub.ts";
 import { createCommandStore } from "../../control-plane/src/store/command-store.ts";
 import { createDatabase } from "../../control-plane/src/store/database.ts";
-import { type ChildReport, monoMs, type RunRequest } from "./round-trip-ipc.ts";
+import { type ChildReport, monoMs, type RunRequest, type StageTrace } from "./round-trip-ipc.ts";
 
 const [name = "pod", dbUrl = "", redisUrl = "", serve = "0"] = process.argv.slice(2);
 const quiet = { info() {}, warn() {}, error: (m: string, f?: object) => console.error(m, f) };
 const report = (m: ChildReport) => process.send?.(m);
 
-/** Counts the delivery statements, to report how many a command costs. */
+/** Per-stage trace of this run, on the monotonic clock (handed over with "trace"). */
+let trace: StageTrace = emptyTrace();
+function emptyTrace(): StageTrace {
+  return { insertDone: {}, pokes: {}, claims: [], acks: [], gc: [] };
+}
+
+/** Counts (and times) the delivery statements, to report how many a command costs. */
 class CountingClaims extends PgOutboxClaims {
   claims = 0;
   acks = 0;
-  override claimDue(...a: Parameters<PgOutboxClaims["claimDue"]>) {
+  override async claimDue(...a: Parameters<PgOutboxClaims["claimDue"]>) {
     this.claims++;
-    return super.claimDue(...a);
+    const start = monoMs();
+    const rows = await super.claimDue(...a);
+    trace.claims.push({ start, end: monoMs(), agents: a[0].length, ids: rows.map((r) => r.id) });
+    return rows;
   }
-  override acknowledge(...a: Parameters<PgOutboxClaims["acknowledge"]>) {
+  override async acknowledge(...a: Parameters<PgOutboxClaims["acknowledge"]>) {
     this.acks++;
-    return super.acknowledge(...a);
+    const start = monoMs();
+    const n = await super.acknowledge(...a);
+    trace.acks.push({ start, end: monoMs(), n: a[0].length });
+    return n;
   }
 }
+
+// Event-loop delay and GC pauses of this process, reset with each trace.
+const eld = monitorEventLoopDelay({ resolution: 1 });
+eld.enable();
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) trace.gc.push({ at: e.startTime, ms: e.duration });
+}).observe({ entryTypes: ["gc"] });
 
 const { db } = await createDatabase({ databaseUrl: dbUrl, poolSize: 20 });
 const commands = createCommandStore(db);
@@ -49,11 +69,24 @@ const gateway = await createGateway({
   autoApprove: true,
   hub: new RedisAgentHub({ pod: name, url: redisUrl, log: quiet }),
   // Results are not part of this figure (as in the first measurement): they are dropped.
-  dispatcher: commandDispatcher({
-    outbox,
-    reports: { applyCommandResult: async () => undefined },
-    log: quiet,
-  }),
+  dispatcher: (streams) => {
+    const d = commandDispatcher({
+      outbox,
+      reports: { applyCommandResult: async () => undefined },
+      log: quiet,
+      // ROUND_TRIP_CLAIMS: due-claims in flight at once (default: the dispatcher's).
+      claimsInFlight: Number(process.env.ROUND_TRIP_CLAIMS) || undefined,
+    })(streams);
+    // Notes when each poke (local or from Redis) reaches this pod's dispatcher.
+    const poke = d.poke.bind(d);
+    d.poke = (agentId: string) => {
+      const list = trace.pokes[agentId] ?? [];
+      list.push(monoMs());
+      trace.pokes[agentId] = list;
+      poke(agentId);
+    };
+    return d;
+  },
   log: quiet,
 });
 const server = serve === "1" ? await startGatewayServer(gateway) : undefined;
@@ -70,6 +103,7 @@ async function issue(agentId: string, id: string): Promise<void> {
     }),
   );
   await commands.insert({ id, agentId, sessionId: null, kind: "drain", payload, deadline });
+  trace.insertDone[id] = monoMs();
   gateway.commandsEnqueued(agentId);
 }
 
@@ -92,9 +126,18 @@ async function run(r: RunRequest): Promise<void> {
   report({ type: "sent", runId: r.runId, ids, at });
 }
 
-process.on("message", (m: RunRequest | { type: "stop" } | { type: "stats" }) => {
+process.on("message", (m: RunRequest | { type: "stop" | "stats" | "trace" }) => {
   if (m.type === "run") void run(m);
-  else if (m.type === "stats") {
+  else if (m.type === "trace") {
+    const t = trace;
+    trace = emptyTrace();
+    report({
+      type: "trace",
+      trace: t,
+      eld: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
+    });
+    eld.reset();
+  } else if (m.type === "stats") {
     report({ type: "stats", claims: outbox.claims, acks: outbox.acks });
   } else
     void (async () => {

@@ -8,10 +8,10 @@
  *  - acks are written in batches (ack-batcher.ts); results go through the core's report API
  *    (command and session in one transaction);
  *  - a row past its command deadline is failed with a reason the session shows.
- * Pokes are coalesced: the agents poked in one event-loop turn, and those poked while a claim
- * is in flight, share the next claim statement, so Postgres sees one claim per batch rather
- * than one per command. An agent is in at most one claim at a time, so its commands go out in
- * order; a poke during its claim schedules one more.
+ * Pokes are coalesced: the agents poked in one event-loop turn, and those poked while the
+ * claims in flight use every slot, share the next claim statement, so Postgres sees one claim
+ * per batch rather than one per command. An agent is in at most one claim at a time, so its
+ * commands go out in order; a poke during its claim schedules one more.
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
 import {
@@ -45,6 +45,13 @@ export interface DispatcherDeps {
   sweepEveryMs?: number;
   /** Rows per claim statement (all agents of a coalesced claim together). */
   batch?: number;
+  /**
+   * Due-claims that may run at once (default 2), on disjoint agents so per-agent order holds.
+   * With 1, a poke that lands just after a claim started waits for that whole claim; with 2
+   * it starts at once (bench: wait-for-claim p99 1.5–4.4 → 0.7–1.5 ms at 1,000/s, for ~10 %
+   * more claim statements).
+   */
+  claimsInFlight?: number;
   now?: () => number;
   log: GatewayLogger;
   /** Counts for /metrics (streamspace_commands_dispatched_total / _failed_total). */
@@ -76,7 +83,8 @@ class CommandDispatcher implements GatewayDispatcher {
   private readonly now: () => number;
   private readonly ackTimeoutMs: number;
   private readonly batch: number;
-  private dueInFlight = false;
+  private dueInFlight = 0;
+  private readonly maxDueInFlight: number;
   private flushQueued = false;
   private sweeping = false;
   private closed = false;
@@ -88,6 +96,7 @@ class CommandDispatcher implements GatewayDispatcher {
     this.now = deps.now ?? Date.now;
     this.ackTimeoutMs = deps.ackTimeoutMs ?? 5_000;
     this.batch = deps.batch ?? 500;
+    this.maxDueInFlight = Math.max(1, deps.claimsInFlight ?? 2);
     this.acks = new AckBatcher(deps.outbox, deps.log);
     this.timer = setInterval(() => void this.sweep(), deps.sweepEveryMs ?? 1_000);
     this.timer.unref();
@@ -135,7 +144,7 @@ class CommandDispatcher implements GatewayDispatcher {
       this.busy.add(agentId);
       void this.claimReconnect(conn, mode).finally(() => this.release([agentId]));
     }
-    if (this.dueInFlight || this.wantDue.size === 0) return;
+    if (this.dueInFlight >= this.maxDueInFlight || this.wantDue.size === 0) return;
     const ids: string[] = [];
     for (const agentId of this.wantDue) {
       if (this.busy.has(agentId)) continue;
@@ -146,9 +155,9 @@ class CommandDispatcher implements GatewayDispatcher {
     }
     if (ids.length === 0) return;
     for (const id of ids) this.busy.add(id);
-    this.dueInFlight = true;
+    this.dueInFlight++;
     void this.claimDue(ids).finally(() => {
-      this.dueInFlight = false;
+      this.dueInFlight--;
       this.release(ids);
     });
   }
@@ -161,7 +170,7 @@ class CommandDispatcher implements GatewayDispatcher {
   private release(ids: string[]): void {
     for (const id of ids) this.busy.delete(id);
     if (this.wantDue.size > 0 || this.wantReconnect.size > 0) this.flush();
-    if (this.busy.size === 0 && !this.dueInFlight) for (const f of this.idle) f();
+    if (this.busy.size === 0 && this.dueInFlight === 0) for (const f of this.idle) f();
   }
 
   private async claimDue(ids: string[]): Promise<void> {
@@ -258,7 +267,7 @@ class CommandDispatcher implements GatewayDispatcher {
     this.closed = true;
     clearInterval(this.timer);
     await this.acks.flush();
-    if (this.busy.size === 0 && !this.dueInFlight) return;
+    if (this.busy.size === 0 && this.dueInFlight === 0) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.idle.delete(done);
