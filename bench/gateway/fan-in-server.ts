@@ -5,7 +5,7 @@
  * from inside through the inspector: `process.memoryUsage()` before and after a forced GC
  * tells live heap from garbage not yet collected and from memory outside the JS heap.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { WebSocket } from "ws";
+import { bundleDeployables } from "../../scripts/bundle.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -38,28 +39,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Bundles main.ts once (same source, no tsx loader at run time). */
-export function bundleServer(): string {
-  const out = join(ROOT, "bench/gateway/.tmp/main.mjs");
-  execFileSync(
-    join(ROOT, "node_modules/.bin/esbuild"),
-    [
-      "control-plane/src/main.ts",
-      "--bundle",
-      "--platform=node",
-      "--format=esm",
-      "--target=node20",
-      `--outfile=${out}`,
-      "--external:@electric-sql/pglite",
-      "--external:pg-native",
-      "--log-level=warning",
-      "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    ],
-    { cwd: ROOT, stdio: "inherit" },
-  );
-  return out;
-}
-
 export async function startMeasuredServer(opts: {
   postgresUrl: string;
   mode: ServerMode;
@@ -73,8 +52,11 @@ export async function startMeasuredServer(opts: {
   await admin.end();
   const port = await freePort();
   const bootstrapToken = randomBytes(9).toString("base64url");
+  // "bundle" measures the shipped artifact itself (scripts/bundle.ts, control-plane/dist).
   const entry =
-    opts.mode === "bundle" ? [bundleServer()] : ["--import", "tsx", "control-plane/src/main.ts"];
+    opts.mode === "bundle"
+      ? [(await bundleDeployables(["control-plane"]))["control-plane"]!]
+      : ["--import", "tsx", "control-plane/src/main.ts"];
   const child: ChildProcess = spawn(
     process.execPath,
     ["--inspect=127.0.0.1:0", ...opts.nodeArgs, ...entry],
