@@ -13,8 +13,7 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { chromium, type Page } from "playwright-core";
-import { startLocalSystem } from "../scripts/local-system.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePorts, startLocalSystem } from "../scripts/local-system.ts";
 import { ensureWebBuild } from "../scripts/web-build.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -68,9 +67,7 @@ test("browser: sign in, launch, see and type into the desktop, hibernate, wake, 
   let page: Page | undefined;
   const system = await startLocalSystem({
     dataDir,
-    port: await freePort(),
-    relayPort: await freePort(),
-    agentHealthPort: await freePort(),
+    ...(await freePorts()),
     output: (name, line) => logs.push(`${name}: ${line}`),
   });
   const context = await chromium.launchPersistentContext(profile, {

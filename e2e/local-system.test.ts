@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { startLocalSystem } from "../scripts/local-system.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePorts, startLocalSystem } from "../scripts/local-system.ts";
 
 function alive(pid: number): boolean {
   try {
@@ -20,17 +19,13 @@ function alive(pid: number): boolean {
   }
 }
 
-async function ports() {
-  return { port: await freePort(), relayPort: await freePort(), agentHealthPort: await freePort() };
-}
-
 test("npm start: agent connected within 10 s, clean stop, data survives a restart", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "ss-local-"));
   const logs: string[] = [];
   const output = (name: string, line: string) => logs.push(`${name}: ${line}`);
   try {
     const t0 = Date.now();
-    const first = await startLocalSystem({ dataDir, output, ...(await ports()) });
+    const first = await startLocalSystem({ dataDir, output, ...(await freePorts()) });
     const startMs = Date.now() - t0;
     const health = (await (await fetch(`${first.url}/health`)).json()) as {
       agents: { connected: number };
@@ -46,7 +41,7 @@ test("npm start: agent connected within 10 s, clean stop, data survives a restar
     assert.ok(existsSync(join(dataDir, "control-plane")), "data folder kept");
     const kept = readdirSync(join(dataDir, "control-plane"));
 
-    const second = await startLocalSystem({ dataDir, output, ...(await ports()) });
+    const second = await startLocalSystem({ dataDir, output, ...(await freePorts()) });
     try {
       assert.equal(second.password, first.password, "the same admin password after a restart");
       assert.deepEqual(

@@ -18,8 +18,7 @@ import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
-import { startLocalSystem } from "../scripts/local-system.ts";
-import { freePort } from "../scripts/services.ts";
+import { freePorts, startLocalSystem } from "../scripts/local-system.ts";
 
 interface ReceivedSpan {
   service: string;
@@ -81,9 +80,7 @@ test("a session start is one trace from the API call to the agent's work", async
   const logs: string[] = [];
   const system = await startLocalSystem({
     dataDir,
-    port: await freePort(),
-    relayPort: await freePort(),
-    agentHealthPort: await freePort(),
+    ...(await freePorts()),
     output: (name, line) => logs.push(`${name}: ${line}`),
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: "200" },
   });

@@ -10,20 +10,17 @@ import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { bundleDeployables } from "./bundle.ts";
-import { startLocalSystem } from "./local-system.ts";
-import { freePort } from "./services.ts";
+import { freePorts, startLocalSystem } from "./local-system.ts";
 
 test("the production bundles run the system with plain node: agent connected, API answers", async () => {
   const built = await bundleDeployables();
   assert.match(built["control-plane"] ?? "", /control-plane\/dist\/main\.mjs$/);
   const dataDir = mkdtempSync(join(tmpdir(), "ss-bundle-"));
   const logs: string[] = [];
-  const relayPort = await freePort();
+  const ports = await freePorts();
   const system = await startLocalSystem({
     dataDir,
-    port: await freePort(),
-    relayPort,
-    agentHealthPort: await freePort(),
+    ...ports,
     output: (name, line) => logs.push(`${name}: ${line}`),
     bundled: ["control-plane", "dataplane", "agents"],
   });
@@ -48,7 +45,7 @@ test("the production bundles run the system with plain node: agent connected, AP
       assert.equal(state, SessionState.RUNNING, `${template} runs from the bundled agent`);
       await sessions.stopSession({ id: session!.id }, { headers });
     }
-    const relayHealth = await fetch(`http://127.0.0.1:${relayPort}/health`);
+    const relayHealth = await fetch(`http://127.0.0.1:${ports.relayPort}/health`);
     assert.equal(relayHealth.status, 200);
     // They really run from the bundles, without the tsx loader.
     for (const [name, pid] of [

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
+import { freePort } from "./services.ts";
 
 export interface LocalSystemOptions {
   dataDir?: string;
@@ -22,6 +23,15 @@ export interface LocalSystemOptions {
    * scripts/bundle.ts) with plain node instead of through tsx.
    */
   bundled?: Array<"control-plane" | "dataplane" | "agents">;
+}
+
+/** Three free loopback ports, so tests can start several systems beside a running `npm start`. */
+export async function freePorts(): Promise<{
+  port: number;
+  relayPort: number;
+  agentHealthPort: number;
+}> {
+  return { port: await freePort(), relayPort: await freePort(), agentHealthPort: await freePort() };
 }
 
 export interface LocalSystem {
