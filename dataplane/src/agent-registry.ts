@@ -4,7 +4,9 @@
  * most MAX_SESSIONS_PER_ANNOUNCE sessions, and a pending tunnel times out.
  */
 
+import { randomBytes } from "node:crypto";
 import type { ServerHttp2Stream } from "node:http2";
+import type { Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import {
   type AttachResponse,
@@ -26,12 +28,19 @@ export interface AttachHandle {
   sessions: Set<string>;
 }
 
+/** Length of a data channel secret (bytes). */
+export const DATA_SECRET_BYTES = 32;
+
 /** A viewer waiting for the agent to open its Tunnel stream. */
 interface Pending {
   agentId: string;
   sessionId: string;
   resolve(stream: AgentTunnel | Error): void;
   timer: NodeJS.Timeout;
+  /** hex of the data channel secret while it is unused. */
+  secret?: string;
+  /** The agent's data channel, once it presented the secret. */
+  data?: Socket;
 }
 
 /** Session routing and tunnel rendezvous for one relay process. */
@@ -39,11 +48,15 @@ export class AgentRegistry {
   readonly #bySession = new Map<string, AttachHandle>();
   readonly #pending = new Map<string, Pending>();
   readonly #handles = new Set<AttachHandle>();
+  /** Unused data channel secrets (hex) → connection id; each is removed on first use. */
+  readonly #bySecret = new Map<string, string>();
   #nextId = 0;
 
   constructor(
     readonly relayId: string,
     readonly onChange: () => void = () => {},
+    /** Offer agents a raw TCP data channel per tunnel (TunnelOpen.data_channel_secret). */
+    readonly offerDataChannel = true,
   ) {}
 
   get agents(): number {
@@ -110,39 +123,83 @@ export class AgentRegistry {
         closeCode: 1013,
       });
     const connectionId = `${this.relayId}-${(this.#nextId++).toString(36)}`;
+    const secret = this.offerDataChannel ? randomBytes(DATA_SECRET_BYTES) : undefined;
     const open: AttachResponse = create(AttachResponseSchema, {
       payload: {
         case: "open",
-        value: create(TunnelOpenSchema, { sessionId, connectionId, token }),
+        value: create(TunnelOpenSchema, {
+          sessionId,
+          connectionId,
+          token,
+          dataChannelSecret: secret,
+        }),
       },
     });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#pending.delete(connectionId);
+        this.#drop(connectionId);
         resolve(
           Object.assign(new Error("the agent did not open the tunnel in time"), {
             closeCode: 1011,
           }),
         );
       }, timeoutMs);
-      this.#pending.set(connectionId, { agentId, sessionId, resolve, timer });
+      const hex = secret?.toString("hex");
+      this.#pending.set(connectionId, { agentId, sessionId, resolve, timer, secret: hex });
+      if (hex) this.#bySecret.set(hex, connectionId);
       h.stream.write(encodeMessage(AttachResponseSchema, open));
     });
   }
 
-  /** Matches an agent's Tunnel stream to the viewer waiting for it. */
+  /**
+   * Binds an agent's data channel to the tunnel whose secret it presented. A secret works once:
+   * a wrong, expired or replayed one returns false and the caller drops the socket.
+   */
+  attachDataChannel(secret: Buffer, socket: Socket): boolean {
+    const hex = secret.toString("hex");
+    const id = this.#bySecret.get(hex);
+    if (id === undefined) return false;
+    this.#bySecret.delete(hex);
+    const p = this.#pending.get(id);
+    if (!p) return false;
+    p.secret = undefined;
+    p.data = socket;
+    socket.once("close", () => {
+      if (p.data === socket) p.data = undefined;
+    });
+    return true;
+  }
+
+  /**
+   * Matches an agent's Tunnel stream to the viewer waiting for it. `wantsData`: the agent says
+   * its bytes use the data channel, which must then have been attached.
+   */
   completeTunnel(
     agentId: string,
     sessionId: string,
     connectionId: string,
     tunnel: AgentTunnel,
+    wantsData = false,
   ): boolean {
     const p = this.#pending.get(connectionId);
     if (!p || p.agentId !== agentId || p.sessionId !== sessionId) return false;
-    this.#pending.delete(connectionId);
+    if (wantsData && !p.data) return false;
+    const data = p.data;
+    if (wantsData) p.data = undefined;
+    this.#drop(connectionId);
     clearTimeout(p.timer);
+    if (wantsData) tunnel.data = data;
     p.resolve(tunnel);
     return true;
+  }
+
+  /** Forgets a pending tunnel, its unused secret and any data channel nobody will use. */
+  #drop(connectionId: string): void {
+    const p = this.#pending.get(connectionId);
+    if (!p) return;
+    this.#pending.delete(connectionId);
+    if (p.secret) this.#bySecret.delete(p.secret);
+    p.data?.destroy();
   }
 
   /** Fails every waiting viewer (shutdown). */
@@ -150,7 +207,7 @@ export class AgentRegistry {
     for (const [id, p] of this.#pending) {
       clearTimeout(p.timer);
       p.resolve(Object.assign(new Error("relay is shutting down"), { closeCode: 1001 }));
-      this.#pending.delete(id);
+      this.#drop(id);
     }
   }
 }

@@ -158,12 +158,14 @@ function handleTunnel(stream: ServerHttp2Stream, agentId: string, deps: AgentSer
         "the first Tunnel message must be TunnelOpen",
       );
     }
-    const { sessionId, connectionId } = req.payload.value;
-    if (!deps.registry.completeTunnel(agentId, sessionId, connectionId, tunnel)) {
+    const { sessionId, connectionId, dataChannel } = req.payload.value;
+    if (!deps.registry.completeTunnel(agentId, sessionId, connectionId, tunnel, dataChannel)) {
       endWithStatus(
         stream,
         Status.NOT_FOUND,
-        "no viewer is waiting for this connection id (it may have timed out)",
+        dataChannel
+          ? "no data channel is attached for this connection id (it may have closed)"
+          : "no viewer is waiting for this connection id (it may have timed out)",
       );
     }
   });

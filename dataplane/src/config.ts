@@ -26,6 +26,8 @@ export interface RelayConfig {
    * endpoint does not exist, since session ids are not for anyone who can reach the port.
    */
   debugToken?: string;
+  /** Offer agents raw TCP data channels (`RELAY_DATA_CHANNEL`, default on; off = HTTP/2 only). */
+  dataChannel?: "on" | "off";
 }
 
 /** Thrown for a bad variable; main prints the message alone. */
@@ -110,6 +112,10 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv = process.env): RelayConf
       "RELAY_DEBUG_TOKEN is too short: use at least 16 random characters, or leave it unset",
     );
   }
+  const dataChannel = env.RELAY_DATA_CHANNEL || "on";
+  if (dataChannel !== "on" && dataChannel !== "off") {
+    throw new ConfigError(`RELAY_DATA_CHANNEL="${dataChannel}" is invalid: expected on or off`);
+  }
   const level = env.LOG_LEVEL || "info";
   if (!["debug", "info", "warn", "error"].includes(level)) {
     throw new ConfigError(`LOG_LEVEL="${level}" is invalid: expected debug, info, warn or error`);
@@ -131,5 +137,6 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv = process.env): RelayConf
     tunnelSetupTimeoutMs: int(env, "RELAY_TUNNEL_SETUP_TIMEOUT_MS", 10_000, 100, 120_000),
     logLevel: level as RelayConfig["logLevel"],
     debugToken,
+    dataChannel,
   };
 }

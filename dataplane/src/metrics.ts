@@ -10,6 +10,8 @@ export class RelayMetrics {
   connectionsActive = 0;
   connectionsTotal = 0;
   forwardedTotal = 0;
+  /** Viewers whose bytes ran on a raw TCP data channel rather than the HTTP/2 stream. */
+  dataChannelsTotal = 0;
   bytesFromViewers = 0;
   bytesToViewers = 0;
   agentsAttached = 0;
@@ -48,6 +50,9 @@ export class RelayMetrics {
       "# HELP streamspace_vnc_forwarded_total Viewer connections forwarded to the owning relay.",
       "# TYPE streamspace_vnc_forwarded_total counter",
       `streamspace_vnc_forwarded_total{${l}} ${this.forwardedTotal}`,
+      "# HELP streamspace_vnc_data_channels_total Viewers whose bytes used a raw TCP data channel.",
+      "# TYPE streamspace_vnc_data_channels_total counter",
+      `streamspace_vnc_data_channels_total{${l}} ${this.dataChannelsTotal}`,
       "# HELP streamspace_vnc_bytes_total Payload bytes relayed, by direction.",
       "# TYPE streamspace_vnc_bytes_total counter",
       `streamspace_vnc_bytes_total{${l},direction="in"} ${this.bytesFromViewers}`,

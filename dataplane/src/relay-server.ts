@@ -18,6 +18,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { AgentRegistry } from "./agent-registry.ts";
 import { handleAgentStream } from "./agent-service.ts";
 import type { RelayConfig } from "./config.ts";
+import { acceptDataChannel, isDataChannel } from "./data-channel.ts";
 import { forwardUpgrade, HOP_HEADER } from "./forward.ts";
 import { createRelayLogger, type RelayLogger } from "./log.ts";
 import { type Membership, redisMembership, staticMembership } from "./membership.ts";
@@ -49,16 +50,29 @@ function closeWith(ws: WebSocket, code: number, reason: string, metrics: RelayMe
 /** Starts a relay from config; `port` 0 picks a free port (tests). */
 export async function startRelayServer(
   config: RelayConfig,
-  opts: { log?: RelayLogger; membership?: Membership } = {},
+  opts: {
+    log?: RelayLogger;
+    membership?: Membership;
+    /**
+     * Raw TCP data channels for agents: "on" (default), "off" (offer none, as relays before
+     * them did), "refuse" (offer but refuse to attach; tests the agent's fallback).
+     */
+    dataChannel?: "on" | "off" | "refuse";
+  } = {},
 ): Promise<RelayServer> {
   const log = opts.log ?? createRelayLogger(config.logLevel, { relay: config.relayId });
   const metrics = new RelayMetrics(config.relayId);
   const keys = createKeySource({ jwks: config.viewerJwks, jwksUrl: config.viewerJwksUrl });
   const jtis = new JtiSet();
-  const registry = new AgentRegistry(config.relayId, () => {
-    metrics.agentsAttached = registry.agents;
-    metrics.sessionsAttached = registry.sessions;
-  });
+  const dataChannel = opts.dataChannel ?? config.dataChannel ?? "on";
+  const registry = new AgentRegistry(
+    config.relayId,
+    () => {
+      metrics.agentsAttached = registry.agents;
+      metrics.sessionsAttached = registry.sessions;
+    },
+    dataChannel !== "off",
+  );
   const self = { id: config.relayId, url: config.publicUrl };
   // Register in the ring only once we listen: agents dial a member as soon as it appears, and
   // a refused first dial would make them route around this relay for SUSPECT_MS.
@@ -101,12 +115,14 @@ export async function startRelayServer(
       return closeWith(ws, code, tunnel.message, metrics);
     }
     if (ws.readyState !== ws.OPEN) {
+      tunnel.data?.destroy();
       tunnel.stream.close();
       return;
     }
     metrics.observeSetup((performance.now() - started) / 1000);
     metrics.connectionsActive++;
     metrics.connectionsTotal++;
+    if (tunnel.data) metrics.dataChannelsTotal++;
     const splice = spliceViewer(ws, tunnel, metrics, (s) => {
       if (splices.delete(s)) metrics.connectionsActive--;
     });
@@ -211,6 +227,11 @@ export async function startRelayServer(
     socket.on("error", () => {});
     socket.once("data", (first: Buffer) => {
       socket.pause();
+      if (isDataChannel(first)) {
+        if (dataChannel === "on") acceptDataChannel(socket, first, registry);
+        else socket.destroy();
+        return;
+      }
       socket.unshift(first);
       const isH2 = first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49; // "PRI"
       // HTTP/2 takes the socket's native handle (and drains the unshifted bytes itself);

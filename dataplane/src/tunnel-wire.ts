@@ -14,6 +14,14 @@ export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** gRPC path prefix of the relay service. */
 export const RELAY_SERVICE_PATH = "/streamspace.relay.v1.RelayService/";
 
+/**
+ * First bytes of an agent's raw TCP data channel to the relay's port, followed by the 32-byte
+ * secret from TunnelOpen. 0x00 starts neither HTTP/1.1 nor the HTTP/2 preface ("PRI").
+ */
+export const DATA_CHANNEL_PREFACE = Buffer.from([0x00, 0x44, 0x43, 0x31]); // \0 "DC1"
+/** The relay's one-byte answer when it accepts a data channel (it closes otherwise). */
+export const DATA_CHANNEL_ACK = 0x01;
+
 function varintLength(n: number): number {
   let len = 1;
   while (n >= 0x80) {

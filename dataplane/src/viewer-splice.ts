@@ -7,6 +7,7 @@
  */
 
 import type { ServerHttp2Stream } from "node:http2";
+import type { Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import {
   TunnelCloseCode,
@@ -27,6 +28,9 @@ const SOLO_BYTES = 16 * 1024;
 
 /** Bytes queued towards a viewer before the agent stream is paused. */
 export const HIGH_WATER = 256 * 1024;
+
+/** How long a close from the agent waits for the data channel's last bytes. */
+const DATA_DRAIN_MS = 5_000;
 
 /** A live viewer connection as the idle sweeper sees it. */
 export interface Splice {
@@ -58,6 +62,11 @@ export interface AgentTunnel {
   queue: [Buffer, boolean][];
   deliver?: (msg: Buffer, isData: boolean, whole: boolean) => void;
   fail?: () => void;
+  /**
+   * The agent's raw TCP data channel (data-channel.ts), when the bytes flow there; the stream
+   * then carries only open and close.
+   */
+  data?: Socket;
 }
 
 /** Starts relaying; `onEnd` runs once when both sides are done. */
@@ -68,9 +77,15 @@ export function spliceViewer(
   onEnd: (s: Splice) => void,
 ): Splice {
   const stream = tunnel.stream;
+  const data = tunnel.data;
+  // Where agent bytes come from: paused when the viewer falls behind.
+  const source: { pause(): unknown; resume(): unknown } = data ?? stream;
   let wsPaused = false;
   let h2Paused = false;
   let ended = false;
+  // A close from the agent waits until the data channel has delivered its last bytes.
+  let dataEnded = !data;
+  let agentClose: [number, string, TunnelCloseCode] | undefined;
   const splice: Splice = {
     lastActive: Date.now(),
     close: (code, reason) => finish(code, reason, tunnelCodeFor(code)),
@@ -78,8 +93,14 @@ export function spliceViewer(
   const resumeH2 = () => {
     if (h2Paused) {
       h2Paused = false;
-      stream.resume();
+      source.resume();
     }
+  };
+  const agentDone = (wsCode: number, reason: string, tunnelCode: TunnelCloseCode) => {
+    if (ended || agentClose) return;
+    agentClose = [wsCode, reason, tunnelCode];
+    if (dataEnded) return finish(wsCode, reason, tunnelCode);
+    setTimeout(() => finish(wsCode, reason, tunnelCode), DATA_DRAIN_MS).unref();
   };
 
   function finish(wsCode: number, reason: string, tunnelCode: TunnelCloseCode) {
@@ -92,6 +113,11 @@ export function spliceViewer(
       stream.end(encodeMessage(TunnelResponseSchema, close));
       // The agent ends its half promptly; do not wait forever for it.
       setTimeout(() => stream.destroy(), 5_000).unref();
+    }
+    if (data && !data.destroyed) {
+      data.end();
+      data.resume(); // read the agent's FIN
+      setTimeout(() => data.destroy(), 5_000).unref();
     }
     ws.resume(); // a paused viewer socket would never read the close reply
     if (ws.readyState === ws.OPEN) ws.close(wsCode, reason);
@@ -115,33 +141,33 @@ export function spliceViewer(
     pendingBytes = 0;
     if (!h2Paused && ws.bufferedAmount + len > HIGH_WATER) {
       h2Paused = true;
-      stream.pause();
+      source.pause();
       sendPieces(ws, pieces, len, resumeH2);
     } else {
       sendPieces(ws, pieces, len);
     }
   };
-  const onAgentMessage = (msg: Buffer, isData: boolean, whole: boolean) => {
-    const data = isData ? msg : dataFieldOf(msg, 2);
-    if (data) {
-      if (data.length === 0) return;
-      metrics.bytesToViewers += data.length;
-      splice.lastActive = Date.now();
-      pending.push(data);
-      pendingBytes += data.length;
-      // A lone small message (pointer echo, cursor, small damage) goes out now: waiting a
-      // turn for company only adds latency when nothing else is flowing.
-      if (
-        pendingBytes >= COALESCE_BYTES ||
-        (whole && pendingBytes === data.length && data.length <= SOLO_BYTES)
-      )
-        flush();
-      else if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flush);
-      }
-      return;
+  const pushBytes = (bytes: Buffer, whole: boolean) => {
+    if (bytes.length === 0 || ended) return;
+    metrics.bytesToViewers += bytes.length;
+    splice.lastActive = Date.now();
+    pending.push(bytes);
+    pendingBytes += bytes.length;
+    // A lone small message (pointer echo, cursor, small damage) goes out now: waiting a
+    // turn for company only adds latency when nothing else is flowing.
+    if (
+      pendingBytes >= COALESCE_BYTES ||
+      (whole && pendingBytes === bytes.length && bytes.length <= SOLO_BYTES)
+    )
+      flush();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
     }
+  };
+  const onAgentMessage = (msg: Buffer, isData: boolean, whole: boolean) => {
+    const bytes = isData ? msg : dataFieldOf(msg, 2);
+    if (bytes) return pushBytes(bytes, whole);
     flush();
     const req = decodeMessage(TunnelRequestSchema, msg);
     if (req instanceof Error)
@@ -154,7 +180,7 @@ export function spliceViewer(
       const detail = req.payload.value.reason;
       // Close reasons must fit a control frame (123 bytes).
       const text = (detail && detail !== reason ? `${reason} (${detail})` : reason).slice(0, 120);
-      return finish(code, text, TunnelCloseCode.NORMAL);
+      return agentDone(code, text, TunnelCloseCode.NORMAL);
     }
     if (req.payload.case === "data") {
       // A data field the fast path did not take (e.g. unusual encoding): still deliver it.
@@ -165,22 +191,47 @@ export function spliceViewer(
   tunnel.deliver = onAgentMessage;
   tunnel.fail = () => finish(1011, "the agent sent an invalid frame", TunnelCloseCode.ERROR);
   for (const [msg, isData] of tunnel.queue.splice(0)) onAgentMessage(msg, isData, false);
-  if (!h2Paused) stream.resume();
-  stream.on("drain", () => {
+  if (data) stream.resume(); // control only from here on
+  if (!h2Paused) source.resume();
+  const resumeWs = () => {
     if (wsPaused) {
       wsPaused = false;
       ws.resume();
     }
-  });
-  stream.on("end", () => finish(1000, "the session closed the connection", TunnelCloseCode.NORMAL));
+  };
+  stream.on("drain", resumeWs);
+  stream.on("end", () =>
+    agentDone(1000, "the session closed the connection", TunnelCloseCode.NORMAL),
+  );
   stream.on("close", () =>
-    finish(1011, "the agent's tunnel dropped; reconnect", TunnelCloseCode.ERROR),
+    agentDone(1011, "the agent's tunnel dropped; reconnect", TunnelCloseCode.ERROR),
   );
   stream.on("error", () =>
-    finish(1011, "the agent's tunnel failed; reconnect", TunnelCloseCode.ERROR),
+    agentDone(1011, "the agent's tunnel failed; reconnect", TunnelCloseCode.ERROR),
   );
+  if (data) {
+    // Reads are whole TCP reads: a small one means nothing else is flowing, so send it now.
+    data.on("data", (chunk: Buffer) => pushBytes(chunk, true));
+    data.on("drain", resumeWs);
+    data.on("error", () => {});
+    data.on("end", () => {
+      flush();
+      dataEnded = true;
+      if (agentClose) finish(...agentClose);
+      // Otherwise the close with its reason follows on the stream; do not wait for ever.
+      else
+        setTimeout(
+          () => finish(1000, "the session closed the connection", TunnelCloseCode.NORMAL),
+          DATA_DRAIN_MS,
+        ).unref();
+    });
+    data.on("close", () => {
+      if (!dataEnded)
+        finish(1011, "the agent's data channel dropped; reconnect", TunnelCloseCode.ERROR);
+    });
+  }
 
-  ws.on("message", (data: Buffer, isBinary: boolean) => {
+  ws.on("message", (msg: Buffer, isBinary: boolean) => {
     if (!isBinary)
       return finish(
         1003,
@@ -188,14 +239,17 @@ export function spliceViewer(
         TunnelCloseCode.ERROR,
       );
     if (ended || stream.destroyed) return;
-    metrics.bytesFromViewers += data.length;
+    metrics.bytesFromViewers += msg.length;
     splice.lastActive = Date.now();
-    stream.cork();
-    stream.write(dataPrefix(1, data.length));
-    stream.write(data);
-    stream.uncork();
+    if (data) data.write(msg);
+    else {
+      stream.cork();
+      stream.write(dataPrefix(1, msg.length));
+      stream.write(msg);
+      stream.uncork();
+    }
     // Our own mark rather than write()'s 16 KiB: stop-and-go per message costs throughput.
-    if (stream.writableLength > HIGH_WATER && !wsPaused) {
+    if ((data ?? stream).writableLength > HIGH_WATER && !wsPaused) {
       wsPaused = true;
       ws.pause();
     }

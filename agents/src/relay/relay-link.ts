@@ -20,6 +20,7 @@ import {
   AttachResponseSchema,
   type TunnelOpen,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
+import { dialDataChannel } from "./data-channel.ts";
 import { runTunnel } from "./tunnel-splice.ts";
 
 /** The logging surface the links need; the runtime's logger satisfies it. */
@@ -93,7 +94,7 @@ export class RelayLink {
     const reader = new FrameReader((msg) => {
       const res = decodeMessage(AttachResponseSchema, msg);
       if (res instanceof Error) return this.#fail("relay sent a malformed attach frame");
-      if (res.payload.case === "open") this.#openTunnel(res.payload.value);
+      if (res.payload.case === "open") void this.#openTunnel(res.payload.value);
     });
     this.#attach.on("data", (chunk: Buffer) => {
       const err = reader.push(chunk);
@@ -138,7 +139,22 @@ export class RelayLink {
     if (sessionIds.length === 0 && this.#tunnels === 0) this.deps.onIdle(this);
   }
 
-  #openTunnel(open: TunnelOpen): void {
+  async #openTunnel(open: TunnelOpen): Promise<void> {
+    this.#tunnels++;
+    // Bulk bytes on a plain TCP connection when the relay offers one: node:http2 cuts them
+    // into 16 KiB DATA frames, several JS callbacks per 64 KiB on both ends.
+    const target = new URL(this.url);
+    // Plain TCP only where the link itself is cleartext (the secret must not cross in clear
+    // where the operator chose TLS).
+    const data =
+      open.dataChannelSecret.length > 0 && target.protocol === "http:"
+        ? await dialDataChannel(target.hostname, Number(target.port || 80), open.dataChannelSecret)
+        : undefined;
+    if (this.#down || this.#session.destroyed) {
+      data?.destroy();
+      this.#tunnels--;
+      return;
+    }
     const stream = this.#session.request(
       {
         ":method": "POST",
@@ -149,9 +165,9 @@ export class RelayLink {
       },
       { endStream: false },
     );
-    this.#tunnels++;
     runTunnel({
       stream,
+      data,
       sessionId: open.sessionId,
       connectionId: open.connectionId,
       token: open.token,

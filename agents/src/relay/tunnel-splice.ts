@@ -42,18 +42,25 @@ function closeFrame(code: TunnelCloseCode, reason: string): Buffer {
 /** Sends TunnelOpen, then splices with the VNC endpoint (or closes with a reason if none). */
 export function runTunnel(opts: {
   stream: ClientHttp2Stream;
+  /** A data channel the relay accepted (data-channel.ts): bytes flow there, not on `stream`. */
+  data?: Socket;
   sessionId: string;
   connectionId: string;
   token: string;
   endpoint: { host: string; port: number } | undefined;
   onEnd(end: TunnelEnd): void;
 }): void {
-  const { stream } = opts;
+  const { stream, data } = opts;
   let ended = false;
   let tcp: Socket | undefined;
   const finish = (code: TunnelCloseCode, reason: string, tell: boolean) => {
     if (ended) return;
     ended = true;
+    if (data && !data.destroyed) {
+      // Its queued bytes go first; the relay waits for this end before acting on the close.
+      data.end();
+      setTimeout(() => data.destroy(), 5_000).unref();
+    }
     if (tell && !stream.destroyed && stream.writable) stream.end(closeFrame(code, reason));
     else if (!stream.destroyed && stream.writable) stream.end();
     setTimeout(() => stream.destroy(), 5_000).unref();
@@ -69,10 +76,12 @@ export function runTunnel(opts: {
         sessionId: opts.sessionId,
         connectionId: opts.connectionId,
         token: opts.token,
+        dataChannel: data !== undefined,
       }),
     },
   });
   stream.write(encodeMessage(TunnelRequestSchema, open));
+  data?.on("error", () => {});
   if (!opts.endpoint) {
     finish(TunnelCloseCode.SESSION_NOT_FOUND, "this agent does not run the session", true);
     return;
@@ -83,15 +92,19 @@ export function runTunnel(opts: {
   // each buffer returns to the pool when the write that carried it completes.
   const onVncData = (n: number, buf: Buffer) => {
     if (ended) return false;
-    stream.cork();
-    stream.write(dataPrefix(2, n));
-    stream.write(buf.subarray(0, n), (err) => {
+    const give = (err?: Error | null) => {
       if (!err) vncReadPool.give(buf);
-    });
-    stream.uncork();
+    };
+    if (data) data.write(buf.subarray(0, n), give);
+    else {
+      stream.cork();
+      stream.write(dataPrefix(2, n));
+      stream.write(buf.subarray(0, n), give);
+      stream.uncork();
+    }
     // Pause on our own mark, not write()'s 16 KiB one: stop-and-go per VNC chunk halves
     // throughput. 'drain' still fires because write() returned false on the way up.
-    if (stream.writableLength > STREAM_HIGH_WATER && !tcpPaused) {
+    if ((data ?? stream).writableLength > STREAM_HIGH_WATER && !tcpPaused) {
       tcpPaused = true;
       sock.pause();
     }
@@ -120,7 +133,7 @@ export function runTunnel(opts: {
   sock.on("close", () =>
     finish(TunnelCloseCode.NORMAL, "the VNC server closed the connection", true),
   );
-  stream.on("drain", () => {
+  (data ?? stream).on("drain", () => {
     if (tcpPaused) {
       tcpPaused = false;
       sock.resume();
@@ -129,7 +142,7 @@ export function runTunnel(opts: {
   sock.on("drain", () => {
     if (h2Paused) {
       h2Paused = false;
-      stream.resume();
+      (data ?? stream).resume();
     }
   });
   // Data pieces stream straight to the VNC socket as they arrive (no reassembly).
@@ -149,13 +162,22 @@ export function runTunnel(opts: {
       if (res.payload.case !== "data") return;
       bytes = res.payload.value;
     }
+    toVnc(bytes);
+  });
+  function toVnc(bytes: Uint8Array) {
     if (bytes.length === 0 || ended) return;
     sock.write(bytes);
     if (sock.writableLength > STREAM_HIGH_WATER && !h2Paused) {
       h2Paused = true;
-      stream.pause();
+      (data ?? stream).pause();
     }
-  });
+  }
+  if (data) {
+    data.on("data", toVnc);
+    data.on("end", () => finish(TunnelCloseCode.NORMAL, "the relay ended the tunnel", false));
+    data.on("close", () => finish(TunnelCloseCode.ERROR, "the data channel closed", false));
+    if (!h2Paused) data.resume();
+  }
   stream.on("data", (chunk: Buffer) => {
     const err = reader.push(chunk);
     if (err) finish(TunnelCloseCode.ERROR, err.message, true);
