@@ -15,8 +15,9 @@ import {
   RelayMemberSchema,
   RelayRingSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import type { RelayConfig } from "../../../dataplane/src/config.ts";
-import { type RelayServer, startRelayServer } from "../../../dataplane/src/relay-server.ts";
+import { createRelayLinks } from "../agents/src/relay/index.ts";
+import type { RelayConfig } from "../dataplane/src/config.ts";
+import { type RelayServer, startRelayServer } from "../dataplane/src/relay-server.ts";
 import {
   createTestKeys,
   eventually,
@@ -25,8 +26,7 @@ import {
   sha,
   startRfbStandIn,
   Viewer,
-} from "../../../e2e/relay-fixtures.ts";
-import { createRelayLinks } from "./index.ts";
+} from "./relay-fixtures.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const agentId = "agent-dc";
