@@ -19,6 +19,12 @@ export interface LocalSystemOptions {
   output?: "inherit" | ((name: string, line: string) => void);
   env?: Record<string, string>;
   /**
+   * Honour a DATABASE_URL, DB_*, REDIS_URL or AGENT_HUB_BACKEND set in this process's
+   * environment (`npm start`: the person starting it chose them). Off by default, because the
+   * test runner sets DATABASE_URL and REDIS_URL for its own services.
+   */
+  callerStore?: boolean;
+  /**
    * Run these deployables from their production bundles (`<name>/dist/main.mjs`, made by
    * scripts/bundle.ts) with plain node instead of through tsx.
    */
@@ -57,14 +63,20 @@ function persistentSecret(file: string, make: () => string): string {
 /**
  * Where the store and the hub live is this launcher's decision (PGlite in the data folder and
  * the in-memory hub), never an accident of the caller's shell: a DATABASE_URL or REDIS_URL
- * left in the environment (the test runner sets both for its own services) would point every
- * launched system at one shared database. Callers that want them pass them in `env`.
+ * left in the environment would point every launched system at one shared database. The ports,
+ * data folder and relay set are always the launcher's own.
  */
-const OWN_SETTINGS =
-  /^(DATABASE_URL|DB_[A-Z]+|REDIS_URL|AGENT_HUB_BACKEND|RELAY_URLS|PORT|DATA_DIR)$/;
+const STORE_SETTINGS = /^(DATABASE_URL|DB_[A-Z]+|REDIS_URL|AGENT_HUB_BACKEND)$/;
+const LAUNCHER_SETTINGS = /^(RELAY_URLS|PORT|DATA_DIR)$/;
 
-function inheritedEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN_SETTINGS.test(k)));
+function inheritedEnv(callerStore: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || LAUNCHER_SETTINGS.test(k)) continue;
+    if (!callerStore && STORE_SETTINGS.test(k)) continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 function child(
@@ -82,7 +94,7 @@ function child(
     : [...flags, "--import", "tsx", script];
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...inheritedEnv(), ...env },
+    env,
     stdio: output === "inherit" ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
   });
   if (typeof output === "function") {
@@ -148,7 +160,11 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
   const bootstrapToken = randomBytes(24).toString("base64url");
   const cpUrl = `http://127.0.0.1:${port}`;
   const relayUrl = `http://127.0.0.1:${relayPort}`;
-  const common = { LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...opts.env };
+  const common = {
+    ...inheritedEnv(opts.callerStore ?? false),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    ...opts.env,
+  };
 
   const cp = child(
     "control-plane",

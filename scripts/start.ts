@@ -17,12 +17,7 @@ try {
     dataDir: process.env.DATA_DIR,
     output: "inherit",
     // Embedded defaults unless the person starting it names a database or Redis explicitly.
-    env: Object.fromEntries(
-      Object.entries(process.env).filter(
-        (e): e is [string, string] =>
-          /^(DATABASE_URL|DB_[A-Z]+|REDIS_URL|AGENT_HUB_BACKEND)$/.test(e[0]) && e[1] !== undefined,
-      ),
-    ),
+    callerStore: true,
   });
 } catch (err) {
   process.stderr.write(`\nStreamSpace did not start: ${(err as Error).message}\n`);

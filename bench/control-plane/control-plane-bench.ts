@@ -19,6 +19,7 @@ import { SessionService } from "@streamspace/proto/streamspace/v1/session_servic
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import pg from "pg";
 import { freePort, startPostgres, waitForPort } from "../../scripts/services.ts";
+import { createBenchDatabase } from "../bench-database.ts";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -108,11 +109,7 @@ const pgService = await startPostgres();
 const dataDir = mkdtempSync(join(tmpdir(), "ss-cp-bench-"));
 let cp: { url: string; child: ChildProcess } | undefined;
 try {
-  const admin = new pg.Client({ connectionString: pgService.url });
-  await admin.connect();
-  await admin.query("CREATE DATABASE bench");
-  await admin.end();
-  const dbUrl = pgService.url.replace(/\/postgres$/, "/bench");
+  const dbUrl = await createBenchDatabase(pgService.url, "bench");
   cp = await startControlPlane(dbUrl, dataDir);
   const seedMs = await seed(dbUrl, ROWS);
 

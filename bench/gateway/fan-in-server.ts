@@ -14,6 +14,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { WebSocket } from "ws";
 import { bundleDeployables } from "../../scripts/bundle.ts";
+import { createBenchDatabase } from "../bench-database.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -45,11 +46,8 @@ export async function startMeasuredServer(opts: {
   nodeArgs: string[];
   env?: Record<string, string>;
 }): Promise<MeasuredServer> {
-  const dbName = `fanin_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: opts.postgresUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
+  const databaseUrl = await createBenchDatabase(opts.postgresUrl, "fanin");
+  const dbName = new URL(databaseUrl).pathname.slice(1);
   const port = await freePort();
   const bootstrapToken = randomBytes(9).toString("base64url");
   // "bundle" measures the shipped artifact itself (scripts/bundle.ts, control-plane/dist).
@@ -68,7 +66,7 @@ export async function startMeasuredServer(opts: {
         HOST: "127.0.0.1",
         PORT: String(port),
         POD_NAME: "fan-in",
-        DATABASE_URL: opts.postgresUrl.replace(/\/[^/]*$/, `/${dbName}`),
+        DATABASE_URL: databaseUrl,
         AGENT_HUB_BACKEND: "memory",
         JWT_SECRET: randomBytes(32).toString("base64url"),
         ADMIN_PASSWORD: randomBytes(9).toString("base64url"),

@@ -35,6 +35,7 @@ import { TemplateService } from "@streamspace/proto/streamspace/v1/template_serv
 import { Platform, SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import pg from "pg";
 import { freePort, startPostgres, waitForPort } from "../../scripts/services.ts";
+import { createBenchDatabase } from "../bench-database.ts";
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -109,11 +110,7 @@ let cp: ChildProcess | undefined;
 let agent: ChildProcess | undefined;
 const watchAbort = new AbortController();
 try {
-  const admin = new pg.Client({ connectionString: pgService.url });
-  await admin.connect();
-  await admin.query("CREATE DATABASE bench");
-  await admin.end();
-  const dbUrl = pgService.url.replace(/\/postgres$/, "/bench");
+  const dbUrl = await createBenchDatabase(pgService.url, "bench");
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

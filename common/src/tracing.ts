@@ -29,8 +29,6 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   BatchSpanProcessor,
   NodeTracerProvider,
-  SimpleSpanProcessor,
-  type SpanExporter,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-node";
 
@@ -38,13 +36,9 @@ export interface TracingOptions {
   /** `service.name` of this process, e.g. "streamspace-control-plane". */
   service: string;
   env?: NodeJS.ProcessEnv;
-  /** Export every span at once to this exporter (tests use an in-memory one). */
-  exporter?: SpanExporter;
 }
 
 export interface Tracing {
-  /** True when spans leave the process (an OTLP endpoint or a given exporter). */
-  exporting: boolean;
   /** Flushes what is buffered and unregisters; safe to call twice. */
   shutdown(): Promise<void>;
 }
@@ -53,8 +47,7 @@ export interface Tracing {
 export function startTracing(opts: TracingOptions): Tracing {
   const env = opts.env ?? process.env;
   const processors: SpanProcessor[] = [];
-  if (opts.exporter) processors.push(new SimpleSpanProcessor(opts.exporter));
-  else if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
   }
   const provider = new NodeTracerProvider({
@@ -64,7 +57,6 @@ export function startTracing(opts: TracingOptions): Tracing {
   provider.register({ propagator: new W3CTraceContextPropagator() });
   let done: Promise<void> | undefined;
   return {
-    exporting: processors.length > 0,
     shutdown() {
       done ??= provider.shutdown().finally(() => {
         trace.disable();
@@ -96,12 +88,6 @@ export function currentTraceContext(): Record<string, string> {
   const out: Record<string, string> = {};
   propagation.inject(context.active(), out);
   return out;
-}
-
-/** The trace id of the active span, for log lines; undefined outside a span. */
-export function currentTraceId(): string | undefined {
-  const sc = trace.getSpan(context.active())?.spanContext();
-  return sc && trace.isSpanContextValid(sc) ? sc.traceId : undefined;
 }
 
 /**
@@ -162,5 +148,4 @@ export function annotateActiveSpan(attributes: Attributes, error?: string): void
   if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
 }
 
-export type { SpanExporter };
 export { SpanKind, SpanStatusCode };
