@@ -24,7 +24,7 @@ import type { RelayMetrics } from "./metrics.ts";
 import { type Splice, spliceViewer } from "./viewer-splice.ts";
 
 /** Marks a request that has already been forwarded once: it is served where it lands. */
-export const HOP_HEADER = "x-streamspace-relay-hop";
+const HOP_HEADER = "x-streamspace-relay-hop";
 
 const VNC_PATH = /^\/vnc\/([A-Za-z0-9._:-]{1,128})(?:\?|$)/;
 
