@@ -12,8 +12,9 @@ import { AgentRegistry } from "./agent-registry.ts";
 import { handleAgentStream } from "./agent-service.ts";
 import type { RelayConfig } from "./config.ts";
 import { acceptDataChannel, isDataChannel } from "./data-channel.ts";
-import { type Membership, redisMembership, staticMembership } from "./membership.ts";
+import { type Membership, staticMembership } from "./membership.ts";
 import { RelayMetrics } from "./metrics.ts";
+import { redisMembership } from "./redis-membership.ts";
 import { createRelayRoutes } from "./relay-routes.ts";
 import { createViewerPath, type RelayLog } from "./viewer-path.ts";
 
