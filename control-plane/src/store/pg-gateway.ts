@@ -3,12 +3,12 @@
  * function so app.ts, tests and benchmarks build the production shape the same way; like
  * pg-core.ts it lives in store/ because it is where the database meets the ports it fills.
  */
+import { createLogger } from "@streamspace/common/log";
 import type { Kysely } from "kysely";
 import type { CommandRepo } from "../domain/ports.ts";
 import type { SessionReports } from "../domain/session-reports.ts";
 import { createGateway, type Gateway, type GatewayDeps } from "../gateway/agent-gateway.ts";
 import { commandDispatcher } from "../gateway/command-dispatcher.ts";
-import { jsonLogger } from "../gateway/gateway-ports.ts";
 import { createSessionReconciler } from "../gateway/session-reconciler.ts";
 import { PgAgentStore } from "./pg-agent-store.ts";
 import { PgCommandStore } from "./pg-command-store.ts";
@@ -30,7 +30,7 @@ export interface PgGatewayOptions
 
 /** Builds and starts the Postgres-backed gateway. */
 export async function createPgGateway(opts: PgGatewayOptions): Promise<Gateway> {
-  const log = opts.log ?? jsonLogger("agent-gateway");
+  const log = opts.log ?? createLogger({ base: { component: "agent-gateway" } });
   let gateway: Gateway | undefined;
   const reconciler = createSessionReconciler({
     reports: opts.reports,
