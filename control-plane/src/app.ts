@@ -11,7 +11,6 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { currentTraceContext } from "@streamspace/common/tracing";
 import { Redis } from "ioredis";
 import { AuthCore } from "./auth/auth-core.ts";
-import { asAuthDb } from "./auth/auth-schema.ts";
 import { bootstrapAdmin } from "./auth/bootstrap-admin.ts";
 import { createAuthInterceptor } from "./auth/connect-auth-interceptor.ts";
 import { RedisRevocationStore } from "./auth/redis-revocation-store.ts";
@@ -25,7 +24,6 @@ import { registerCoreServices } from "./connect/register-core-services.ts";
 import { createTraceInterceptor } from "./connect/trace-interceptor.ts";
 import type { Gateway } from "./gateway/agent-gateway.ts";
 import { registerAgentGateway } from "./gateway/agent-gateway.ts";
-import { createPgGateway } from "./gateway/pg-gateway.ts";
 import { RedisAgentHub } from "./hub/redis-agent-hub.ts";
 import type { Logger } from "./log.ts";
 import { createRedisRelayRingSource } from "./relay-ring/redis-relay-ring-source.ts";
@@ -45,7 +43,9 @@ import { MetricsRegistry } from "./server/metrics.ts";
 import { createStaticHandler } from "./server/static-files.ts";
 import { createVncProxy } from "./server/vnc-proxy.ts";
 import { createDatabase, migrateToLatest } from "./store/database.ts";
+import { createPgAuthStore } from "./store/pg-auth-store.ts";
 import { createPgCore } from "./store/pg-core.ts";
+import { createPgGateway } from "./store/pg-gateway.ts";
 import { RedisSessionChangeBus } from "./store/redis-session-change-bus.ts";
 import { seedDefaultTemplates } from "./store/seed.ts";
 import { createTrpcHandlers } from "./trpc/adapter.ts";
@@ -116,7 +116,7 @@ export async function createControlPlane(
   }
 
   // --- auth ---
-  const authDb = asAuthDb(db);
+  const authStore = createPgAuthStore(db);
   const signingKeys = await loadSigningKeys({
     keyFile: config.signingKeyFile,
     dataDir: config.dataDir,
@@ -126,9 +126,9 @@ export async function createControlPlane(
   const revocations = redis
     ? new RedisRevocationStore(redis, { log: errLog })
     : new MemoryRevocationStore();
-  const auth = new AuthCore({ db: authDb, jwtSecret, revocations });
-  const users = new UserAdmin({ db: authDb, onDisabled: (id) => auth.revokeAllForUser(id) });
-  await bootstrapAdmin(authDb, { ADMIN_PASSWORD: config.adminPassword });
+  const auth = new AuthCore({ store: authStore, jwtSecret, revocations });
+  const users = new UserAdmin({ store: authStore, onDisabled: (id) => auth.revokeAllForUser(id) });
+  await bootstrapAdmin(authStore.users, { ADMIN_PASSWORD: config.adminPassword });
   routes.push((req, res) =>
     pathOf(req) === "/.well-known/jwks.json" ? sendJson(res, 200, signingKeys.jwks) : false,
   );

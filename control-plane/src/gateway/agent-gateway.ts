@@ -85,6 +85,8 @@ export interface Gateway {
   issueCredential(agentId: string, credential: string): Promise<void>;
   /** SIGTERM: not ready, Reconnect with jitter to every agent, wait for streams to end. */
   drain(opts?: { deadlineMs?: number; jitterMs?: number }): Promise<void>;
+  /** Resolves when outbox delivery has nothing in flight (GatewayDispatcher.idle). */
+  idle(): Promise<void>;
   /** The Connect handler; registerAgentGateway mounts it. */
   connect(
     requests: AsyncIterable<AgentMessage>,
@@ -396,6 +398,10 @@ class GatewayImpl implements Gateway {
   async issueCredential(agentId: string, credential: string): Promise<void> {
     const message = msg({ case: "credentialIssued", value: { credential } });
     await this.hub.send({ kind: "control", agentId, message });
+  }
+
+  idle(): Promise<void> {
+    return this.dispatcher.idle();
   }
 
   async drain(opts: { deadlineMs?: number; jitterMs?: number } = {}): Promise<void> {

@@ -17,6 +17,11 @@ export interface GatewayDispatcher {
   poke(agentId: string): void;
   ack(agentId: string, commandId: string): Promise<void>;
   result(agentId: string, result: CommandResult): Promise<void>;
+  /**
+   * Resolves when delivery has nothing in flight: no claim queued or running, no sweep, no ack
+   * waiting for its write. Tests wait here for "everything that was going to happen did".
+   */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +61,7 @@ export const NO_DISPATCH: GatewayDispatcher = {
   poke: () => {},
   ack: async () => {},
   result: async () => {},
+  idle: async () => {},
   close: async () => {},
 };
 

@@ -64,6 +64,23 @@ export async function startGatewayServer(gateway: Gateway): Promise<GatewayServe
   return { url, server, client, close, [Symbol.asyncDispose]: close };
 }
 
+let marker = 1_000_000n;
+
+/**
+ * Sends a heartbeat and waits until the gateway has read it. A stream is read in order, one
+ * frame at a time, so every frame the agent sent before it has been handled by then (acks
+ * queued, results and session events applied): the event tests wait for instead of a sleep.
+ */
+export async function untilRead(
+  gateway: Gateway,
+  agent: ScriptedAgent,
+  agentId: string,
+): Promise<void> {
+  const sequence = ++marker;
+  agent.send({ case: "heartbeat", value: { sequence } });
+  await eventually(() => gateway.connection(agentId)?.lastSequence === sequence);
+}
+
 /** An in-process transport for tests that need no sockets. */
 export function routerClient(gateway: Gateway): Client<typeof AgentGateway> {
   return createClient(

@@ -6,10 +6,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from "@trpc/client";
-import type { Kysely } from "kysely";
 import { WebSocket } from "ws";
-import type { AuthTables } from "../auth/auth-schema.ts";
-import { createFreshDatabase, createPod, seedUser } from "../auth/auth-test-kit.ts";
+import { createPod, seedUser } from "../auth/auth-test-kit.ts";
 import { generateSigningKeyPem, signingKeysFromPem } from "../auth/signing-keys.ts";
 import { createViewerTokenSigner } from "../auth/viewer-tokens.ts";
 import { createAgentService } from "../domain/agent-service.ts";
@@ -18,8 +16,12 @@ import { createSessionService } from "../domain/session-service.ts";
 import { createTemplateService } from "../domain/template-service.ts";
 import { createDatabase, migrateToLatest } from "../store/database.ts";
 import { MemorySessionChangeBus } from "../store/memory-session-change-bus.ts";
+import { PgAgentStore } from "../store/pg-agent-store.ts";
+import { createPgAuthStore } from "../store/pg-auth-store.ts";
 import { createPgStore } from "../store/pg-store.ts";
 import { seedDefaultTemplates } from "../store/seed.ts";
+import { createFreshDatabase } from "../store/test-database.ts";
+import { registerAgent } from "../store/test-kit.ts";
 import { createTrpcHandlers, type TrpcHandlers } from "./adapter.ts";
 import type { TrpcDeps } from "./deps.ts";
 import type { AppRouter } from "./router.ts";
@@ -54,8 +56,8 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
   await seedDefaultTemplates(db);
   const store = createPgStore(db);
   const bus = new MemorySessionChangeBus();
-  const authDb = db as unknown as Kysely<AuthTables>;
-  const { auth } = createPod(authDb);
+  const authStore = createPgAuthStore(db);
+  const { auth } = createPod(authStore);
   const keys = await signingKeysFromPem(generateSigningKeyPem());
   const deps: TrpcDeps = {
     auth,
@@ -65,9 +67,9 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
     agentPollMs: opts.agentPollMs ?? 100,
   };
   const users = {
-    alice: await seedUser(authDb, "alice", "user", PASSWORD),
-    bob: await seedUser(authDb, "bob", "user", PASSWORD),
-    admin: await seedUser(authDb, "root", "admin", PASSWORD),
+    alice: await seedUser(authStore, "alice", "user", PASSWORD),
+    bob: await seedUser(authStore, "bob", "user", PASSWORD),
+    admin: await seedUser(authStore, "root", "admin", PASSWORD),
   };
   const handlers = createTrpcHandlers(deps);
   const server: Server = createServer((req, res) => {
@@ -124,18 +126,7 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
       };
     },
     async addAgent(id = "agent-1") {
-      await store.agents.upsertFromHello({
-        id,
-        platform: "local",
-        region: "",
-        version: "test",
-        labels: {},
-        maxSessions: 10,
-        maxCpuMillis: 64_000n,
-        maxMemoryBytes: 64n * 2n ** 30n,
-        pod: "pod-test",
-        initialState: "online",
-      });
+      await registerAgent(new PgAgentStore(db), { id, maxSessions: 10 });
     },
     async [Symbol.asyncDispose]() {
       for (const c of clients) await c.close().catch(() => {});
