@@ -85,7 +85,11 @@ export interface Gateway {
   issueCredential(agentId: string, credential: string): Promise<void>;
   /** SIGTERM: not ready, Reconnect with jitter to every agent, wait for streams to end. */
   drain(opts?: { deadlineMs?: number; jitterMs?: number }): Promise<void>;
-  /** Resolves when outbox delivery has nothing in flight (GatewayDispatcher.idle). */
+  /**
+   * Resolves when nothing is in flight: no Hello inventory being reconciled and nothing in
+   * outbox delivery (GatewayDispatcher.idle), so a follow-up command a reconciliation sends
+   * has been delivered by then.
+   */
   idle(): Promise<void>;
   /** The Connect handler; registerAgentGateway mounts it. */
   connect(
@@ -123,6 +127,8 @@ class GatewayImpl implements Gateway {
   private readonly timeoutMs: number;
   private readonly beats: HeartbeatBook;
   private draining = false;
+  /** Hello reconciliations running beside their streams, for idle(). */
+  private readonly reconciling = new Set<Promise<void>>();
   private lastExpiry = 0;
   private unsubscribeRing: () => void = () => {};
   private sweeper: NodeJS.Timeout | undefined;
@@ -271,9 +277,11 @@ class GatewayImpl implements Gateway {
   /** Reconciliation and redelivery run beside the stream, so Hello's reply is never delayed. */
   private afterHello(conn: AgentConnection, hello: Hello): void {
     const id = conn.agentId;
-    this.reconciler
+    const reconciled = this.reconciler
       .reconcile(id, hello.sessions)
-      .catch((err) => this.log.error("reconcile failed", { agentId: id, err: String(err) }));
+      .catch((err) => this.log.error("reconcile failed", { agentId: id, err: String(err) }))
+      .finally(() => this.reconciling.delete(reconciled));
+    this.reconciling.add(reconciled);
     if (conn.approved) {
       this.dispatcher
         .agentConnected(conn, hello.completedCommandIds)
@@ -400,7 +408,8 @@ class GatewayImpl implements Gateway {
     await this.hub.send({ kind: "control", agentId, message });
   }
 
-  idle(): Promise<void> {
+  async idle(): Promise<void> {
+    while (this.reconciling.size > 0) await Promise.all(this.reconciling);
     return this.dispatcher.idle();
   }
 

@@ -5,7 +5,11 @@
  *
  *  1. Reported and placed on this agent in the database, state differs: the agent is right
  *     about what runs, so the report is applied through the state machine. A report that
- *     would revive a finished session is "stale" (rule 3).
+ *     would revive a finished session is "stale" (rule 3). A report the machine cannot apply
+ *     to a live session is never stale and never stops anything: when it is the state before
+ *     a hibernate, wake or stop the agent has not run yet ("pending"), that command is still
+ *     in the outbox and is redelivered, so it completes as asked or fails with a reason;
+ *     anything else is a "conflict", logged and left alone.
  *  2. Placed on this agent in a live state but not reported: it is gone. `stopping` becomes
  *     `stopped` (it finished stopping); anything else becomes `failed` with the reason "the
  *     agent reconnected without this session; it was lost". `scheduled` sessions are left
@@ -67,6 +71,14 @@ export function createSessionReconciler(deps: ReconcilerDeps): SessionReconciler
       const outcome = outcomes.get(r.sessionId);
       if (outcome === "invalid") {
         deps.log.warn("ignored a malformed session report", { agentId, sessionId: r.sessionId });
+        continue;
+      }
+      if (outcome === "conflict") {
+        deps.log.warn("a session report disagrees with the database; left as it is", {
+          agentId,
+          sessionId: r.sessionId,
+          reported: SessionState[r.state],
+        });
         continue;
       }
       if (!outcome || !ORPHAN.has(outcome) || FINISHED.has(r.state)) continue;
