@@ -111,8 +111,11 @@ export interface AgentRepo {
   list(limit: number, afterId?: string, states?: AgentState[]): Promise<Agent[]>;
   /** Online agents that match and have a free slot, lowest active/max ratio first. */
   candidates(p: Placement, limit: number): Promise<Agent[]>;
-  /** Agents that match the placement in any state that could ever schedule (for messages). */
-  countMatching(p: Placement): Promise<number>;
+  /**
+   * Agents that match the placement, counted by state: the scheduler's refusal tells "none
+   * could ever run it" from "they are away" from "they are full".
+   */
+  countMatching(p: Placement): Promise<Partial<Record<AgentState, number>>>;
   release(id: string): Promise<void>;
   setState(id: string, state: AgentState): Promise<Agent | undefined>;
   setCredentialHash(
