@@ -43,7 +43,7 @@ export interface TestConnectServer {
  * and UserService when `auth` is given.
  */
 export async function startTestConnectServer(
-  core: PgCore,
+  core: Pick<PgCore, "sessions" | "templates" | "agents">,
   port = 0,
   opts: { auth?: AuthServiceDeps } = {},
 ): Promise<TestConnectServer> {

@@ -14,12 +14,8 @@ import { SessionService } from "@streamspace/proto/streamspace/v1/session_servic
 import { TemplateService } from "@streamspace/proto/streamspace/v1/template_service_pb";
 import { AgentState, SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { TRPCClientError } from "@trpc/client";
-import { asAuthDb } from "../auth/auth-schema.ts";
-import { createPod } from "../auth/auth-test-kit.ts";
 import { startTestConnectServer, type TestConnectServer } from "../connect/test-server.ts";
 import { ERROR_TABLE } from "../edge/error-table.ts";
-import { seedDefaultTemplates } from "../store/seed.ts";
-import { type CoreFixture, createCoreFixture } from "../store/test-kit.ts";
 import { startTrpcFixture, type TestClient, type TrpcFixture } from "../trpc/trpc-test-kit.ts";
 
 interface Refusal {
@@ -51,24 +47,21 @@ async function trpcRefusal(p: Promise<unknown>): Promise<Refusal> {
   assert.fail("the tRPC call was accepted");
 }
 
-let core: CoreFixture;
 let srv: TestConnectServer;
 let fx: TrpcFixture;
 let alice: TestClient;
 let root: TestClient;
 
+// Both roads over the very same services and database, so only the transport differs.
 before(async () => {
-  core = await createCoreFixture();
-  await seedDefaultTemplates(core.tdb.db);
-  srv = await startTestConnectServer(core, 0, { auth: createPod(asAuthDb(core.tdb.db)) });
   fx = await startTrpcFixture();
+  srv = await startTestConnectServer(fx.services, 0, { auth: fx.authServices });
   alice = (await fx.login("alice")).client;
   root = (await fx.login("root")).client;
 });
 after(async () => {
-  await fx?.[Symbol.asyncDispose]();
   await srv?.[Symbol.asyncDispose]();
-  await core?.[Symbol.asyncDispose]();
+  await fx?.[Symbol.asyncDispose]();
 });
 
 const as = (name: string): CallOptions => ({ headers: [["x-test-principal", name]] });
