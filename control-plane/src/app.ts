@@ -4,14 +4,15 @@
  * parts already built, and closed in reverse, so a stop never leaves a stream writing to a
  * closed database. A part that fails to start closes the ones before it.
  */
+
+import type { Logger } from "@streamspace/common/log";
+import { createMetrics } from "@streamspace/common/metrics";
 import { createAuthPart } from "./app/auth.ts";
 import { createGatewayPart } from "./app/gateway.ts";
 import { startHttpPart } from "./app/http.ts";
 import { openRedis } from "./app/redis.ts";
 import { openStorage } from "./app/storage.ts";
 import type { ControlPlaneConfig } from "./config.ts";
-import type { Logger } from "./log.ts";
-import { MetricsRegistry } from "./server/metrics.ts";
 
 /** A running pod. */
 export interface ControlPlane {
@@ -33,7 +34,7 @@ export async function createControlPlane(
       await c().catch((err) => log.warn("close step failed", { err }));
   };
   try {
-    const metrics = new MetricsRegistry();
+    const metrics = createMetrics();
     const storage = await openStorage(config);
     closers.push(() => storage.close());
     const redis = openRedis(config, log);
@@ -53,6 +54,7 @@ export async function createControlPlane(
       auth,
       domain,
       checks: { database: () => storage.check(), redis: redis.check },
+      countSessions: (states) => storage.countSessions(states),
       metrics,
       log,
     });

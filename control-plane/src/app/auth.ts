@@ -6,6 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathOf, sendJson } from "@streamspace/common/listener";
+import type { Logger } from "@streamspace/common/log";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { AuthCore } from "../auth/auth-core.ts";
@@ -17,8 +19,7 @@ import { loadSigningKeys } from "../auth/signing-keys.ts";
 import { UserAdmin } from "../auth/user-admin.ts";
 import { createViewerTokenSigner, type ViewerTokenSigner } from "../auth/viewer-tokens.ts";
 import type { ControlPlaneConfig } from "../config.ts";
-import type { Logger } from "../log.ts";
-import { pathOf, type RouteHandler, sendJson } from "../server/http-server.ts";
+import type { RouteHandler } from "../server/http-server.ts";
 import type { Database } from "../store/schema.ts";
 
 /** What the other parts use: sign-in and users for the transports, the token signer. */

@@ -4,6 +4,9 @@
  * hub when several pods share agents). The domain reaches the gateway only through
  * gateway-signals.ts, so each piece here is built from pieces already built.
  */
+
+import type { Logger } from "@streamspace/common/log";
+import type { Metrics } from "@streamspace/common/metrics";
 import { currentTraceContext } from "@streamspace/common/tracing";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
@@ -12,14 +15,12 @@ import type { ControlPlaneConfig } from "../config.ts";
 import type { Gateway } from "../gateway/agent-gateway.ts";
 import { createPgGateway } from "../gateway/pg-gateway.ts";
 import { RedisAgentHub } from "../hub/redis-agent-hub.ts";
-import type { Logger } from "../log.ts";
 import { createRedisRelayRingSource } from "../relay-ring/redis-relay-ring-source.ts";
 import {
   type ClosableRelayRingSource,
   createStaticRelayRingSource,
   parseRelayUrls,
 } from "../relay-ring/static-relay-ring-source.ts";
-import type { MetricsRegistry } from "../server/metrics.ts";
 import { createPgCore, type PgCore } from "../store/pg-core.ts";
 import { RedisSessionChangeBus } from "../store/redis-session-change-bus.ts";
 import type { Database } from "../store/schema.ts";
@@ -62,7 +63,7 @@ export async function createGatewayPart(opts: {
   db: Kysely<Database>;
   redis: Redis | undefined;
   tokenSigner: ViewerTokenSigner;
-  metrics: MetricsRegistry;
+  metrics: Metrics;
   log: Logger;
 }): Promise<GatewayPart> {
   const { config, db, log } = opts;
@@ -85,7 +86,9 @@ export async function createGatewayPart(opts: {
   const failed = opts.metrics.counter(
     "streamspace_commands_failed_total",
     "Commands that failed or expired.",
+    { labels: ["reason"] },
   );
+  failed.inc({ reason: "expired" }, 0);
   let gateway: Gateway;
   try {
     gateway = await createPgGateway({
@@ -102,7 +105,7 @@ export async function createGatewayPart(opts: {
       db,
       reports: core.reports,
       commands: core.store.commands,
-      onDispatched: (n) => dispatched.inc({}, n),
+      onDispatched: (n) => dispatched.inc(n),
       onExpired: (n) => failed.inc({ reason: "expired" }, n),
       log: log.child({ component: "agent-gateway" }),
       pod: config.podName,

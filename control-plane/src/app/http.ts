@@ -5,6 +5,11 @@
  * and the web UI. Built last, so nothing is served before every part it calls exists.
  */
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createUpgradeForwarder } from "@streamspace/common/forward";
+import { createHealthHandler } from "@streamspace/common/health";
+import { pathOf, type UpgradeHandler } from "@streamspace/common/listener";
+import type { Logger } from "@streamspace/common/log";
+import type { Metrics } from "@streamspace/common/metrics";
 import { createAuthInterceptor } from "../auth/connect-auth-interceptor.ts";
 import type { ControlPlaneConfig } from "../config.ts";
 import { registerAuthServices } from "../connect/auth-service.ts";
@@ -12,21 +17,13 @@ import { HealthState } from "../connect/health-service.ts";
 import { HEALTH_SERVICE_NAMES, registerCoreServices } from "../connect/register-core-services.ts";
 import { createTraceInterceptor } from "../connect/trace-interceptor.ts";
 import { registerAgentGateway } from "../gateway/agent-gateway.ts";
-import type { Logger } from "../log.ts";
-import {
-  pathOf,
-  type RouteHandler,
-  sendJson,
-  startHttpServer,
-  type UpgradeHandler,
-} from "../server/http-server.ts";
-import type { MetricsRegistry } from "../server/metrics.ts";
+import { type RouteHandler, startHttpServer } from "../server/http-server.ts";
 import { createStaticHandler } from "../server/static-files.ts";
-import { createVncProxy } from "../server/vnc-proxy.ts";
 import { createTrpcHandlers } from "../trpc/adapter.ts";
 import type { AuthPart } from "./auth.ts";
 import { type Check, runChecks } from "./checks.ts";
 import type { GatewayPart } from "./gateway.ts";
+import { registerPodGauges } from "./metrics.ts";
 
 /** Reported by /health. */
 export const VERSION = "0.1.0";
@@ -46,7 +43,8 @@ export async function startHttpPart(opts: {
   auth: AuthPart;
   domain: GatewayPart;
   checks: { database: Check; redis?: Check };
-  metrics: MetricsRegistry;
+  countSessions: Parameters<typeof registerPodGauges>[0]["countSessions"];
+  metrics: Metrics;
   log: Logger;
 }): Promise<HttpPart> {
   const { config, auth, log, metrics } = opts;
@@ -81,48 +79,40 @@ export async function startHttpPart(opts: {
     log: (msg, fields) => log.error(msg, fields),
   });
 
-  metrics.gauge("streamspace_agents_connected", "Agents holding a stream to this pod.", () =>
-    gateway.connectedAgents(),
-  );
+  registerPodGauges({ metrics, gateway, countSessions: opts.countSessions, log });
   const requestDuration = metrics.histogram(
     "streamspace_api_request_duration_seconds",
     "Duration of API requests handled by this pod.",
+    { labels: ["path"] },
   );
   const checks: Record<string, Check> = { database: opts.checks.database };
   if (opts.checks.redis) checks.redis = opts.checks.redis;
-  const probes: RouteHandler = async (req, res) => {
-    const path = pathOf(req);
-    if (path === "/health") {
+  const probes = createHealthHandler({
+    metrics,
+    health: async () => {
       const results = await runChecks(checks);
-      return sendJson(res, 200, {
+      return {
         status: "ok",
         version: VERSION,
         pod: config.podName,
         database: results.database ?? { ok: true, detail: "not configured" },
         redis: results.redis ?? { ok: true, detail: "not used (single pod)" },
         agents: { connected: gateway.connectedAgents() },
-      });
-    }
-    if (path === "/ready") {
+      };
+    },
+    ready: async () => {
       const results = await runChecks(checks);
-      const ready = !draining && (results.database?.ok ?? true);
-      return sendJson(res, ready ? 200 : 503, {
-        ready,
+      return {
+        ready: !draining && (results.database?.ok ?? true),
         draining,
         // Redis down degrades routing across pods but never readiness: local agents still
         // work. The hub's own view (Redis routing lost) also counts as degraded.
         degraded:
           (results.redis ? !results.redis.ok : false) || gateway.status().detail === "degraded",
         checks: results,
-      });
-    }
-    if (path === "/metrics") {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-      res.end(metrics.render());
-      return true;
-    }
-    return false;
-  };
+      };
+    },
+  });
 
   // Order matters: probes first, the UI's catch-all last, Connect for whatever is left.
   const routes: RouteHandler[] = [
@@ -147,7 +137,11 @@ export async function startHttpPart(opts: {
     },
   ];
   if (config.vncRelayProxy)
-    upgrades.push({ prefix: "/vnc/", handle: createVncProxy(config.vncRelayProxy, log) });
+    upgrades.push({
+      prefix: "/vnc/",
+      // A relay that does not accept within the kit's connect deadline is answered 502.
+      handle: createUpgradeForwarder(config.vncRelayProxy, { log }),
+    });
 
   const server = await startHttpServer({
     host: config.host,
@@ -157,9 +151,12 @@ export async function startHttpPart(opts: {
     upgrades,
     fallback: (req, res) => {
       const start = performance.now();
-      res.once("finish", () =>
-        requestDuration.observe((performance.now() - start) / 1000, { path: pathOf(req) }),
-      );
+      res.once("finish", () => {
+        // Connect answers 404 for what it does not serve; those paths are whatever a caller
+        // typed, so they share one label and the series stay bounded.
+        const path = res.statusCode === 404 ? "(unknown)" : pathOf(req);
+        requestDuration.observe({ path }, (performance.now() - start) / 1000);
+      });
       connectHandler(req, res);
     },
   }).catch(async (err: unknown) => {

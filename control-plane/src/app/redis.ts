@@ -3,9 +3,10 @@
  * changes across pods. Redis is routing and cache, never the truth (DESIGN.md §3.1): losing it
  * is logged once, degrades /ready, and heals by itself when it returns.
  */
+
+import type { Logger } from "@streamspace/common/log";
 import { Redis } from "ioredis";
 import type { ControlPlaneConfig } from "../config.ts";
-import type { Logger } from "../log.ts";
 import type { Check } from "./checks.ts";
 
 /** The shared client, or nothing on a single pod without REDIS_URL. */

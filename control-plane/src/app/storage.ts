@@ -4,6 +4,7 @@
  */
 import type { Kysely } from "kysely";
 import type { ControlPlaneConfig } from "../config.ts";
+import type { SessionState } from "../domain/types.ts";
 import { createDatabase, type DatabaseKind, migrateToLatest } from "../store/database.ts";
 import type { Database } from "../store/schema.ts";
 import { seedDefaultTemplates } from "../store/seed.ts";
@@ -15,6 +16,8 @@ export interface Storage {
   kind: DatabaseKind;
   /** One cheap read: the database answers and the schema is there. */
   check(): Promise<CheckResult>;
+  /** Sessions per state, for the given states (states with none are absent). */
+  countSessions(states: readonly SessionState[]): Promise<Map<SessionState, number>>;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,16 @@ export async function openStorage(
     async check() {
       await db.selectFrom("templates").select("id").limit(1).execute();
       return { ok: true, detail: kind };
+    },
+    async countSessions(states) {
+      // Served by sessions_state_page_idx (state, create_time, id).
+      const rows = await db
+        .selectFrom("sessions")
+        .select((eb) => ["state", eb.fn.countAll<string>().as("n")])
+        .where("state", "in", [...states])
+        .groupBy("state")
+        .execute();
+      return new Map(rows.map((r) => [r.state as SessionState, Number(r.n)]));
     },
     close: () => db.destroy(),
   };

@@ -2,13 +2,13 @@
  * The gateway wired over Postgres: registry, outbox claims, delivery and reconciliation. One
  * function so app.ts, tests and benchmarks build the production shape the same way.
  */
+import { createLogger } from "@streamspace/common/log";
 import type { Kysely } from "kysely";
 import type { CommandRepo } from "../domain/ports.ts";
 import type { SessionReports } from "../domain/session-reports.ts";
 import type { Database } from "../store/schema.ts";
 import { createGateway, type Gateway, type GatewayDeps } from "./agent-gateway.ts";
 import { commandDispatcher } from "./command-dispatcher.ts";
-import { jsonLogger } from "./gateway-ports.ts";
 import { PgAgentRegistry } from "./pg-agent-registry.ts";
 import { PgOutboxClaims } from "./pg-outbox-claims.ts";
 import { createSessionReconciler } from "./session-reconciler.ts";
@@ -29,7 +29,7 @@ export interface PgGatewayOptions
 
 /** Builds and starts the Postgres-backed gateway. */
 export async function createPgGateway(opts: PgGatewayOptions): Promise<Gateway> {
-  const log = opts.log ?? jsonLogger("agent-gateway");
+  const log = opts.log ?? createLogger({ base: { component: "agent-gateway" } });
   let gateway: Gateway | undefined;
   const reconciler = createSessionReconciler({
     reports: opts.reports,
