@@ -53,7 +53,7 @@ export interface ControlPlaneConfig {
   drainTimeoutMs: number;
 }
 
-/** A duration; a bare number is seconds, as this process has always read it. */
+/** A duration; a bare number counts as seconds, so deployments that set `30` keep working. */
 const seconds = () =>
   custom("a duration like 30s, 500ms, 5m, 2h or 1d (a bare number is seconds)", (s) =>
     parseDuration(s, "s"),

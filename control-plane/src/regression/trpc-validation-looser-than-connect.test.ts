@@ -1,8 +1,8 @@
 /**
- * The tRPC procedures once declared their own input shapes, looser than the domain's (template
- * name 200 vs 128, states 20 vs 10, page token 2000 vs 512): a request was refused on one road
- * with the domain's sentence and on the other with a zod dump, or not at all. Here the same bad
- * request goes down both roads and must come back with the same code and the same sentence.
+ * What broke: tRPC procedures with input shapes of their own, looser than the domain's (template
+ * name 200 vs 128, states 20 vs 10, page token 2000 vs 512), so a request was refused on one
+ * road with the domain's sentence and on the other with a zod dump, or not at all. Here the
+ * same bad request goes down both roads and must come back with the same code and sentence.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -81,7 +81,7 @@ async function same(
 }
 
 describe("one request, two roads, one refusal", () => {
-  test("a template name longer than the domain allows (and longer than tRPC once did)", async () => {
+  test("a template name longer than the domain allows (and than the loose tRPC shape did)", async () => {
     const template = "t".repeat(300);
     await same(
       () => createClient(SessionService, transport()).createSession({ template }, as("alice")),

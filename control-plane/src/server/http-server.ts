@@ -79,7 +79,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<Listener> {
       if (u) u.handle(req, socket, head);
       else refuseUpgrade(socket, 404, "Not Found");
     },
-    // Agents' streams and browsers' tabs: as many as the old sniffer allowed.
+    // One agent or browser may run many calls at once on its connection.
     http2: { settings: { maxConcurrentStreams: 1000 }, maxSessionMemory: 64 },
   });
 }
