@@ -75,6 +75,15 @@ describe("ListSessions paging and filters", () => {
     assert.ok(mine.every((s) => s.ownerId === "u-alice"));
   });
 
+  test("mine narrows an operator's list to their own; it contradicts a foreign owner_id", async () => {
+    assert.equal((await all(who.operator, { mine: true })).length, 0);
+    assert.equal((await all(who.alice, { mine: true }, 5)).length, 20);
+    await assert.rejects(
+      f.sessions.list(who.operator, { mine: true, ownerId: "u-bob" }),
+      (e: unknown) => e instanceof DomainError && e.code === "invalid_argument",
+    );
+  });
+
   test("bad paging input is invalid_argument with a fix", async () => {
     const bad = async (input: Record<string, unknown>, re: RegExp) =>
       assert.rejects(f.sessions.list(who.operator, input), (e: unknown) => {

@@ -61,10 +61,7 @@ export function createTemplateService(deps: { store: Store }) {
       input: { pageSize?: number; pageToken?: string },
     ): Promise<TemplatePage> {
       requireUser(p);
-      const req = parse(schemas.listTemplates, {
-        pageSize: input.pageSize ?? 0,
-        pageToken: input.pageToken ?? "",
-      });
+      const req = parse(schemas.listTemplates, input);
       const limit = req.pageSize || DEFAULT_PAGE_SIZE;
       const templates = await store.templates.list(limit, decodeKeyToken("t", req.pageToken));
       const last = templates.at(-1);

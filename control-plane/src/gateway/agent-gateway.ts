@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { createLogger } from "@streamspace/common/log";
 import {
   AgentGateway,
   type AgentMessage,
@@ -23,7 +24,6 @@ import { admitAgent, authenticateStream } from "./gateway-auth.ts";
 import {
   type GatewayDispatcher,
   type GatewayLogger,
-  jsonLogger,
   NO_DISPATCH,
   NO_RECONCILE,
   type SessionReconciler,
@@ -139,7 +139,7 @@ class GatewayImpl implements Gateway {
     this.dispatcher = deps.dispatcher ? deps.dispatcher(this) : NO_DISPATCH;
     this.reconciler = deps.reconciler ?? NO_RECONCILE;
     this.now = deps.now ?? Date.now;
-    this.log = deps.log ?? jsonLogger("agent-gateway");
+    this.log = deps.log ?? createLogger({ base: { component: "agent-gateway" } });
     this.intervalMs = deps.heartbeatIntervalMs ?? 10_000;
     this.timeoutMs = deps.heartbeatTimeoutMs ?? 3 * this.intervalMs;
     this.beats = new HeartbeatBook(deps.registry, this.log);

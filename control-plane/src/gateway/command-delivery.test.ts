@@ -7,9 +7,9 @@ import {
   CommandSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { Platform, SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
+import { createPgGateway } from "../app/pg-gateway.ts";
 import { createStaticRelayRingSource } from "../relay-ring/static-relay-ring-source.ts";
 import { PgCommandStore } from "../store/pg-command-store.ts";
-import { createPgGateway } from "../store/pg-gateway.ts";
 import {
   addAgent,
   addTemplate,

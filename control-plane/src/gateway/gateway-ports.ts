@@ -33,26 +33,14 @@ export interface SessionReconciler {
   sessionEvent(agentId: string, report: SessionReport): Promise<void>;
 }
 
-/** Structured logging without committing to a library; the default writes JSON lines. */
+/**
+ * The logging the gateway needs; the kit's Logger (@streamspace/common/log) satisfies it, and
+ * unit tests pass a recorder.
+ */
 export interface GatewayLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** JSON lines on stderr, the format DESIGN.md §8 asks for. */
-export function jsonLogger(component: string): GatewayLogger {
-  const write = (level: string, msg: string, fields?: Record<string, unknown>) => {
-    const line = { time: new Date().toISOString(), level, component, msg, ...fields };
-    process.stderr.write(
-      `${JSON.stringify(line, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`,
-    );
-  };
-  return {
-    info: (m, f) => write("info", m, f),
-    warn: (m, f) => write("warn", m, f),
-    error: (m, f) => write("error", m, f),
-  };
 }
 
 /** A dispatcher that delivers nothing: the skeleton before the outbox exists. */

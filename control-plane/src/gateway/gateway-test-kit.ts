@@ -17,6 +17,7 @@ import {
   createGrpcTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { BoundedQueue } from "@streamspace/common/bounded-queue";
 import { eventually, WAIT } from "@streamspace/common/testing";
 import {
   AgentGateway,
@@ -25,7 +26,6 @@ import {
   type ControlMessage,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { type Gateway, registerAgentGateway } from "./agent-gateway.ts";
-import { BoundedQueue } from "./bounded-queue.ts";
 
 /** Test waits come from the shared set (common/src/testing.ts). */
 export { eventually, WAIT };
@@ -145,7 +145,7 @@ export class ScriptedAgent implements AsyncDisposable {
 
   /** Half-closes the request side (a polite agent leaving). */
   finish(): void {
-    this.out.end();
+    this.out.close();
   }
 
   /** Drops the call abruptly (a crashed agent). */

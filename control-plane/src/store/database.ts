@@ -83,3 +83,8 @@ export async function migrateToLatest<T>(db: Kysely<T>): Promise<void> {
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
 }
+
+/** One cheap read for /health: the database answers and the schema is there. */
+export async function pingDatabase(db: Kysely<Database>): Promise<void> {
+  await db.selectFrom("templates").select("id").limit(1).execute();
+}

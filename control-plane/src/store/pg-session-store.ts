@@ -130,3 +130,17 @@ export function createPgSessionStore(db: Kysely<Database>): SessionRepo {
     },
   };
 }
+
+/** Sessions per state among `states` (states with none are absent); served by sessions_state_page_idx. */
+export async function countSessionsByState(
+  db: Kysely<Database>,
+  states: readonly SessionState[],
+): Promise<Map<SessionState, number>> {
+  const rows = await db
+    .selectFrom("sessions")
+    .select((eb) => ["state", eb.fn.countAll<string>().as("n")])
+    .where("state", "in", [...states])
+    .groupBy("state")
+    .execute();
+  return new Map(rows.map((r) => [r.state as SessionState, Number(r.n)]));
+}

@@ -10,10 +10,11 @@ import { WebSocket } from "ws";
 import { createPod, seedUser } from "../auth/auth-test-kit.ts";
 import { generateSigningKeyPem, signingKeysFromPem } from "../auth/signing-keys.ts";
 import { createViewerTokenSigner } from "../auth/viewer-tokens.ts";
-import { createAgentService } from "../domain/agent-service.ts";
+import type { AuthServiceDeps } from "../connect/auth-service.ts";
+import { type AgentService, createAgentService } from "../domain/agent-service.ts";
 import type { Store } from "../domain/ports.ts";
-import { createSessionService } from "../domain/session-service.ts";
-import { createTemplateService } from "../domain/template-service.ts";
+import { createSessionService, type SessionService } from "../domain/session-service.ts";
+import { createTemplateService, type TemplateService } from "../domain/template-service.ts";
 import { createDatabase, migrateToLatest } from "../store/database.ts";
 import { MemorySessionChangeBus } from "../store/memory-session-change-bus.ts";
 import { PgAgentStore } from "../store/pg-agent-store.ts";
@@ -37,6 +38,10 @@ export interface TrpcFixture extends AsyncDisposable {
   bus: MemorySessionChangeBus;
   handlers: TrpcHandlers;
   deps: TrpcDeps;
+  /** The domain services behind the procedures, to put other transports over the same data. */
+  services: { sessions: SessionService; templates: TemplateService; agents: AgentService };
+  /** Sign-in and user administration behind the procedures, likewise. */
+  authServices: AuthServiceDeps;
   users: { alice: string; bob: string; admin: string };
   /** A client that sends `authorization` (Bearer <token>) on both links, or none. */
   client(token?: string): TestClient;
@@ -57,15 +62,14 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
   const store = createPgStore(db);
   const bus = new MemorySessionChangeBus();
   const authStore = createPgAuthStore(db);
-  const { auth } = createPod(authStore);
+  const { auth, users: userAdmin } = createPod(authStore);
   const keys = await signingKeysFromPem(generateSigningKeyPem());
-  const deps: TrpcDeps = {
-    auth,
+  const services = {
     sessions: createSessionService({ store, bus, viewerTokens: createViewerTokenSigner(keys) }),
     templates: createTemplateService({ store }),
     agents: createAgentService({ store }),
-    agentPollMs: opts.agentPollMs ?? 100,
   };
+  const deps: TrpcDeps = { auth, ...services, agentPollMs: opts.agentPollMs ?? 100 };
   const users = {
     alice: await seedUser(authStore, "alice", "user", PASSWORD),
     bob: await seedUser(authStore, "bob", "user", PASSWORD),
@@ -115,6 +119,8 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
     bus,
     handlers,
     deps,
+    services,
+    authServices: { auth, users: userAdmin },
     users,
     client,
     async login(username) {

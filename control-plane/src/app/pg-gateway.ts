@@ -10,9 +10,9 @@ import type { SessionReports } from "../domain/session-reports.ts";
 import { createGateway, type Gateway, type GatewayDeps } from "../gateway/agent-gateway.ts";
 import { commandDispatcher } from "../gateway/command-dispatcher.ts";
 import { createSessionReconciler } from "../gateway/session-reconciler.ts";
-import { PgAgentStore } from "./pg-agent-store.ts";
-import { PgCommandStore } from "./pg-command-store.ts";
-import type { Database } from "./schema.ts";
+import { PgAgentStore } from "../store/pg-agent-store.ts";
+import { PgCommandStore } from "../store/pg-command-store.ts";
+import type { Database } from "../store/schema.ts";
 
 /** Options beyond GatewayDeps: where the data is and how delivery is timed. */
 export interface PgGatewayOptions
