@@ -4,7 +4,6 @@
  * `/health` `/ready` `/metrics`, the JWKS, `/vnc/*` to the relay in a single-process start,
  * and the web UI. Built last, so nothing is served before every part it calls exists.
  */
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createUpgradeForwarder } from "@streamspace/common/forward";
 import { createHealthHandler } from "@streamspace/common/health";
 import { pathOf, type UpgradeHandler } from "@streamspace/common/listener";
@@ -13,6 +12,7 @@ import type { Metrics } from "@streamspace/common/metrics";
 import type { ControlPlaneConfig } from "../config.ts";
 import { createAuthInterceptor } from "../connect/auth-interceptor.ts";
 import { registerAuthServices } from "../connect/auth-service.ts";
+import { createConnectNodeHandler } from "../connect/connect-node-handler.ts";
 import { HealthState } from "../connect/health-service.ts";
 import { HEALTH_SERVICE_NAMES, registerCoreServices } from "../connect/register-core-services.ts";
 import { createTraceInterceptor } from "../connect/trace-interceptor.ts";
@@ -53,7 +53,7 @@ export async function startHttpPart(opts: {
   let draining = false;
 
   const grpcHealth = new HealthState(HEALTH_SERVICE_NAMES);
-  const connectHandler = connectNodeAdapter({
+  const connectHandler = createConnectNodeHandler({
     interceptors: [createTraceInterceptor(), createAuthInterceptor(auth.auth, errLog)],
     routes: (router) => {
       registerCoreServices(router, {
@@ -67,6 +67,7 @@ export async function startHttpPart(opts: {
       registerAgentGateway(router, gateway);
     },
     readMaxBytes: 4 * 1024 * 1024,
+    onError: errLog,
   });
 
   // The browser's API over the same domain services: HTTP at /trpc/*, subscriptions over the

@@ -20,11 +20,16 @@ import { answerMalformedInput, malformedInputInterceptor } from "./malformed-inp
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;
 
-/** Builds the request handler; `onError` hears handler failures that could not be answered. */
+/** connect-node's options, plus where handler failures that could not be answered are told. */
+export interface ConnectNodeHandlerOptions extends ConnectNodeAdapterOptions {
+  onError?: (msg: string, err: unknown) => void;
+}
+
+/** Builds the request handler. */
 export function createConnectNodeHandler(
-  options: ConnectNodeAdapterOptions,
-  onError: (msg: string, err: unknown) => void = (msg, err) => console.error(msg, err),
+  options: ConnectNodeHandlerOptions,
 ): (req: NodeRequest, res: NodeResponse) => void {
+  const onError = options.onError ?? ((msg, err) => console.error(msg, err));
   const router = createConnectRouter({
     ...options,
     acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli],
