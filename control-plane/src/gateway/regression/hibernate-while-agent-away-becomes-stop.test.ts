@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { who } from "../../store/test-kit.ts";
 import { eventually } from "../gateway-test-kit.ts";
-import { type AwayAgentFixture, startAwayAgentFixture } from "./away-agent-fixture.ts";
+import { type AwayAgentFixture, startAwayAgentFixture } from "./away-agent-test-kit.ts";
 
 let fx: AwayAgentFixture;
 before(async () => {

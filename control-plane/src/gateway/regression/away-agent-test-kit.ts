@@ -10,8 +10,8 @@ import {
   SessionReportSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { Platform, SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
-import { createStaticRelayRingSource } from "../../relay-ring/static-relay-ring-source.ts";
 import { createPgGateway } from "../../app/pg-gateway.ts";
+import { createStaticRelayRingSource } from "../../relay-ring/static-relay-ring-source.ts";
 import { addTemplate, type CoreFixture, createCoreFixture, who } from "../../store/test-kit.ts";
 import type { Gateway } from "../agent-gateway.ts";
 import {
