@@ -78,6 +78,7 @@ export async function createGatewayPart(opts: {
     viewerTokens: opts.tokenSigner,
     cutter: signals,
     pusher: signals,
+    log: (msg, fields) => log.error(msg, fields),
   });
   const dispatched = opts.metrics.counter(
     "streamspace_commands_dispatched_total",

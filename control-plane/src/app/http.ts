@@ -10,6 +10,7 @@ import { pathOf, type UpgradeHandler } from "@streamspace/common/listener";
 import type { Logger } from "@streamspace/common/log";
 import type { Metrics } from "@streamspace/common/metrics";
 import type { ControlPlaneConfig } from "../config.ts";
+import { createAuditInterceptor } from "../connect/audit-interceptor.ts";
 import { createAuthInterceptor } from "../connect/auth-interceptor.ts";
 import { registerAuthServices } from "../connect/auth-service.ts";
 import { createConnectNodeHandler } from "../connect/connect-node-handler.ts";
@@ -54,12 +55,17 @@ export async function startHttpPart(opts: {
 
   const grpcHealth = new HealthState(HEALTH_SERVICE_NAMES);
   const connectHandler = createConnectNodeHandler({
-    interceptors: [createTraceInterceptor(), createAuthInterceptor(auth.auth, errLog)],
+    interceptors: [
+      createTraceInterceptor(),
+      createAuditInterceptor(core.audit),
+      createAuthInterceptor(auth.auth, errLog),
+    ],
     routes: (router) => {
       registerCoreServices(router, {
         sessions: core.sessions,
         templates: core.templates,
         agents: core.agents,
+        audit: core.audit,
         health: grpcHealth,
         log: errLog,
       });
@@ -77,6 +83,7 @@ export async function startHttpPart(opts: {
     sessions: core.sessions,
     templates: core.templates,
     agents: core.agents,
+    audit: core.audit,
     log: (msg, fields) => log.error(msg, fields),
   });
 

@@ -1,12 +1,13 @@
 /**
- * The public port's Connect handler: connect-node's adapter, plus the one correction the
- * library leaves to us, that a request whose bytes do not parse is the client's mistake
- * (INVALID_ARGUMENT), not a server fault (malformed-input.ts). Options are connect-node's own,
+ * The public port's Connect handler: connect-node's adapter, plus two things the library leaves
+ * to us: a request whose bytes do not parse is the client's mistake (INVALID_ARGUMENT), not a
+ * server fault (malformed-input.ts), and every call carries its peer (address, request id) in
+ * its context values for the audit log and the abuse limits. Options are connect-node's own,
  * so swapping connectNodeAdapter for this is one word at the call site.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, createContextValues } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import {
   type ConnectNodeAdapterOptions,
@@ -15,7 +16,9 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
+import { peerOf } from "../edge/peer.ts";
 import { answerMalformedInput, malformedInputInterceptor } from "./malformed-input.ts";
+import { peerKey } from "./peer-context.ts";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -50,12 +53,10 @@ export function createConnectNodeHandler(
       }
       return;
     }
-    const uReq = universalRequestFromNodeRequest(
-      req as never,
-      res as never,
-      undefined,
-      options.contextValues?.(req),
-    );
+    // Every call knows its peer (audit log, abuse limits), read once from the socket.
+    const values = options.contextValues?.(req) ?? createContextValues();
+    values.set(peerKey, peerOf(req as never));
+    const uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, values);
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res as never))
       .catch((reason) => {

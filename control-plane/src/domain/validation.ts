@@ -78,6 +78,13 @@ export const schemas = {
       .default([]),
   }),
   listTemplates: z.object({ pageSize, pageToken }),
+  listAuditEvents: z.object({
+    pageSize,
+    pageToken,
+    actorId: optionalText(128),
+    action: optionalText(64),
+    targetId: optionalText(256),
+  }),
   templateRef: z.object({ id: templateName }),
   template: z.object({
     name: z

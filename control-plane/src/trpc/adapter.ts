@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import { applyWSSHandler } from "@trpc/server/adapters/ws";
 import { WebSocketServer } from "ws";
+import { peerOf } from "../edge/peer.ts";
 import type { TrpcDeps } from "./deps.ts";
 import { createContextFromAuthorization, toTrpcError } from "./init.ts";
 import { appRouter } from "./router.ts";
@@ -62,6 +63,7 @@ export function createTrpcHandlers(deps: TrpcDeps): TrpcHandlers {
         deps,
         // Browsers cannot set headers on a WebSocket, so the token rides in connectionParams.
         info.connectionParams?.authorization ?? authorizationFrom(req.headers.authorization),
+        peerOf(req),
       ),
   });
 
@@ -78,7 +80,11 @@ export function createTrpcHandlers(deps: TrpcDeps): TrpcHandlers {
         maxBodySize: TRPC_MAX_BODY_BYTES,
         onError,
         createContext: ({ req: r }) =>
-          createContextFromAuthorization(deps, authorizationFrom(r.headers.authorization)),
+          createContextFromAuthorization(
+            deps,
+            authorizationFrom(r.headers.authorization),
+            peerOf(r),
+          ),
       }).catch((err: unknown) => {
         deps.log?.("trpc: handler failed", { err: String(err) });
         if (!res.headersSent) {
