@@ -43,6 +43,7 @@ type GatewayConfig = Pick<
   | "agentAutoApprove"
   | "agentHeartbeatIntervalMs"
   | "agentHeartbeatTimeoutMs"
+  | "agentMaxStreamsPerCredential"
 >;
 
 /** The ring agents get in Welcome: a static list, Redis discovery, or none. */
@@ -115,6 +116,7 @@ export async function createGatewayPart(opts: {
       autoApprove: config.agentAutoApprove,
       heartbeatIntervalMs: config.agentHeartbeatIntervalMs,
       heartbeatTimeoutMs: config.agentHeartbeatTimeoutMs,
+      maxStreamsPerCredential: config.agentMaxStreamsPerCredential,
       relayToken: async (agentId) => (await opts.tokenSigner.signRelayToken(agentId)).token,
     });
   } catch (err) {

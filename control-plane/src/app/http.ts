@@ -15,8 +15,10 @@ import { createAuthInterceptor } from "../connect/auth-interceptor.ts";
 import { registerAuthServices } from "../connect/auth-service.ts";
 import { createConnectNodeHandler } from "../connect/connect-node-handler.ts";
 import { HealthState } from "../connect/health-service.ts";
+import { createRateLimitInterceptor } from "../connect/rate-limit-interceptor.ts";
 import { HEALTH_SERVICE_NAMES, registerCoreServices } from "../connect/register-core-services.ts";
 import { createTraceInterceptor } from "../connect/trace-interceptor.ts";
+import { RateLimiter } from "../edge/rate-limiter.ts";
 import { registerAgentGateway } from "../gateway/agent-gateway.ts";
 import { type RouteHandler, startHttpServer } from "../server/http-server.ts";
 import { createStaticHandler } from "../server/static-files.ts";
@@ -40,7 +42,10 @@ export interface HttpPart {
 
 /** Mounts every transport on one listener and starts it. */
 export async function startHttpPart(opts: {
-  config: Pick<ControlPlaneConfig, "host" | "port" | "podName" | "vncRelayProxy" | "webDist">;
+  config: Pick<
+    ControlPlaneConfig,
+    "host" | "port" | "podName" | "vncRelayProxy" | "webDist" | "rateLimits"
+  >;
   auth: AuthPart;
   domain: GatewayPart;
   checks: { database: Check; redis?: Check };
@@ -54,11 +59,14 @@ export async function startHttpPart(opts: {
   let draining = false;
 
   const grpcHealth = new HealthState(HEALTH_SERVICE_NAMES);
+  // One budget per caller for both roads, so switching transport does not double it.
+  const limiter = new RateLimiter(config.rateLimits);
   const connectHandler = createConnectNodeHandler({
     interceptors: [
       createTraceInterceptor(),
       createAuditInterceptor(core.audit),
       createAuthInterceptor(auth.auth, errLog),
+      createRateLimitInterceptor(limiter),
     ],
     routes: (router) => {
       registerCoreServices(router, {
@@ -84,6 +92,7 @@ export async function startHttpPart(opts: {
     templates: core.templates,
     agents: core.agents,
     audit: core.audit,
+    limiter,
     log: (msg, fields) => log.error(msg, fields),
   });
 

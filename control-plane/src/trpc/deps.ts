@@ -11,6 +11,7 @@ import type { Principal } from "../domain/principal.ts";
 import type { SessionService } from "../domain/session-service.ts";
 import type { TemplateService } from "../domain/template-service.ts";
 import type { Agent } from "../domain/types.ts";
+import type { RateLimiter } from "../edge/rate-limiter.ts";
 
 /** Identity and credentials: auth/auth-core.ts's AuthCore satisfies this as it is. */
 export interface AuthPort {
@@ -59,6 +60,8 @@ export interface TrpcDeps {
   agents: AgentsPort;
   /** The audit log: every mutation is recorded; admins list it. Absent in narrow tests. */
   audit?: AuditPort;
+  /** Requests per second per user and API key (shared with the Connect road); none = no limit. */
+  limiter?: Pick<RateLimiter, "take">;
   /** Structured logger for unexpected errors (their cause is logged, never sent). */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Poll interval for the agents subscription when `agents.watch` is absent. */

@@ -9,6 +9,7 @@ import { ANONYMOUS, hasRole, type Principal, type Role } from "../domain/princip
 import { auditedCall, outcomeName } from "../edge/audited-calls.ts";
 import { ERROR_TABLE, toTrpcShape } from "../edge/error-table.ts";
 import type { Peer } from "../edge/peer.ts";
+import { RateLimitedError } from "../edge/rate-limiter.ts";
 import type { TrpcDeps } from "./deps.ts";
 
 /** Per-request (HTTP) or per-connection (WebSocket) state. */
@@ -63,7 +64,11 @@ const t = initTRPC.context<TrpcContext>().create({
   errorFormatter({ shape, error }) {
     // Internal causes never reach the browser; the message is already the public one.
     const { stack: _stack, ...data } = shape.data;
-    return { ...shape, data: { ...data, domainCode: domainCodeOf(error.cause) } };
+    const retryAfterMs = error.cause instanceof RateLimitedError ? error.cause.retryAfterMs : null;
+    return {
+      ...shape,
+      data: { ...data, domainCode: domainCodeOf(error.cause), retryAfterMs },
+    };
   },
 });
 
@@ -126,6 +131,8 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
     if (ctx.authError) throw toTrpcError(ctx.authError, ctx.deps);
     throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first, then try again." });
   }
+  // The caller's request budget (edge/rate-limiter.ts); refused as TOO_MANY_REQUESTS with the wait.
+  ctx.deps.limiter?.take(ctx.principal);
   return next({ ctx: { ...ctx, principal: ctx.principal } });
 });
 
