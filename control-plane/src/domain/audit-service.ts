@@ -30,8 +30,11 @@ export interface AuditServiceDeps {
 const MAX_TEXT = 512;
 const MAX_DETAIL = 16;
 
-const clip = (s: string | undefined, max = MAX_TEXT) =>
-  s && s.length > max ? `${s.slice(0, max - 1)}…` : (s ?? "");
+/** Clipped to `max`, with NUL (which Postgres text cannot hold) shown as U+FFFD. */
+const clip = (s: string | undefined, max = MAX_TEXT) => {
+  const t = (s ?? "").replaceAll("\u0000", "\ufffd");
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+};
 
 function bounded(e: AuditEntry): AuditEntry {
   const detail = Object.fromEntries(
