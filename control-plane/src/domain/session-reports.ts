@@ -23,7 +23,7 @@ import { sessionStateFromProto } from "./proto-mapping.ts";
 import { canTransition, isTerminal } from "./session-state.ts";
 import { transition } from "./session-transition.ts";
 import type { Session, SessionState } from "./types.ts";
-import { isUuid } from "./validation.ts";
+import { isUuid, storable } from "./validation.ts";
 
 /** What became of one report, for the gateway's logs and follow-up (e.g. stop a stale one). */
 export type ReportOutcome =
@@ -70,6 +70,7 @@ export function createSessionReports(deps: SessionReportsDeps) {
   ): Promise<ReportOutcome> {
     const to = sessionStateFromProto(r.state);
     if (!to || !isUuid(r.sessionId)) return "invalid";
+    r = { ...r, reason: storable(r.reason), vncEndpoint: storable(r.vncEndpoint) };
     const s = await tx.sessions.get(r.sessionId, { forUpdate: true });
     if (!s) return "unknown";
     if (s.agentId !== agentId) return "foreign";
@@ -140,7 +141,9 @@ export function createSessionReports(deps: SessionReportsDeps) {
         const cmd = await tx.commands.get(result.commandId);
         if (!cmd || cmd.agentId !== agentId) return "unknown" as const;
         if (cmd.status === "completed" || cmd.status === "failed") return "duplicate" as const;
-        const error = result.success ? null : result.errorMessage || "the agent reported a failure";
+        const error = result.success
+          ? null
+          : storable(result.errorMessage) || "the agent reported a failure";
         await tx.commands.setStatus(cmd.id, result.success ? "completed" : "failed", error);
         if (result.session) return applyIn(tx, agentId, result.session, changes);
         if (!result.success && cmd.sessionId) {

@@ -144,6 +144,15 @@ export function nulPath(input: unknown, path: string[] = [], depth = 0): string[
   return undefined;
 }
 
+/**
+ * Text an agent reports (a reason, an endpoint, an error message) made storable: NUL, which
+ * Postgres text cannot hold, becomes U+FFFD. Reports are not refused for it: a desktop's exit
+ * reason must not cost the agent its stream.
+ */
+export function storable(s: string): string {
+  return s.includes("\u0000") ? s.replaceAll("\u0000", "\ufffd") : s;
+}
+
 /** Parses input or throws invalid_argument naming the first bad field and what to fix. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const nul = nulPath(input);

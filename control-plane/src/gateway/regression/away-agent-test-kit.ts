@@ -47,6 +47,8 @@ export interface AwayAgentFixture extends AsyncDisposable {
     agentId: string,
     sessions?: { sessionId: string; state: SessionState }[],
   ): Promise<ScriptedAgent>;
+  /** A stream with the bootstrap header and nothing sent yet. */
+  newAgent(): ScriptedAgent;
   /** Acks and answers one command the way a real agent that ran it would. */
   answer(a: ScriptedAgent, c: Command): void;
   /** Answers every command `a` has received and not answered yet; returns how many. */
@@ -124,6 +126,7 @@ export async function startAwayAgentFixture(): Promise<AwayAgentFixture> {
       await a.waitFor("welcome");
       return a;
     },
+    newAgent: () => new ScriptedAgent(server.client, { "x-streamspace-bootstrap-token": BOOT }),
     answer,
     answerAll(a) {
       const open = commandsFor(a).filter((c) => !answered.get(a)?.has(c.commandId));
