@@ -1,6 +1,6 @@
 /**
  * Composes one agent process from its configuration: health server, relay links, optional
- * leader election, and — while leading — the local driver plus the runtime holding the stream.
+ * leader election, and — while leading — the platform's driver plus the runtime holding the stream.
  * Leadership changes are serialised, so a quick lose-and-win never runs two runtimes at once.
  * Kept apart from main.ts so tests can start and stop a whole agent in-process.
  */
@@ -10,12 +10,13 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
 import type { AgentConfig } from "./config.ts";
-import { LocalDriver } from "./drivers/local-driver.ts";
+import { assertDriverBuilt, openDriver } from "./drivers/open-driver.ts";
 import { FileLeaseBackend } from "./ha/file-lease-backend.ts";
 import { LeaderElector, type LeaseBackend } from "./ha/leader-elector.ts";
 import { RedisLeaseBackend } from "./ha/redis-lease-backend.ts";
 import { createRelayLinks } from "./relay/index.ts";
 import { AgentRuntime } from "./runtime/agent-runtime.ts";
+import type { Driver } from "./runtime/driver.ts";
 import { type HealthServer, startHealthServer } from "./runtime/health-server.ts";
 import type { Logger } from "./runtime/log.ts";
 
@@ -44,9 +45,8 @@ function credentialPath(cfg: AgentConfig): string {
 
 /** Starts the agent described by `cfg`. */
 export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<AgentProcess> {
-  if (cfg.platform !== "local") {
-    throw new Error(`PLATFORM=${cfg.platform} has no driver in this build yet; use PLATFORM=local`);
-  }
+  // Before anything else: a follower would otherwise learn it only when it wins the lease.
+  assertDriverBuilt(cfg.platform);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const saved = existsSync(credentialPath(cfg))
     ? readFileSync(credentialPath(cfg), "utf8").trim()
@@ -61,16 +61,18 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
     agentId: cfg.agentId,
     log: log.child({ component: "relay-links" }),
   });
-  let driver: LocalDriver | undefined;
+  let driver: Driver | undefined;
   let runtime: AgentRuntime | undefined;
   let currentCredential = credential;
   let transition: Promise<void> = Promise.resolve();
 
   const lead = async () => {
     if (runtime) return;
-    driver = await LocalDriver.open({
+    driver = await openDriver({
+      platform: cfg.platform,
       dataDir: cfg.dataDir,
-      log: log.child({ component: "local-driver" }),
+      namespace: cfg.namespace,
+      log: log.child({ component: `${cfg.platform}-driver` }),
     });
     runtime = new AgentRuntime({
       agentId: cfg.agentId,

@@ -17,8 +17,8 @@ import {
   type DriverSession,
   type StartSpec,
   type VncEndpoint,
-} from "../runtime/driver.ts";
-import type { Logger } from "../runtime/log.ts";
+} from "../../runtime/driver.ts";
+import type { Logger } from "../../runtime/log.ts";
 import { type BuiltinCommand, prepareBuiltinServer } from "./builtin-bundle.ts";
 import { spawnLocalSession } from "./local-session-spawn.ts";
 import {

@@ -6,10 +6,10 @@ import { describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
-import { DriverError } from "../runtime/driver.ts";
-import { silentLogger } from "../runtime/log.ts";
-import { RfbClient } from "../vnc/rfb-client.ts";
-import { type DriverFixture, makeTemplate, runDriverCases } from "./driver-cases.ts";
+import { DriverError } from "../../runtime/driver.ts";
+import { silentLogger } from "../../runtime/log.ts";
+import { RfbClient } from "../../vnc/rfb-client.ts";
+import { type DriverFixture, makeTemplate, runDriverCases } from "../driver-cases.ts";
 import { BUILTIN_IMAGE, hasX11Stack, LocalDriver } from "./local-driver.ts";
 import { groupMembers, isLive, liveGroups, signalGroup } from "./process-group.ts";
 
