@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
 import type { AgentConfig } from "./config.ts";
 import { assertDriverBuilt, openDriver } from "./drivers/open-driver.ts";
-import { FileLeaseBackend } from "./ha/file-lease-backend.ts";
-import { LeaderElector, type LeaseBackend } from "./ha/leader-elector.ts";
-import { RedisLeaseBackend } from "./ha/redis-lease-backend.ts";
+import { LeaderElector } from "./ha/leader-elector.ts";
+import type { LeaseBackend } from "./ha/lease-backend.ts";
+import { openLeaseBackend } from "./ha/open-lease-backend.ts";
 import { createRelayLinks } from "./relay/index.ts";
 import { AgentRuntime } from "./runtime/agent-runtime.ts";
 import type { Driver } from "./runtime/driver.ts";
@@ -125,10 +125,12 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
   let elector: LeaderElector | undefined;
   let backend: LeaseBackend | undefined;
   if (cfg.enableHa) {
-    backend =
-      cfg.haBackend === "redis"
-        ? new RedisLeaseBackend(cfg.redisUrl as string, cfg.agentId)
-        : new FileLeaseBackend(cfg.leaseFile);
+    backend = openLeaseBackend({
+      backend: cfg.haBackend,
+      agentId: cfg.agentId,
+      leaseFile: cfg.leaseFile,
+      redisUrl: cfg.redisUrl,
+    });
     elector = new LeaderElector({
       backend,
       identity: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
