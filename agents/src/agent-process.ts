@@ -33,6 +33,15 @@ const PLATFORMS = {
   kubernetes: Platform.KUBERNETES,
 } as const;
 
+/** The reason a person sees on a desktop that ended because its agent stopped with the system. */
+export const STOPPED_WITH_THE_SYSTEM = "stopped with the system";
+
+/**
+ * How long a clean stop may spend stopping desktops and telling the control plane; below
+ * main.ts's 30 s hard exit, and what is not confirmed by then goes out in the next Hello.
+ */
+const STOP_SESSIONS_DEADLINE_MS = 20_000;
+
 /** A running agent; stop() is the graceful shutdown. */
 export interface AgentProcess {
   healthPort: number;
@@ -103,16 +112,9 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
     const [rt, d] = [runtime, driver];
     runtime = undefined;
     driver = undefined;
-    await rt?.stop();
-    if (d && stopSessions) {
-      for (const s of await d.list()) {
-        await d
-          .stop(s.sessionId, AbortSignal.timeout(10_000))
-          .catch((err: unknown) =>
-            log.warn("could not stop session", { sessionId: s.sessionId, err }),
-          );
-      }
-    }
+    if (stopSessions)
+      await rt?.stopWithSessions(STOPPED_WITH_THE_SYSTEM, STOP_SESSIONS_DEADLINE_MS);
+    else await rt?.stop();
     await d?.close();
   };
   const serially = (fn: () => Promise<void>) => {
