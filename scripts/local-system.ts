@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
+import { DATA_PATH_NODE_FLAGS } from "@streamspace/common/node-flags";
 import { freePort } from "./services.ts";
 
 export interface LocalSystemOptions {

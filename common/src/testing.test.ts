@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventually, eventuallyFound, GiveUp } from "./testing.ts";
+import { eventually, eventuallyFound, freePort, GiveUp } from "./testing.ts";
 
 test("eventually passes once the assertion stops throwing, and returns its value", async () => {
   let n = 0;
@@ -43,4 +43,16 @@ test("GiveUp stops polling at once", async () => {
     /cannot ever hold/,
   );
   assert.ok(Date.now() - started < 1_000);
+});
+
+test("freePort returns a port that can be listened on", async () => {
+  const { createServer } = await import("node:net");
+  const port = await freePort();
+  assert.ok(port > 0 && port < 65_536);
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen(port, "127.0.0.1", resolve);
+  });
+  await new Promise((r) => srv.close(r));
 });

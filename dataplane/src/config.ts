@@ -3,8 +3,8 @@
  * stops the process with one line naming the variable and what it expected (DESIGN.md §7).
  */
 import { hostname } from "node:os";
+import type { RingMember } from "@streamspace/common/relay-ring";
 import { parseStaticMembers } from "./membership.ts";
-import type { RingMember } from "./ring.ts";
 
 /** Everything the relay process needs; tests build it directly. */
 export interface RelayConfig {

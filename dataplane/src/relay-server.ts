@@ -14,6 +14,13 @@ import {
 import { createServer as createH2Server } from "node:http2";
 import { createServer as createNetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { MAX_MESSAGE_BYTES } from "@streamspace/common/tunnel-wire";
+import {
+  createKeySource,
+  JtiSet,
+  TokenError,
+  verifyViewerToken,
+} from "@streamspace/common/viewer-token";
 import { type WebSocket, WebSocketServer } from "ws";
 import { AgentRegistry } from "./agent-registry.ts";
 import { handleAgentStream } from "./agent-service.ts";
@@ -23,8 +30,6 @@ import { forwardUpgrade, HOP_HEADER } from "./forward.ts";
 import { createRelayLogger, type RelayLogger } from "./log.ts";
 import { type Membership, redisMembership, staticMembership } from "./membership.ts";
 import { RelayMetrics } from "./metrics.ts";
-import { createKeySource, JtiSet, TokenError, verifyViewerToken } from "./tokens.ts";
-import { MAX_MESSAGE_BYTES } from "./tunnel-wire.ts";
 import { type Splice, spliceViewer } from "./viewer-splice.ts";
 
 /** A running relay; close() drains viewers and leaves the ring. */
