@@ -25,7 +25,7 @@ export interface DriverFixture {
   cleanup(): Promise<void>;
 }
 
-/** Builds a template with the given image/command; a helper for fixtures. */
+/** Builds a template with the given image/command, for fixtures. */
 export function makeTemplate(image: string, command: string[] = []): Template {
   return create(TemplateSchema, {
     id: `tpl-${image}`,
