@@ -58,7 +58,7 @@ async function canvasStats(
 
 test("browser: sign in, launch, see and type into the desktop, hibernate, wake, stop", async () => {
   ensureChromium();
-  ensureWebBuild();
+  await ensureWebBuild();
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), "ss-browser-"));
   const profile = mkdtempSync(join(tmpdir(), "ss-chromium-"));
