@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { freePorts, startLocalSystem } from "../scripts/local-system.ts";
+import { freePorts, getJson, startLocalSystem } from "../scripts/local-system.ts";
 import { descendantsOf, isAlive, listenersOf } from "../scripts/process-table.ts";
 import { waitForPort } from "../scripts/services.ts";
 
@@ -21,10 +21,9 @@ test("npm start: agent connected, every listener on loopback, clean stop, data s
   try {
     const ports = await freePorts();
     await using first = await startLocalSystem({ dataDir, output, ...ports });
-    const health = (await (await fetch(`${first.url}/health`)).json()) as {
-      agents: { connected: number };
-      status: string;
-    };
+    const health = await getJson<{ agents: { connected: number }; status: string }>(
+      `${first.url}/health`,
+    );
     assert.equal(health.status, "ok");
     assert.equal(health.agents.connected, 1);
     // The system's processes and everything they started.

@@ -15,6 +15,7 @@ import {
   renameSync,
   writeFileSync,
 } from "node:fs";
+import { get as httpGet } from "node:http";
 import { join, resolve } from "node:path";
 import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
 import { type ChildExit, type OwnedChild, spawnOwned } from "./owned-child.ts";
@@ -160,6 +161,31 @@ function launch(
 
 type Health = { agents?: { connected?: number } };
 
+/**
+ * GET a JSON document on a connection that closes after the answer: a kept-alive connection
+ * of ours would hold the control plane's shutdown for its whole grace period.
+ */
+export function getJson<T = Health>(url: string, signal?: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent: false, headers: { connection: "close" }, signal }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        body += d;
+      });
+      res.on("end", () => {
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch (err) {
+          reject(err);
+        }
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+  });
+}
+
 /** Polls a health URL until `ok` accepts its JSON; fails early when a child exits or on abort. */
 async function waitFor(
   url: string,
@@ -177,7 +203,7 @@ async function waitFor(
       throw new Error(`the ${dead.name} process exited during start-up; see its log.`);
     }
     try {
-      const body = (await (await fetch(url, { signal })).json()) as Health;
+      const body = await getJson(url, signal);
       if (ok(body)) return;
       last = JSON.stringify(body);
     } catch (err) {
