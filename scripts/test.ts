@@ -36,7 +36,7 @@ const ROOTS = [
 ];
 const SKIP_DIRS = new Set(["node_modules", "dist", "gen", ".data", "test-artifacts"]);
 /** Hang guard per file (node:test's own timeout); a file that needs longer is broken. */
-const FILE_TIMEOUT_MS = 10 * 60_000;
+const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 10 * 60_000);
 /** The markers; the run id starts with our pid, so a later run can tell a dead run's leftovers. */
 const RUN_MARK = "STREAMSPACE_TEST_RUN";
 const FILE_MARK = "STREAMSPACE_TEST_FILE";
