@@ -15,7 +15,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { type OwnedChild, spawnOwned } from "./owned-child.ts";
@@ -188,9 +188,18 @@ process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
 process.on("SIGHUP", () => void stop("SIGHUP"));
 
-// Longest first within each lane, so the slow ones do not start last.
-const heavy = files.filter((f) => laneOf(f) === "heavy");
-const light = files.filter((f) => laneOf(f) === "light");
+// Longest first within each lane (by the last run's times; files never timed count as long),
+// so a slow file does not start last and hold up the end of the run.
+const TIMES_FILE = "test-artifacts/test-times.json";
+const lastMs = new Map<string, number>();
+try {
+  const last = JSON.parse(readFileSync(TIMES_FILE, "utf8")) as { results: FileResult[] };
+  for (const r of last.results) lastMs.set(r.file, r.ms);
+} catch {}
+const byLastTime = (a: string, b: string) =>
+  (lastMs.get(b) ?? Number.MAX_SAFE_INTEGER) - (lastMs.get(a) ?? Number.MAX_SAFE_INTEGER);
+const heavy = files.filter((f) => laneOf(f) === "heavy").sort(byLastTime);
+const light = files.filter((f) => laneOf(f) === "light").sort(byLastTime);
 await Promise.all([lane(heavy, 1), lane(light, jobs)]);
 await services.stop();
 const strays = processesWithEnv((env) => env.get(RUN_MARK) === runId);
@@ -202,10 +211,22 @@ if (strays.length > 0) {
 const failed = results.filter((r) => !r.ok);
 const wall = ((Date.now() - started) / 1000).toFixed(1);
 const sum = (results.reduce((a, r) => a + r.ms, 0) / 1000).toFixed(1);
+// Keep the times of files not run this time, so a subset run does not forget the others.
+for (const r of results) lastMs.set(r.file, r.ms);
 mkdirSync("test-artifacts", { recursive: true });
 writeFileSync(
-  "test-artifacts/test-times.json",
-  `${JSON.stringify({ wallSeconds: Number(wall), jobs, results }, null, 2)}\n`,
+  TIMES_FILE,
+  `${JSON.stringify(
+    {
+      wallSeconds: Number(wall),
+      jobs,
+      results: [...lastMs].map(
+        ([file, ms]) => results.find((r) => r.file === file) ?? { file, ms },
+      ),
+    },
+    null,
+    2,
+  )}\n`,
 );
 const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 8);
 console.log(
