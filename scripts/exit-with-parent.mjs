@@ -10,10 +10,22 @@ delete process.env.STREAMSPACE_EXIT_WITH;
 const POLL_MS = 250;
 const HARD_EXIT_MS = 20_000;
 
-if (Number.isInteger(owner) && owner > 0) {
-  const orphaned = () => process.ppid !== owner;
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
+}
+
+// A process that inherited the flags and the variable anyway (node --test passes both to the
+// file it runs) is not the launcher's child: it has another parent while the launcher lives.
+const ours = Number.isInteger(owner) && owner > 0 && (process.ppid === owner || !alive(owner));
+
+if (ours) {
   const check = () => {
-    if (!orphaned()) return;
+    if (process.ppid === owner) return;
     clearInterval(timer);
     process.emitWarning(`launcher ${owner} is gone; stopping (pid ${process.pid})`);
     setTimeout(() => process.exit(1), HARD_EXIT_MS).unref();

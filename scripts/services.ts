@@ -215,6 +215,10 @@ export async function startRedis(opts: { port?: number } = {}): Promise<Service>
       "",
       "--appendonly",
       "no",
+      // Redis rewrites its title over its environment otherwise, and the test runner finds a
+      // test's leftover processes by a variable in their environment.
+      "--set-proc-title",
+      "no",
       "--dir",
       dir,
     ],

@@ -91,7 +91,10 @@ function sweepDeadRuns(): void {
 execFileSync("bash", ["scripts/install-system-deps.sh"], { stdio: "inherit" });
 sweepDeadRuns();
 const runId = `${process.pid}-${randomBytes(4).toString("hex")}`;
+// The services carry the run's marker too, so a later run can stop them if this one is killed.
+process.env[RUN_MARK] = runId;
 const services = await startServices();
+delete process.env[RUN_MARK];
 console.error(
   `test services: postgres ${services.env.DATABASE_URL}, redis ${services.env.REDIS_URL}; ` +
     `${files.length} files, ${jobs} at once plus one heavy file`,
@@ -126,6 +129,8 @@ async function runFile(file: string): Promise<void> {
     {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...services.env, [RUN_MARK]: runId, [FILE_MARK]: file },
+      // If this runner is killed outright, the file's runner stops instead of running on.
+      node: true,
     },
   );
   running.add(child);
