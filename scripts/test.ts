@@ -5,8 +5,9 @@
  *
  * Files run in parallel: each owns its database (a fresh one per file on the shared server), its
  * Redis keys (a random prefix, or its own Redis) and its ports (kernel-chosen). Files that start
- * whole systems or a browser run one at a time in a lane of their own beside the others (see
- * ./test-plan.ts). `--jobs N` (or TEST_JOBS) sets how many light files run at once.
+ * whole systems or a browser run one at a time beside the others, two at a time once only heavy
+ * files are left (see ./test-plan.ts). `--jobs N` (or TEST_JOBS) sets how many light files run
+ * at once.
  *
  * Nothing a test starts may outlive it: every file process carries a marker variable that its
  * children inherit; after each file the runner looks for live processes with that file's marker,
@@ -97,7 +98,7 @@ const services = await startServices();
 delete process.env[RUN_MARK];
 console.error(
   `test services: postgres ${services.env.DATABASE_URL}, redis ${services.env.REDIS_URL}; ` +
-    `${files.length} files, ${jobs} at once plus one heavy file`,
+    `${files.length} files, ${jobs} light at once beside one heavy`,
 );
 
 interface FileResult {
@@ -166,15 +167,39 @@ async function runFile(file: string): Promise<void> {
   process.stdout.write(`${ok ? "✔" : "✖"} ${file} ${how} ${secs} s\n`);
 }
 
-/** Runs `queue` with at most `width` files at a time. */
-async function lane(queue: string[], width: number): Promise<void> {
-  const next = async (): Promise<void> => {
-    const file = queue.shift();
-    if (file === undefined || interrupted) return;
-    await runFile(file);
-    return next();
-  };
-  await Promise.all(Array.from({ length: width }, next));
+/**
+ * Runs every file: up to `jobs` light files at once beside one heavy file; once no light file
+ * is left waiting, two heavy files may run at once, so the heavy ones do not finish alone.
+ */
+function runAll(heavy: string[], light: string[]): Promise<void> {
+  let heavyRunning = 0;
+  let lightRunning = 0;
+  return new Promise((done) => {
+    const pump = () => {
+      if (interrupted) return done();
+      for (;;) {
+        const heavyCap = light.length > 0 ? 1 : 2;
+        let file: string | undefined;
+        let isHeavy = false;
+        if (heavy.length > 0 && heavyRunning < heavyCap) {
+          file = heavy.shift();
+          isHeavy = true;
+        } else if (light.length > 0 && lightRunning < jobs) {
+          file = light.shift();
+        }
+        if (file === undefined) break;
+        if (isHeavy) heavyRunning++;
+        else lightRunning++;
+        void runFile(file).then(() => {
+          if (isHeavy) heavyRunning--;
+          else lightRunning--;
+          pump();
+        });
+      }
+      if (heavyRunning + lightRunning === 0) done();
+    };
+    pump();
+  });
 }
 
 const stop = async (signal: NodeJS.Signals) => {
@@ -205,7 +230,7 @@ const byLastTime = (a: string, b: string) =>
   (lastMs.get(b) ?? Number.MAX_SAFE_INTEGER) - (lastMs.get(a) ?? Number.MAX_SAFE_INTEGER);
 const heavy = files.filter((f) => laneOf(f) === "heavy").sort(byLastTime);
 const light = files.filter((f) => laneOf(f) === "light").sort(byLastTime);
-await Promise.all([lane(heavy, 1), lane(light, jobs)]);
+await runAll(heavy, light);
 await services.stop();
 const strays = processesWithEnv((env) => env.get(RUN_MARK) === runId);
 if (strays.length > 0) {
