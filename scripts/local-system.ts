@@ -15,11 +15,13 @@ import {
   renameSync,
   writeFileSync,
 } from "node:fs";
-import { get as httpGet } from "node:http";
 import { join, resolve } from "node:path";
 import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
 import { type ChildExit, type OwnedChild, spawnOwned } from "./owned-child.ts";
 import { freePort } from "./services.ts";
+import { waitForHealth } from "./wait-for-health.ts";
+
+export { getJson } from "./wait-for-health.ts";
 
 /** Where the children's output goes. */
 export type LocalSystemOutput =
@@ -159,62 +161,6 @@ function launch(
   return child;
 }
 
-type Health = { agents?: { connected?: number } };
-
-/**
- * GET a JSON document on a connection that closes after the answer: a kept-alive connection
- * of ours would hold the control plane's shutdown for its whole grace period.
- */
-export function getJson<T = Health>(url: string, signal?: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, { agent: false, headers: { connection: "close" }, signal }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => {
-        body += d;
-      });
-      res.on("end", () => {
-        try {
-          resolve(JSON.parse(body) as T);
-        } catch (err) {
-          reject(err);
-        }
-      });
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-  });
-}
-
-/** Polls a health URL until `ok` accepts its JSON; fails early when a child exits or on abort. */
-async function waitFor(
-  url: string,
-  children: OwnedChild[],
-  timeoutMs: number,
-  ok: (body: Health) => boolean,
-  signal?: AbortSignal,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no answer yet";
-  while (Date.now() < deadline) {
-    signal?.throwIfAborted();
-    const dead = children.find((c) => !c.alive);
-    if (dead) {
-      throw new Error(`the ${dead.name} process exited during start-up; see its log.`);
-    }
-    try {
-      const body = await getJson(url, signal);
-      if (ok(body)) return;
-      last = JSON.stringify(body);
-    } catch (err) {
-      signal?.throwIfAborted();
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not become ready within ${timeoutMs / 1000} s; last answer: ${last}`);
-}
-
 /** Starts control plane, relay and agent; resolves when /health shows the agent connected. */
 export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<LocalSystem> {
   const dataDir = resolve(opts.dataDir ?? join(ROOT, ".data"));
@@ -277,7 +223,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
     children.push(cp);
     // Agent and relay dial the control plane; start them once it answers so their first dial
     // succeeds instead of waiting out a backoff.
-    await waitFor(`${cpUrl}/health`, children, 120_000, () => true, opts.signal);
+    await waitForHealth(`${cpUrl}/health`, children, 120_000, () => true, opts.signal);
     progress(`Starting the relay on ${relayUrl}…`);
     children.push(
       launch(
@@ -321,7 +267,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
       ),
     );
     progress("Waiting for the agent to connect…");
-    await waitFor(
+    await waitForHealth(
       `${cpUrl}/health`,
       children,
       120_000,
