@@ -135,6 +135,8 @@ async function runFile(file: string): Promise<void> {
     },
   );
   running.add(child);
+  // "exit" can come before the last output is read; "close" comes after both.
+  const closed = new Promise<void>((r) => child.child.once("close", () => r()));
   let output = "";
   child.child.stdout?.on("data", (d) => {
     output += d;
@@ -147,6 +149,7 @@ async function runFile(file: string): Promise<void> {
   const { code, signal } = await child.exited;
   clearTimeout(hang);
   await child.stop();
+  await closed;
   running.delete(child);
   const ms = Date.now() - t0;
   const left = processesWithEnv(
@@ -162,7 +165,11 @@ async function runFile(file: string): Promise<void> {
   const ok = code === 0 && left.length === 0;
   results.push({ file, ok, ms, leftovers: left.length });
   const secs = (ms / 1000).toFixed(1);
-  const how = ok ? "ok" : signal ? `FAILED (${signal})` : `FAILED (exit code ${code})`;
+  const how = ok
+    ? "ok"
+    : code === 0
+      ? "FAILED (left processes running)"
+      : `FAILED (${signal ?? `exit code ${code}`})`;
   if (!ok && !interrupted) process.stdout.write(`\n===== ${file}\n${output}\n`);
   process.stdout.write(`${ok ? "✔" : "✖"} ${file} ${how} ${secs} s\n`);
 }
