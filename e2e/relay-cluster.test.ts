@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createRelayRing } from "@streamspace/dataplane/ring";
+import { createRelayRing } from "@streamspace/common/relay-ring";
 import { eventually, sha, type Viewer, WAIT } from "./relay-fixtures.ts";
 import { startRelayTier } from "./relay-tier.ts";
 

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { connect, createServer, type Server } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { DATA_CHANNEL_PREFACE } from "@streamspace/dataplane/tunnel-wire";
+import { DATA_CHANNEL_PREFACE } from "@streamspace/common/tunnel-wire";
 import {
   RelayMemberSchema,
   RelayRingSchema,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { createRelayRing } from "@streamspace/dataplane/ring";
+import { createRelayRing } from "@streamspace/common/relay-ring";
 import {
   RelayMemberSchema,
   RelayRingSchema,

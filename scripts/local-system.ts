@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
+import { DATA_PATH_NODE_FLAGS } from "@streamspace/common/node-flags";
 import { type ChildExit, type OwnedChild, spawnOwned } from "./owned-child.ts";
 import { freePort } from "./services.ts";
 import { waitForHealth } from "./wait-for-health.ts";

@@ -1,11 +1,16 @@
 /**
- * Measures the hash candidates for relay ownership so the choice in dataplane/src/ring.ts rests
+ * Measures the hash candidates for relay ownership so the choice in common/src/relay-ring.ts rests
  * on numbers: balance (max/mean sessions per relay), sessions moved on add/remove (ideal:
  * 1/(n+1) and 1/n), and lookup cost. Run: node --import tsx bench/relay/ring-compare.ts
  * Bounded load is not measured: it needs live per-relay load that the three tiers (agent,
  * relay, front balancer) cannot agree on without a round trip, which routing must not need.
  */
-import { createRelayRing, fmix32, hashString, type RingMember } from "@streamspace/dataplane/ring";
+import {
+  createRelayRing,
+  fmix32,
+  hashString,
+  type RingMember,
+} from "@streamspace/common/relay-ring";
 
 type Lookup = (key: string) => string;
 type Algo = { name: string; build(ids: string[]): Lookup };

@@ -12,7 +12,7 @@ import { type ChildProcess, fork, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
+import { DATA_PATH_NODE_FLAGS } from "@streamspace/common/node-flags";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { freePort, waitForPort } from "../../scripts/services.ts";
 

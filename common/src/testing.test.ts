@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventually, eventuallyFound, GiveUp, WAIT } from "./testing.ts";
+import { eventually, eventuallyFound, freePort, GiveUp, WAIT } from "./testing.ts";
 
 test("eventually passes once the assertion stops throwing, and returns its value", async () => {
   let n = 0;
@@ -44,4 +44,16 @@ test("GiveUp stops polling at once", async () => {
   );
   // Far below the 10 s default deadline it would otherwise poll until.
   assert.ok(Date.now() - started < WAIT.medium / 2);
+});
+
+test("freePort returns a port that can be listened on", async () => {
+  const { createServer } = await import("node:net");
+  const port = await freePort();
+  assert.ok(port > 0 && port < 65_536);
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once("error", reject);
+    srv.listen(port, "127.0.0.1", resolve);
+  });
+  await new Promise((r) => srv.close(r));
 });

@@ -71,3 +71,6 @@ export async function eventuallyFound<T>(
 ): Promise<NonNullable<T>> {
   return (await poll(fn, (v) => Boolean(v), opts, WAIT.medium)) as NonNullable<T>;
 }
+
+export { freePort } from "./free-port.ts";
+export { ManualClock, settle } from "./manual-clock.ts";

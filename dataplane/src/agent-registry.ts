@@ -8,12 +8,12 @@ import { randomBytes } from "node:crypto";
 import type { ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
+import { encodeMessage } from "@streamspace/common/tunnel-wire";
 import {
   type AttachResponse,
   AttachResponseSchema,
   TunnelOpenSchema,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
-import { encodeMessage } from "./tunnel-wire.ts";
 import type { AgentTunnel } from "./viewer-splice.ts";
 
 /** Upper bound on sessions one agent may announce on one relay. */

@@ -7,14 +7,19 @@
 
 import type { Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import {
+  decodeMessage,
+  FrameReader,
+  RELAY_SERVICE_PATH,
+  TunnelReader,
+} from "@streamspace/common/tunnel-wire";
+import { verifyRelayToken } from "@streamspace/common/viewer-token";
+import {
   AttachRequestSchema,
   TunnelRequestSchema,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
 import type { JWTVerifyGetKey } from "jose";
 import type { AgentRegistry } from "./agent-registry.ts";
-import type { RelayLogger } from "./log.ts";
-import { verifyRelayToken } from "./tokens.ts";
-import { decodeMessage, FrameReader, RELAY_SERVICE_PATH, TunnelReader } from "./tunnel-wire.ts";
+import type { RelayLog } from "./viewer-path.ts";
 import type { AgentTunnel } from "./viewer-splice.ts";
 
 /** gRPC status codes used here. */
@@ -51,7 +56,7 @@ export function endWithStatus(stream: ServerHttp2Stream, status: number, message
 export interface AgentServiceDeps {
   keys: JWTVerifyGetKey;
   registry: AgentRegistry;
-  log: RelayLogger;
+  log: RelayLog;
   onMetricsChange(): void;
 }
 

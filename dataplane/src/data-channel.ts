@@ -5,8 +5,8 @@
  * viewer splice reads it; anything else (wrong or replayed secret, slow header) is dropped.
  */
 import type { Socket } from "node:net";
+import { DATA_CHANNEL_ACK, DATA_CHANNEL_PREFACE } from "@streamspace/common/tunnel-wire";
 import { type AgentRegistry, DATA_SECRET_BYTES } from "./agent-registry.ts";
-import { DATA_CHANNEL_ACK, DATA_CHANNEL_PREFACE } from "./tunnel-wire.ts";
 
 const HEADER_BYTES = DATA_CHANNEL_PREFACE.length + DATA_SECRET_BYTES;
 /** The whole header must arrive within this. */

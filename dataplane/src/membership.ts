@@ -6,9 +6,15 @@
  * Suspicion is dropped when a new epoch arrives (the ring then speaks for itself) or after
  * SUSPECT_MS.
  */
+
+import { heartbeatRelay, leaveRelay, watchRelayRing } from "@streamspace/common/relay-membership";
+import {
+  createRelayRing,
+  type RelayRing,
+  type RingMember,
+  type RingSnapshot,
+} from "@streamspace/common/relay-ring";
 import { Redis } from "ioredis";
-import { heartbeatRelay, leaveRelay, watchRelayRing } from "./redis-membership.ts";
-import { createRelayRing, type RelayRing, type RingMember, type RingSnapshot } from "./ring.ts";
 
 /** How long an unreachable peer is routed around without a new epoch. */
 export const SUSPECT_MS = 10_000;

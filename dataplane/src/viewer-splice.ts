@@ -10,6 +10,12 @@ import type { ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import {
+  dataFieldOf,
+  dataPrefix,
+  decodeMessage,
+  encodeMessage,
+} from "@streamspace/common/tunnel-wire";
+import {
   TunnelCloseCode,
   TunnelCloseSchema,
   TunnelRequestSchema,
@@ -17,7 +23,6 @@ import {
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
 import type { WebSocket } from "ws";
 import type { RelayMetrics } from "./metrics.ts";
-import { dataFieldOf, dataPrefix, decodeMessage, encodeMessage } from "./tunnel-wire.ts";
 import { sendPieces } from "./ws-frame.ts";
 
 /** Largest WebSocket frame built from coalesced HTTP/2 pieces. */

@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DATA_PATH_NODE_FLAGS } from "@streamspace/dataplane/node-flags";
+import { DATA_PATH_NODE_FLAGS } from "@streamspace/common/node-flags";
 import { type OwnedChild, spawnOwned } from "../../scripts/owned-child.ts";
 import {
   freePort,

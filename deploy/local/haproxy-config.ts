@@ -1,7 +1,7 @@
 /**
  * HAProxy configuration for the local cluster. Browsers reach relays on one port: the "relays"
  * backend is `balance uri` + `hash-type consistent` on the /vnc path (what any L7 balancer can
- * do), and a Lua fetch (rendezvous.lua, the same function as dataplane/src/ring.ts) picks the
+ * do), and a Lua fetch (rendezvous.lua, the same function as common/src/relay-ring.ts) picks the
  * exact owner when it can, so viewers rarely need the relay-to-relay forward. Timeouts are
  * WebSocket-aware: `timeout tunnel` governs upgraded connections, not `timeout client/server`.
  * Control-plane pods sit behind a TCP (L4) frontend so HTTP/1.1, h2c and gRPC all pass.

@@ -1,4 +1,4 @@
--- The relay owner function of dataplane/src/ring.ts (FNV-1a + murmur3 fmix32, rendezvous over
+-- The relay owner function of common/src/relay-ring.ts (FNV-1a + murmur3 fmix32, rendezvous over
 -- the relays HAProxy sees UP), so HAProxy sends a viewer straight to the relay that owns its
 -- session and a dying relay only affects its own sessions' viewers. If this ever disagrees with
 -- the relays' ring (a member is up here but not yet registered, or the reverse), the relay that

@@ -5,7 +5,7 @@
  * bytes take the HTTP/2 stream instead, exactly as with a relay that offers no data channel.
  */
 import { connect, type Socket } from "node:net";
-import { DATA_CHANNEL_ACK, DATA_CHANNEL_PREFACE } from "@streamspace/dataplane/tunnel-wire";
+import { DATA_CHANNEL_ACK, DATA_CHANNEL_PREFACE } from "@streamspace/common/tunnel-wire";
 
 /** How long the agent waits for the relay to accept a data channel before falling back. */
 export const DATA_CHANNEL_DEADLINE_MS = 1_000;

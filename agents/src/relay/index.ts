@@ -7,7 +7,7 @@
  * Links whose sessions all moved stay open until their last viewer leaves, so moves never cut
  * a live viewer.
  */
-import { createRelayRing, type RelayRing as Ring } from "@streamspace/dataplane/ring";
+import { createRelayRing, type RelayRing as Ring } from "@streamspace/common/relay-ring";
 import type { RelayRing } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { RelayLink, type RelayLinksLogger } from "./relay-link.ts";
 

@@ -13,7 +13,7 @@ import {
   encodeMessage,
   FrameReader,
   RELAY_SERVICE_PATH,
-} from "@streamspace/dataplane/tunnel-wire";
+} from "@streamspace/common/tunnel-wire";
 import {
   AgentAnnounceSchema,
   AttachRequestSchema,

@@ -14,7 +14,7 @@ import {
   decodeMessage,
   encodeMessage,
   TunnelReader,
-} from "@streamspace/dataplane/tunnel-wire";
+} from "@streamspace/common/tunnel-wire";
 import {
   TunnelCloseCode,
   TunnelCloseSchema,

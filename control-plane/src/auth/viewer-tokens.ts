@@ -1,20 +1,27 @@
 /**
  * Viewer and relay tokens (proto/TOKENS.md): EdDSA JWTs a relay verifies with the public key
  * alone. Viewer tokens live 60 s and carry a random jti the relay remembers, so each is
- * single-use; relay tokens live 1 h and ride on every Welcome/RingUpdate.
+ * single-use; relay tokens live 1 h and ride on every Welcome/RingUpdate. The claims format
+ * and its constants are defined once, in @streamspace/common/viewer-token, which the relay
+ * verifies with.
  */
 import { randomUUID } from "node:crypto";
+import {
+  RELAY_AUDIENCE,
+  RELAY_TOKEN_TTL_S,
+  TOKEN_ALGORITHM,
+  TOKEN_ISSUER,
+  VIEWER_AUDIENCE,
+  VIEWER_TOKEN_TTL_S,
+  type ViewerClaims,
+  viewerClaimsOf,
+  viewerVerifyOptions,
+} from "@streamspace/common/viewer-token";
 import { createLocalJWKSet, errors, jwtVerify, SignJWT } from "jose";
 import { unauthenticated } from "../domain/errors.ts";
 import type { Jwks, SigningKeys } from "./signing-keys.ts";
 
-export const TOKEN_ISSUER = "streamspace";
-export const VIEWER_AUDIENCE = "streamspace-viewer";
-export const RELAY_AUDIENCE = "streamspace-relay";
-/** Long enough to open a WebSocket, short enough that a leaked URL is worthless a minute later. */
-export const VIEWER_TOKEN_TTL_S = 60;
-/** A fresh relay token rides on every Welcome and RingUpdate, so an hour never runs out. */
-export const RELAY_TOKEN_TTL_S = 60 * 60;
+export { RELAY_AUDIENCE, VIEWER_AUDIENCE, type ViewerClaims };
 
 /** A signed token and when it stops working (for the response's expire_time). */
 export interface SignedToken {
@@ -32,16 +39,6 @@ export interface ViewerTokenSigner {
   signRelayToken(agentId: string): Promise<SignedToken>;
 }
 
-/** Verified viewer-token claims, named as in TOKENS.md. */
-export interface ViewerClaims {
-  sub: string;
-  sid: string;
-  aid: string;
-  jti: string;
-  iat: number;
-  exp: number;
-}
-
 /** Creates the signer from the deployment key; the clock is injected so tests can age tokens. */
 export function createViewerTokenSigner(
   keys: SigningKeys,
@@ -56,7 +53,7 @@ export function createViewerTokenSigner(
   ): Promise<SignedToken> => {
     const iat = Math.floor(now() / 1000);
     const jwt = new SignJWT(claims)
-      .setProtectedHeader({ alg: "EdDSA", kid: keys.kid, typ: "JWT" })
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: keys.kid, typ: "JWT" })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(aud)
       .setSubject(sub)
@@ -88,28 +85,19 @@ export async function verifyViewerToken(
   opts: { sessionId?: string; now?: () => number } = {},
 ): Promise<ViewerClaims> {
   try {
-    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
-      algorithms: ["EdDSA"],
-      issuer: TOKEN_ISSUER,
-      audience: VIEWER_AUDIENCE,
-      requiredClaims: ["sub", "sid", "aid", "jti", "iat", "exp"],
-      currentDate: new Date((opts.now ?? Date.now)()),
-    });
-    const { sub, sid, aid, jti, iat, exp } = payload;
-    if (
-      typeof sub !== "string" ||
-      typeof sid !== "string" ||
-      typeof aid !== "string" ||
-      typeof jti !== "string" ||
-      typeof iat !== "number" ||
-      typeof exp !== "number"
-    ) {
+    const { payload } = await jwtVerify(
+      token,
+      createLocalJWKSet(jwks),
+      viewerVerifyOptions(new Date((opts.now ?? Date.now)())),
+    );
+    const claims = viewerClaimsOf(payload);
+    if (!claims) {
       throw unauthenticated("The viewer token lacks required claims; ask for a new viewer token.");
     }
-    if (opts.sessionId !== undefined && sid !== opts.sessionId) {
+    if (opts.sessionId !== undefined && claims.sid !== opts.sessionId) {
       throw unauthenticated("The viewer token is for another session; ask for a new viewer token.");
     }
-    return { sub, sid, aid, jti, iat, exp };
+    return claims;
   } catch (err) {
     if (err instanceof Error && err.name === "DomainError") throw err;
     if (err instanceof errors.JWTExpired) {

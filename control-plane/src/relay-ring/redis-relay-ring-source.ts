@@ -1,10 +1,10 @@
 /**
  * The live relay ring from Redis, where relays register themselves with a TTL
- * ("@streamspace/dataplane/redis-membership" owns the key layout and the epoch). The gateway
+ * ("@streamspace/common/relay-membership" owns the key layout and the epoch). The gateway
  * reads current() for Welcome and subscribes to push RingUpdate; subscribers are called only
  * when the epoch grows, so agents never see a stale or repeated ring.
  */
-import { readRelayRing, watchRelayRing } from "@streamspace/dataplane/redis-membership";
+import { readRelayRing, watchRelayRing } from "@streamspace/common/relay-membership";
 import { Redis } from "ioredis";
 import type { RelayRingSnapshot } from "../gateway/relay-ring-source.ts";
 import type { ClosableRelayRingSource } from "./static-relay-ring-source.ts";

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
+import { heartbeatRelay, leaveRelay } from "@streamspace/common/relay-membership";
 import { eventually } from "@streamspace/common/testing";
-import { heartbeatRelay, leaveRelay } from "@streamspace/dataplane/redis-membership";
 import { Redis } from "ioredis";
 import type { RelayRingSnapshot } from "../gateway/relay-ring-source.ts";
 import { createRedisRelayRingSource } from "./redis-relay-ring-source.ts";

@@ -1,6 +1,6 @@
 /**
  * Which relay owns a session. Relays, agents and the control plane import this one module
- * ("@streamspace/dataplane/ring") so every process computes the same owner from the same
+ * ("@streamspace/common/relay-ring") so every process computes the same owner from the same
  * `{epoch, members}` — a disagreement would send a viewer and its agent to different relays.
  *
  * Rendezvous (highest-random-weight) hashing, chosen by measurement (bench/relay/ring-compare.ts,

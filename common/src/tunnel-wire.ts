@@ -1,6 +1,6 @@
 /**
  * gRPC framing of the relay.v1 messages, by hand, over node:http2. Shared by the relay and the
- * agent ("@streamspace/dataplane/tunnel-wire"). The data path is the hot path: a data frame is
+ * agent ("@streamspace/common/tunnel-wire"). The data path is the hot path: a data frame is
  * written as a 5-byte gRPC prefix plus the protobuf tag and length, followed by the payload
  * buffer itself, and read back as a subarray of the received chunk, so bytes are never copied
  * or wrapped in message objects. Control messages (open, close, announce) go through the

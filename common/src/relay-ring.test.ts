@@ -1,7 +1,7 @@
 /** The shared ownership function: deterministic, balanced, minimal movement, sane fallback. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createRelayRing, type RingMember } from "./ring.ts";
+import { createRelayRing, type RingMember } from "./relay-ring.ts";
 
 const members = (n: number): RingMember[] =>
   Array.from({ length: n }, (_, i) => ({ id: `r${i}`, url: `http://h:${i}` }));

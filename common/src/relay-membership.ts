@@ -1,5 +1,5 @@
 /**
- * Relay membership in Redis ("@streamspace/dataplane/redis-membership"), shared by relays (which
+ * Relay membership in Redis ("@streamspace/common/relay-membership"), shared by relays (which
  * register) and the control plane (which watches and pushes the ring to agents), so the key
  * layout lives in one place. One hash maps relay id → "deadlineMs|url"; every change (join,
  * URL change, leave, expiry) bumps one epoch counter inside the same Lua script and publishes
@@ -8,7 +8,7 @@
  * Redis clock (TIME), so relay clocks never need to agree.
  */
 import type { Redis } from "ioredis";
-import type { RingMember, RingSnapshot } from "./ring.ts";
+import type { RingMember, RingSnapshot } from "./relay-ring.ts";
 
 /** Key names; a prefix lets several deployments share one Redis. */
 export function relayKeys(prefix = "streamspace") {
