@@ -161,7 +161,7 @@ function launch(
   return child;
 }
 
-/** Starts control plane, relay and agent; resolves when /health shows the agent connected. */
+/** Starts control plane, relay and agent; resolves once the agent is connected and the relay up. */
 export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<LocalSystem> {
   const dataDir = resolve(opts.dataDir ?? join(ROOT, ".data"));
   const logDir = join(dataDir, "logs");
@@ -274,6 +274,8 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
       (b) => (b.agents?.connected ?? 0) >= 1,
       opts.signal,
     );
+    // The relay carries every viewer: the system is up only once it answers too.
+    await waitForHealth(`${relayUrl}/health`, children, 120_000, () => true, opts.signal);
   } catch (err) {
     await stop(5_000);
     throw err;
