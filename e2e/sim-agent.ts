@@ -30,6 +30,8 @@ export interface SimAgentOptions {
   onCommand?: (c: Command, agent: SimAgent) => void;
   /** Delay before answering a command with its result. */
   workMs?: number;
+  /** Region reported in Hello (default none), so a test can steer sessions to these agents. */
+  region?: string;
 }
 
 type Out = AgentMessage;
@@ -194,6 +196,7 @@ export class SimAgent {
       value: {
         agentId: this.opts.id,
         platform: Platform.LOCAL,
+        region: this.opts.region ?? "",
         version: "sim",
         capacity: {
           maxSessions: this.opts.maxSessions ?? 1000,

@@ -7,6 +7,7 @@
  */
 const HEAVY = [
   /^e2e\/(browser|local-system|multipod|relay-cluster|tracing)\.test\.ts$/,
+  /^e2e\/chaos\//,
   /^scripts\/(bundle|start)\.test\.ts$/,
 ];
 
