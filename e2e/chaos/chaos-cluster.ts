@@ -146,13 +146,17 @@ export async function startChaosWorld(opts: { sims: number; reals: number }): Pr
     try {
       if (roll < 0.35) {
         await c.createSession(
-          { template: "demo-desktop", region: Math.random() < 0.1 ? "real" : "sim" },
+          { template: "demo-desktop", region: "sim" },
           admin,
         );
       } else {
         const page = await c.listSessions({ pageSize: 100 }, admin);
+        // Lifecycle load runs on the scripted agents' sessions; the real desktops keep their
+        // viewers, so a viewer that closes was interrupted, not stopped on purpose.
         const live = page.sessions.filter(
-          (s) => s.state === SessionState.RUNNING || s.state === SessionState.HIBERNATED,
+          (s) =>
+            s.agentId.startsWith("sim-") &&
+            (s.state === SessionState.RUNNING || s.state === SessionState.HIBERNATED),
         );
         const s = live[Math.floor(Math.random() * live.length)];
         if (!s) return;
@@ -246,6 +250,8 @@ async function startRealAgent(id: string, pods: string[], dir: string): Promise<
         AGENT_DATA_DIR: data,
         AGENT_HEALTH_PORT: String(healthPort),
         AGENT_HEALTH_HOST: "127.0.0.1",
+        // A clean stop ends its desktops, so the suite leaves no desktop behind.
+        AGENT_STOP_SESSIONS_ON_EXIT: "true",
         LOG_LEVEL: "info",
       },
     });

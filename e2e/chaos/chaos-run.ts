@@ -4,6 +4,7 @@
  * `npm test` (chaos.test.ts) and by the long form (long-run.ts), which repeats the cycle.
  */
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
+import { allAgentsBack, timeUntil } from "./chaos-checks.ts";
 import type { ChaosWorld } from "./chaos-cluster.ts";
 import { type Fault, type FaultReport, runFault } from "./chaos-faults.ts";
 
@@ -22,6 +23,9 @@ export async function ensureViewers(world: ChaosWorld): Promise<void> {
 
 /** Starts `n` desktops on the real agents and waits until they run. */
 export async function startDesktops(world: ChaosWorld, n: number): Promise<void> {
+  if ((await timeUntil(() => allAgentsBack(world), 120_000)) === undefined) {
+    throw new Error("not every agent connected within two minutes");
+  }
   for (let i = 0; i < n; i++) {
     await world.sessions().createSession({ template: "demo-desktop", region: "real" }, world.admin);
   }

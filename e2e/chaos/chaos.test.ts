@@ -23,7 +23,7 @@ import { runFaults, startDesktops } from "./chaos-run.ts";
 let world: ChaosWorld | undefined;
 before(async () => {
   world = await startChaosWorld({ sims: 20, reals: 2 });
-  await startDesktops(world, 2);
+  await startDesktops(world, 6);
 });
 after(async () => world?.stop());
 
