@@ -167,6 +167,17 @@ export class SimAgent {
 
   private execute(c: Command): CommandResult {
     const a = c.action;
+    // Like a real agent: a desktop it does not run cannot be hibernated or woken.
+    if (
+      (a.case === "hibernateSession" || a.case === "wakeSession") &&
+      !this.sessions.has(a.value.sessionId)
+    ) {
+      return create(CommandResultSchema, {
+        commandId: c.commandId,
+        success: false,
+        errorMessage: `session ${a.value.sessionId} is not running here`,
+      });
+    }
     let sessionId = "";
     let state = SessionState.UNSPECIFIED;
     if (a.case === "startSession" || a.case === "wakeSession") {

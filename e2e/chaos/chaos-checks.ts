@@ -105,12 +105,19 @@ export async function checkInvariants(world: ChaosWorld): Promise<string[]> {
     "SELECT id, state, agent_id FROM sessions WHERE agent_id LIKE 'sim-%' AND state IN ('running','hibernated')",
   );
   const want = new Map(live.map((s) => [s.id, s]));
+  const explain = async (sid: string) => {
+    const r = await query<{ state: string; state_reason: string; agent_id: string }>(
+      world,
+      `SELECT state, state_reason, agent_id FROM sessions WHERE id = '${sid.replace(/'/g, "")}'`,
+    );
+    return r[0] ? `${r[0].state} on ${r[0].agent_id} (${r[0].state_reason})` : "no such session";
+  };
   for (const sim of world.sims) {
     for (const [sid, st] of sim.sessions) {
       const db = want.get(sid);
       const mine = st === SessionState.RUNNING ? "running" : "hibernated";
       if (!db || db.agent_id !== sim.id || db.state !== mine) {
-        out.push(`${sim.id} runs ${sid} ${mine}; the database says ${db?.state ?? "not live"}`);
+        out.push(`${sim.id} runs ${sid} ${mine}; the database says ${await explain(sid)}`);
       }
       want.delete(sid);
     }

@@ -58,6 +58,11 @@ export interface ChaosWorld extends AsyncDisposable {
   startLoad(opsPerSecond: number): void;
   stopLoad(): Promise<void>;
   outcomes: Map<string, number>;
+  /**
+   * Client-side failures nobody awaited (connect-node's session manager reports a refused
+   * connection to a killed pod this way): recorded for the report, not fatal to the run.
+   */
+  clientErrors: string[];
   /** Opens a viewer on a running real-agent session through the relay front. */
   openViewer(sessionId: string): Promise<ChaosViewer>;
   stop(): Promise<void>;
@@ -134,6 +139,9 @@ export async function startChaosWorld(opts: { sims: number; reals: number }): Pr
   for (let i = 0; i < opts.reals; i++) reals.push(await startRealAgent(`real-${i}`, pods, dir));
 
   const viewers: ChaosViewer[] = [];
+  const clientErrors: string[] = [];
+  const onUnhandled = (reason: unknown) => clientErrors.push(String(reason).slice(0, 200));
+  process.on("unhandledRejection", onUnhandled);
   const outcomes = new Map<string, number>();
   const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
   let loading: Promise<void> | undefined;
@@ -145,10 +153,7 @@ export async function startChaosWorld(opts: { sims: number; reals: number }): Pr
     const roll = Math.random();
     try {
       if (roll < 0.35) {
-        await c.createSession(
-          { template: "demo-desktop", region: "sim" },
-          admin,
-        );
+        await c.createSession({ template: "demo-desktop", region: "sim" }, admin);
       } else {
         const page = await c.listSessions({ pageSize: 100 }, admin);
         // Lifecycle load runs on the scripted agents' sessions; the real desktops keep their
@@ -182,6 +187,7 @@ export async function startChaosWorld(opts: { sims: number; reals: number }): Pr
     admin,
     startsExecuted,
     outcomes,
+    clientErrors,
     startLoad(opsPerSecond) {
       loadOn = true;
       loading = (async () => {
@@ -222,6 +228,7 @@ export async function startChaosWorld(opts: { sims: number; reals: number }): Pr
       await Promise.all(reals.map((r) => r.owned.stop({ graceMs: 5_000 })));
       for (const m of managers.values()) m.abort();
       await cluster.stop();
+      process.off("unhandledRejection", onUnhandled);
       rmSync(dir, { recursive: true, force: true });
     },
     [Symbol.asyncDispose]: () => world.stop(),

@@ -359,9 +359,13 @@ class GatewayImpl implements Gateway {
         case "commandAck":
           await this.dispatcher.ack(conn.agentId, p.value.commandId);
           break;
-        case "commandResult":
-          await this.dispatcher.result(conn.agentId, p.value);
+        case "commandResult": {
+          const outcome = await this.dispatcher.result(conn.agentId, p.value);
+          if (p.value.session) {
+            await this.reconciler.afterResult?.(conn.agentId, p.value.session, outcome);
+          }
           break;
+        }
         case "sessionEvent":
           if (p.value.session) await this.reconciler.sessionEvent(conn.agentId, p.value.session);
           break;

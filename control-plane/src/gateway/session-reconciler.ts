@@ -23,7 +23,10 @@
  *     Reports that already say stopped/failed need nothing.
  *  4. Malformed reports (not a UUID, unknown state) are logged and ignored; one bad entry
  *     never blocks the rest of the inventory.
- * Session events observed later follow rules 1, 3 and 4 one report at a time.
+ * Session events observed later follow rules 1, 3 and 4 one report at a time, and so does the
+ * session report inside a command result: commands for one session can overtake each other
+ * (a hibernate redelivered after its ack deadline arrives after the stop that followed it), and
+ * a result that reports a finished session alive means the agent runs an orphan again.
  */
 import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -119,6 +122,10 @@ export function createSessionReconciler(deps: ReconcilerDeps): SessionReconciler
     async sessionEvent(agentId, report) {
       const outcome = await deps.reports.applySessionReport(agentId, report);
       await stopOrphans(agentId, [report], new Map([[report.sessionId, outcome]]));
+    },
+    async afterResult(agentId, report, outcome) {
+      if (typeof outcome !== "string" || !ORPHAN.has(outcome as ReportOutcome)) return;
+      await stopOrphans(agentId, [report], new Map([[report.sessionId, outcome as ReportOutcome]]));
     },
   };
 }
