@@ -16,6 +16,7 @@ import {
   killControlPod,
   killRealAgent,
   killRelay,
+  partitionPod,
   restartPostgres,
   restartRedis,
   stopAgentPastTimeout,
@@ -34,6 +35,7 @@ const CYCLE: Fault[] = [
   restartPostgres(0),
   restartPostgres(30_000),
   fillOutboxWhileAway,
+  partitionPod,
 ];
 
 const median = (xs: number[]) => {
@@ -42,7 +44,7 @@ const median = (xs: number[]) => {
 };
 
 const started = Date.now();
-const world = await startChaosWorld({ sims, reals });
+const world = await startChaosWorld({ sims, reals, partition: true });
 let reports: FaultReport[] = [];
 let stopping = false;
 for (const s of ["SIGINT", "SIGTERM"] as const) process.on(s, () => (stopping = true));
