@@ -198,7 +198,12 @@ export const partitionPod: Fault = {
     p.cut();
     let agentsMovedMs: number | undefined;
     try {
-      agentsMovedMs = await timeUntil(() => allAgentsBack(world), HEARTBEAT_TIMEOUT_MS + 30_000);
+      // Its agents notice the silence (HTTP/2 pings) and re-dial one of the other pods.
+      agentsMovedMs = await timeUntil(
+        async () =>
+          world.sims.every((s) => s.connected && s.pod !== pod.id) && allAgentsBack(world),
+        HEARTBEAT_TIMEOUT_MS + 30_000,
+      );
       await sleep(HEARTBEAT_TIMEOUT_MS);
     } finally {
       p.heal();
