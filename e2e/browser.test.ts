@@ -1,5 +1,5 @@
 /**
- * Issue 7 end to end, as a person would do it: the whole local system (the `npm start` path),
+ * End to end as a person would do it: the whole local system (the `npm start` path),
  * Debian's Chromium driven by playwright-core (never a downloaded browser), sign in, launch
  * the demo desktop, see real pixels in the viewer, type and see the desktop change, hibernate
  * and wake, stop. Screenshots go to test-artifacts/; the running desktop is also copied to

@@ -1,5 +1,5 @@
 /**
- * Issue 2's walking skeleton: the README's start command brings the system up with the local
+ * The README's start command brings the system up with the local
  * agent connected, stopping leaves no process behind and frees the ports, the data folder is
  * kept, and a second start finds the data again. How long a start takes is a benchmark
  * (bench/system/local-start.ts), not an assertion here.

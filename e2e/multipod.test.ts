@@ -1,5 +1,5 @@
 /**
- * Issue 4, item 7: three control-plane processes on one Postgres and one Redis, 100 simulated
+ * Three control-plane processes on one Postgres and one Redis, 100 simulated
  * agents (real gRPC streams) spread over them, sessions created through random pods.
  *  - SIGKILL one pod mid-stream: every agent it held comes back on another pod, every command
  *    completes exactly once (agent-side dedupe counted), no session is lost;

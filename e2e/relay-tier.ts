@@ -141,6 +141,3 @@ export async function startRelayTier(opts: RelayTierOptions) {
     throw err;
   }
 }
-
-/** A running relay tier. */
-export type RelayTier = Awaited<ReturnType<typeof startRelayTier>>;
