@@ -7,7 +7,6 @@
  * real agents' desktops through the relays. Everything it starts is owned and stopped by
  * stop(), even when an assertion failed.
  */
-import { randomBytes } from "node:crypto";
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -318,6 +317,3 @@ async function startRealAgent(id: string, pods: string[], dir: string): Promise<
   };
   return a;
 }
-
-/** A random id for names that must not collide across runs. */
-export const uniq = () => randomBytes(3).toString("hex");
