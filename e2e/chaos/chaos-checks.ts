@@ -169,7 +169,9 @@ export async function readySays(
 ): Promise<boolean> {
   const t = await timeUntil(async () => {
     for (const cp of world.cluster.controlPlanes) {
-      const res = await fetch(`${cp.url}/ready`).catch(() => undefined);
+      const res = await fetch(`${cp.url}/ready`, { signal: AbortSignal.timeout(3_000) }).catch(
+        () => undefined,
+      );
       if (!res) continue;
       const body = (await res.json().catch(() => ({}))) as { degraded?: boolean; ready?: boolean };
       if (what === "degraded" && body.degraded === true) return true;
