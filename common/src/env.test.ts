@@ -92,6 +92,17 @@ describe("env", () => {
     );
   });
 
+  test("a secret's value never appears in the error", () => {
+    fails(
+      () =>
+        parseEnv(
+          { JWT_SECRET: str({ pattern: /^.{32,}$/, expected: "at least 32 characters" }) },
+          { JWT_SECRET: "hunter2" },
+        ),
+      /^JWT_SECRET is not valid: expected at least 32 characters\.$/,
+    );
+  });
+
   test("the first bad variable in shape order is reported", () => {
     fails(() => parseEnv({ A: int(), B: int() }, { A: "x", B: "y" }), /^A=/);
   });

@@ -4,10 +4,12 @@
  * and says what was expected, instead of failing later far from the cause.
  *
  * A shape maps variable names to schemas; the builders below carry their own "expected …"
- * wording so every deployable's errors read the same. Unset and empty are the same thing
+ * wording so every deployable's errors read the same. Values of secret variables (named like
+ * the logger's redaction list: `JWT_SECRET`, `DB_PASSWORD`, `…_TOKEN`) never appear in errors. Unset and empty are the same thing
  * (container env files cannot unset a variable, only blank it).
  */
 import { z } from "zod";
+import { isSecretKey } from "./log.ts";
 
 /** One bad variable (or combination); `message` is the complete line an operator reads. */
 export class ConfigError extends Error {
@@ -20,10 +22,22 @@ export class ConfigError extends Error {
     super(message);
   }
 
-  /** The standard wording: `NAME="raw" is not valid: expected <expected>.` */
-  static invalid(variable: string, raw: string | undefined, expected: string): ConfigError {
+  /**
+   * The standard wording: `NAME="raw" is not valid: expected <expected>.` A secret's value is
+   * left out (`NAME is not valid: …`): the line goes to logs.
+   */
+  static invalid(
+    variable: string,
+    raw: string | undefined,
+    expected: string,
+    opts: { secret?: boolean } = {},
+  ): ConfigError {
     const what =
-      raw === undefined ? " is required but not set" : `=${JSON.stringify(raw)} is not valid`;
+      raw === undefined
+        ? " is required but not set"
+        : opts.secret
+          ? " is not valid"
+          : `=${JSON.stringify(raw)} is not valid`;
     return new ConfigError(`${variable}${what}: expected ${expected}.`, variable);
   }
 }
@@ -177,7 +191,9 @@ export function parseEnv<S extends EnvShape>(
     const r = schema.safeParse(raw);
     if (!r.success) {
       const issue = r.error.issues[0];
-      throw ConfigError.invalid(name, raw, issue?.message ?? "a valid value");
+      throw ConfigError.invalid(name, raw, issue?.message ?? "a valid value", {
+        secret: isSecretKey(name),
+      });
     }
     out[name] = r.data;
   }

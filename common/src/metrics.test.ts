@@ -50,7 +50,9 @@ describe("metrics", () => {
       ],
     });
     m.counter("bytes_total", "b", { collect: () => bytes });
+    m.counter("zero_total", "z", { labels: ["relay"], collect: () => [[{ relay: "r" }, 0]] });
     assert.match(await m.text(), /^streamspace_agents_connected 3$/m);
+    assert.match(await m.text(), /^zero_total\{relay="r"\} 0$/m, "zero is a value, not a gap");
     agents = 5;
     bytes = 25;
     const text = await m.text();

@@ -73,7 +73,7 @@ function collector(metric: () => Settable, read: Collect | undefined) {
     m.reset();
     const apply = (labels: Labels, n: number) => {
       if (m.set) m.set(labels, n);
-      else if (n > 0) m.inc?.(labels, n);
+      else m.inc?.(labels, n);
     };
     if (typeof v === "number") apply({}, v);
     else for (const [labels, n] of v) apply(labels, n);

@@ -19,7 +19,7 @@ import {
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
 import type { JWTVerifyGetKey } from "jose";
 import type { AgentRegistry } from "./agent-registry.ts";
-import type { RelayLogger } from "./log.ts";
+import type { RelayLog } from "./viewer-path.ts";
 import type { AgentTunnel } from "./viewer-splice.ts";
 
 /** gRPC status codes used here. */
@@ -56,7 +56,7 @@ export function endWithStatus(stream: ServerHttp2Stream, status: number, message
 export interface AgentServiceDeps {
   keys: JWTVerifyGetKey;
   registry: AgentRegistry;
-  log: RelayLogger;
+  log: RelayLog;
   onMetricsChange(): void;
 }
 

@@ -1,7 +1,7 @@
 /** Config rejects bad values with the variable's name. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { loadRelayConfig, parseDuration } from "./config.ts";
+import { loadRelayConfig } from "./config.ts";
 
 describe("relay config", () => {
   const base = { VIEWER_JWKS_URL: "http://cp:8080/.well-known/jwks.json" };
@@ -11,7 +11,7 @@ describe("relay config", () => {
     assert.equal(c.idleTimeoutMs, 30 * 60_000);
   });
   it("names the variable on bad input", () => {
-    assert.throws(() => loadRelayConfig({ ...base, PORT: "http" }), /PORT="http" is invalid/);
+    assert.throws(() => loadRelayConfig({ ...base, PORT: "http" }), /PORT="http" is not valid/);
     assert.throws(
       () => loadRelayConfig({ ...base, VNC_PROXY_TIMEOUT: "soon" }),
       /VNC_PROXY_TIMEOUT/,
@@ -21,13 +21,24 @@ describe("relay config", () => {
       () => loadRelayConfig({ ...base, RELAY_STATIC_MEMBERS: "nourl" }),
       /RELAY_STATIC_MEMBERS/,
     );
-    assert.throws(() => loadRelayConfig({ VIEWER_JWKS: "{" }), /VIEWER_JWKS is invalid/);
+    assert.throws(() => loadRelayConfig({ VIEWER_JWKS: "{" }), /VIEWER_JWKS="\{" is not valid/);
     assert.throws(() => loadRelayConfig({ ...base, REDIS_URL: "localhost" }), /REDIS_URL/);
   });
   it("parses durations", () => {
-    assert.equal(parseDuration("X", "90s"), 90_000);
-    assert.equal(parseDuration("X", "1500ms"), 1500);
-    assert.equal(parseDuration("X", "2m"), 120_000);
-    assert.equal(parseDuration("X", "5"), 5000);
+    const idle = (v: string) => loadRelayConfig({ ...base, VNC_PROXY_TIMEOUT: v }).idleTimeoutMs;
+    assert.equal(idle("90s"), 90_000);
+    assert.equal(idle("1500ms"), 1500);
+    assert.equal(idle("2m"), 120_000);
+    assert.equal(idle("5"), 5000);
+  });
+  it("keeps the debug token out of its error and falls back for the relay id", () => {
+    assert.throws(
+      () => loadRelayConfig({ ...base, RELAY_DEBUG_TOKEN: "short-secret" }),
+      (e: Error) =>
+        /^RELAY_DEBUG_TOKEN is not valid/.test(e.message) && !e.message.includes("short-secret"),
+    );
+    assert.equal(loadRelayConfig({ ...base, POD_NAME: "relay-7" }).relayId, "relay-7");
+    assert.equal(loadRelayConfig({ ...base, RELAY_ID: "r1", POD_NAME: "p" }).relayId, "r1");
+    assert.throws(() => loadRelayConfig({ ...base, POD_NAME: "bad name" }), /RELAY_ID="bad name"/);
   });
 });

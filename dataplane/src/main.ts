@@ -2,21 +2,13 @@
  * Relay process entry point: validated config from the environment, one server, graceful
  * shutdown on SIGTERM/SIGINT (leave the ring first so sessions move before viewers drop).
  */
-import { ConfigError, loadRelayConfig } from "./config.ts";
-import { createRelayLogger } from "./log.ts";
+import { exitOnConfigError } from "@streamspace/common/env";
+import { createLogger } from "@streamspace/common/log";
+import { loadRelayConfig } from "./config.ts";
 import { startRelayServer } from "./relay-server.ts";
 
-let config: ReturnType<typeof loadRelayConfig>;
-try {
-  config = loadRelayConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`relay: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
-const log = createRelayLogger(config.logLevel, { relay: config.relayId });
+const config = exitOnConfigError(() => loadRelayConfig(), "relay");
+const log = createLogger({ level: config.logLevel, base: { relay: config.relayId } });
 const relay = await startRelayServer(config, { log });
 let stopping = false;
 const stop = (signal: string) => {

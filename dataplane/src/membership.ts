@@ -7,14 +7,7 @@
  * SUSPECT_MS.
  */
 
-import { heartbeatRelay, leaveRelay, watchRelayRing } from "@streamspace/common/relay-membership";
-import {
-  createRelayRing,
-  type RelayRing,
-  type RingMember,
-  type RingSnapshot,
-} from "@streamspace/common/relay-ring";
-import { Redis } from "ioredis";
+import { createRelayRing, type RelayRing, type RingMember } from "@streamspace/common/relay-ring";
 
 /** How long an unreachable peer is routed around without a new epoch. */
 export const SUSPECT_MS = 10_000;
@@ -30,7 +23,8 @@ export interface Membership {
   close(): Promise<void>;
 }
 
-function withSuspects(self: RingMember, getRing: () => RelayRing) {
+/** Adds the suspect list to any ring source; shared by the static and the Redis membership. */
+export function withSuspects(self: RingMember, getRing: () => RelayRing) {
   const suspects = new Map<string, number>();
   let seenEpoch = -1n;
   const live = (): ReadonlySet<string> => {
@@ -66,69 +60,6 @@ export function staticMembership(self: RingMember, members: RingMember[]): Membe
     suspect: s.suspect,
     ready: () => true,
     close: async () => {},
-  };
-}
-
-/**
- * Registers this relay in Redis every ttlMs/3 and watches the set. If Redis is unreachable the
- * last ring stays in force (routing keeps working; the TTL will eventually drop us elsewhere).
- */
-export async function redisMembership(opts: {
-  self: RingMember;
-  url: string;
-  ttlMs: number;
-  prefix?: string;
-  onError(err: unknown): void;
-  onRing?(ring: RingSnapshot): void;
-}): Promise<Membership> {
-  const redis = new Redis(opts.url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  const sub = new Redis(opts.url, { lazyConnect: true });
-  redis.on("error", () => {});
-  sub.on("error", () => {});
-  await Promise.all([redis.connect(), sub.connect()]);
-  let ring = createRelayRing({ epoch: 0n, members: [opts.self] });
-  let registered = false;
-  const apply = (snap: RingSnapshot) => {
-    if (snap.epoch < ring.epoch) return;
-    const changed = snap.epoch !== ring.epoch;
-    ring = createRelayRing(snap);
-    registered = ring.byId(opts.self.id) !== undefined;
-    if (changed) opts.onRing?.(snap);
-  };
-  const beat = async () => {
-    try {
-      apply(await heartbeatRelay(redis, opts.self, opts.ttlMs, opts.prefix));
-    } catch (err) {
-      opts.onError(err);
-    }
-  };
-  await beat();
-  const timer = setInterval(beat, Math.max(100, Math.floor(opts.ttlMs / 3)));
-  const stopWatch = watchRelayRing({
-    redis,
-    subscriber: sub,
-    pollMs: Math.max(100, Math.floor(opts.ttlMs / 4)),
-    prefix: opts.prefix,
-    onRing: apply,
-    onError: opts.onError,
-  });
-  const s = withSuspects(opts.self, () => ring);
-  return {
-    ring: () => ring,
-    owner: s.owner,
-    suspect: s.suspect,
-    ready: () => registered,
-    async close() {
-      clearInterval(timer);
-      stopWatch();
-      try {
-        await leaveRelay(redis, opts.self.id, opts.prefix);
-      } catch (err) {
-        opts.onError(err);
-      }
-      redis.disconnect();
-      sub.disconnect();
-    },
   };
 }
 

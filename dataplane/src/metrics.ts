@@ -1,7 +1,10 @@
 /**
- * The relay's Prometheus metrics, hand-written (a handful of series do not justify a client
- * library on the data path). Counters are plain numbers bumped per chunk, never per byte.
+ * The relay's Prometheus metrics, on the kit's prom-client registry (with its process, GC and
+ * event-loop metrics). The data path bumps plain numbers per chunk, never per byte and never
+ * through a label lookup; the registry reads them at scrape time. Every series carries
+ * `relay="<id>"` as its first label, as dashboards and the e2e tests expect.
  */
+import { createMetrics, type Metrics } from "@streamspace/common/metrics";
 
 const SETUP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -17,19 +20,70 @@ export class RelayMetrics {
   agentsAttached = 0;
   sessionsAttached = 0;
   readonly closes = new Map<number, number>();
-  readonly #setupCounts = new Array<number>(SETUP_BUCKETS.length + 1).fill(0);
-  #setupSum = 0;
-  #setupCount = 0;
+  readonly #metrics: Metrics;
+  readonly #observeSetup: (seconds: number) => void;
 
-  constructor(readonly relayId: string) {}
+  constructor(readonly relayId: string) {
+    const m = createMetrics();
+    this.#metrics = m;
+    const relay = { relay: relayId };
+    const one = (read: () => number) => ({
+      labels: ["relay"],
+      collect: () => [[relay, read()] as const],
+    });
+    m.gauge(
+      "streamspace_vnc_connections_active",
+      "Viewer WebSockets currently spliced to an agent.",
+      one(() => this.connectionsActive),
+    );
+    m.counter(
+      "streamspace_vnc_connections_total",
+      "Viewer WebSockets accepted.",
+      one(() => this.connectionsTotal),
+    );
+    m.counter(
+      "streamspace_vnc_forwarded_total",
+      "Viewer connections forwarded to the owning relay.",
+      one(() => this.forwardedTotal),
+    );
+    m.counter(
+      "streamspace_vnc_data_channels_total",
+      "Viewers whose bytes used a raw TCP data channel.",
+      one(() => this.dataChannelsTotal),
+    );
+    m.counter("streamspace_vnc_bytes_total", "Payload bytes relayed, by direction.", {
+      labels: ["relay", "direction"],
+      collect: () => [
+        [{ ...relay, direction: "in" }, this.bytesFromViewers],
+        [{ ...relay, direction: "out" }, this.bytesToViewers],
+      ],
+    });
+    m.gauge(
+      "streamspace_relay_agents_attached",
+      "Agents holding an Attach stream.",
+      one(() => this.agentsAttached),
+    );
+    m.gauge(
+      "streamspace_relay_sessions_attached",
+      "Sessions announced by attached agents.",
+      one(() => this.sessionsAttached),
+    );
+    m.counter("streamspace_vnc_closes_total", "Viewer closes by WebSocket close code.", {
+      labels: ["relay", "code"],
+      collect: () => [...this.closes].map(([code, n]) => [{ ...relay, code }, n] as const),
+    });
+    const setup = m.histogram(
+      "streamspace_vnc_tunnel_setup_seconds",
+      "Viewer accepted to tunnel spliced.",
+      { labels: ["relay"], buckets: SETUP_BUCKETS },
+    );
+    setup.zero(relay);
+    this.#observeSetup = (s) => setup.observe(relay, s);
+  }
 
   /** Records tunnel setup time: viewer upgrade accepted to agent stream spliced. */
   observeSetup(seconds: number): void {
-    let i = 0;
-    while (i < SETUP_BUCKETS.length && seconds > SETUP_BUCKETS[i]!) i++;
-    this.#setupCounts[i]!++;
-    this.#setupSum += seconds;
-    this.#setupCount++;
+    this.#observeSetup(seconds);
   }
 
   /** Counts viewer closes by WebSocket close code, so refusals show up per reason. */
@@ -37,49 +91,8 @@ export class RelayMetrics {
     this.closes.set(code, (this.closes.get(code) ?? 0) + 1);
   }
 
-  /** Prometheus text exposition format 0.0.4. */
-  render(): string {
-    const l = `relay="${this.relayId}"`;
-    const out = [
-      "# HELP streamspace_vnc_connections_active Viewer WebSockets currently spliced to an agent.",
-      "# TYPE streamspace_vnc_connections_active gauge",
-      `streamspace_vnc_connections_active{${l}} ${this.connectionsActive}`,
-      "# HELP streamspace_vnc_connections_total Viewer WebSockets accepted.",
-      "# TYPE streamspace_vnc_connections_total counter",
-      `streamspace_vnc_connections_total{${l}} ${this.connectionsTotal}`,
-      "# HELP streamspace_vnc_forwarded_total Viewer connections forwarded to the owning relay.",
-      "# TYPE streamspace_vnc_forwarded_total counter",
-      `streamspace_vnc_forwarded_total{${l}} ${this.forwardedTotal}`,
-      "# HELP streamspace_vnc_data_channels_total Viewers whose bytes used a raw TCP data channel.",
-      "# TYPE streamspace_vnc_data_channels_total counter",
-      `streamspace_vnc_data_channels_total{${l}} ${this.dataChannelsTotal}`,
-      "# HELP streamspace_vnc_bytes_total Payload bytes relayed, by direction.",
-      "# TYPE streamspace_vnc_bytes_total counter",
-      `streamspace_vnc_bytes_total{${l},direction="in"} ${this.bytesFromViewers}`,
-      `streamspace_vnc_bytes_total{${l},direction="out"} ${this.bytesToViewers}`,
-      "# HELP streamspace_relay_agents_attached Agents holding an Attach stream.",
-      "# TYPE streamspace_relay_agents_attached gauge",
-      `streamspace_relay_agents_attached{${l}} ${this.agentsAttached}`,
-      "# HELP streamspace_relay_sessions_attached Sessions announced by attached agents.",
-      "# TYPE streamspace_relay_sessions_attached gauge",
-      `streamspace_relay_sessions_attached{${l}} ${this.sessionsAttached}`,
-      "# HELP streamspace_vnc_closes_total Viewer closes by WebSocket close code.",
-      "# TYPE streamspace_vnc_closes_total counter",
-      ...[...this.closes].map(
-        ([code, n]) => `streamspace_vnc_closes_total{${l},code="${code}"} ${n}`,
-      ),
-      "# HELP streamspace_vnc_tunnel_setup_seconds Viewer accepted to tunnel spliced.",
-      "# TYPE streamspace_vnc_tunnel_setup_seconds histogram",
-    ];
-    let cum = 0;
-    SETUP_BUCKETS.forEach((b, i) => {
-      cum += this.#setupCounts[i]!;
-      out.push(`streamspace_vnc_tunnel_setup_seconds_bucket{${l},le="${b}"} ${cum}`);
-    });
-    cum += this.#setupCounts[SETUP_BUCKETS.length]!;
-    out.push(`streamspace_vnc_tunnel_setup_seconds_bucket{${l},le="+Inf"} ${cum}`);
-    out.push(`streamspace_vnc_tunnel_setup_seconds_sum{${l}} ${this.#setupSum}`);
-    out.push(`streamspace_vnc_tunnel_setup_seconds_count{${l}} ${this.#setupCount}`);
-    return `${out.join("\n")}\n`;
+  /** The registry /metrics serves. */
+  get registry(): Pick<Metrics, "text" | "contentType"> {
+    return this.#metrics;
   }
 }

@@ -13,7 +13,7 @@ import {
   readRelayRing,
   relayKeys,
   watchRelayRing,
-} from "./relay-membership.ts";
+} from "./redis-relay-membership.ts";
 import type { RingSnapshot } from "./relay-ring.ts";
 import { eventually } from "./testing.ts";
 

@@ -1,0 +1,159 @@
+/**
+ * The viewer path: WebSocket upgrade on `/vnc/{sessionId}?token=…` → owner check (forward to
+ * the owning relay when another one owns the session) → token check (signature, audience,
+ * session, single use) → ask the session's agent for a tunnel → splice. Every wait has a
+ * deadline and every refusal a close code and a reason a person can act on.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { forwardUpgrade } from "@streamspace/common/forward";
+import { refuseUpgrade } from "@streamspace/common/listener";
+import type { Logger } from "@streamspace/common/log";
+import { MAX_MESSAGE_BYTES } from "@streamspace/common/tunnel-wire";
+import {
+  type JtiSet,
+  TokenError,
+  type ViewerClaims,
+  verifyViewerToken,
+} from "@streamspace/common/viewer-token";
+import type { JWTVerifyGetKey } from "jose";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { AgentRegistry } from "./agent-registry.ts";
+import type { Membership } from "./membership.ts";
+import type { RelayMetrics } from "./metrics.ts";
+import { type Splice, spliceViewer } from "./viewer-splice.ts";
+
+/** Marks a request that has already been forwarded once: it is served where it lands. */
+const HOP_HEADER = "x-streamspace-relay-hop";
+
+const VNC_PATH = /^\/vnc\/([A-Za-z0-9._:-]{1,128})(?:\?|$)/;
+
+/** The logging the relay needs (tests pass plain objects without child()). */
+export type RelayLog = Pick<Logger, "debug" | "info" | "warn" | "error">;
+
+export interface ViewerPathDeps {
+  relayId: string;
+  keys: JWTVerifyGetKey;
+  jtis: JtiSet;
+  registry: AgentRegistry;
+  /** Read per connection: the composition root swaps it once the relay joins Redis. */
+  membership: () => Membership;
+  metrics: RelayMetrics;
+  log: RelayLog;
+  tunnelSetupTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** True while shutting down: new viewers get 503 so the balancer retries elsewhere. */
+  draining: () => boolean;
+}
+
+/** The upgrade handler plus what shutdown and the idle sweep need. */
+export interface ViewerPath {
+  onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes viewers idle longer than the idle timeout (4408). */
+  sweepIdle(): void;
+  /** Closes every live viewer, e.g. 1001 on shutdown. */
+  closeAll(code: number, reason: string): void;
+  close(): void;
+}
+
+function closeWith(ws: WebSocket, code: number, reason: string, metrics: RelayMetrics) {
+  metrics.countClose(code);
+  // Resume first: a paused socket would never read the viewer's close reply.
+  ws.resume();
+  if (ws.readyState === ws.OPEN) ws.close(code, reason);
+}
+
+/** Builds the viewer path of one relay. */
+export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
+  const { keys, jtis, registry, metrics, log } = deps;
+  const splices = new Set<Splice>();
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has("binary") ? "binary" : false),
+  });
+
+  async function serveViewer(ws: WebSocket, sessionId: string, token: string, started: number) {
+    ws.pause();
+    ws.on("error", () => {});
+    let claims: ViewerClaims;
+    try {
+      claims = await verifyViewerToken(keys, token, sessionId);
+      jtis.consume(claims.jti, claims.exp);
+    } catch (err) {
+      const e =
+        err instanceof TokenError
+          ? err
+          : new TokenError(4401, "viewer token could not be verified");
+      return closeWith(ws, e.code, e.message, metrics);
+    }
+    const pending = registry.requestTunnel(sessionId, claims.aid, token, deps.tunnelSetupTimeoutMs);
+    const tunnel = pending instanceof Error ? pending : await pending;
+    if (tunnel instanceof Error) {
+      const code = (tunnel as Error & { closeCode?: number }).closeCode ?? 1011;
+      return closeWith(ws, code, tunnel.message, metrics);
+    }
+    if (ws.readyState !== ws.OPEN) {
+      tunnel.data?.destroy();
+      tunnel.stream.close();
+      return;
+    }
+    metrics.observeSetup((performance.now() - started) / 1000);
+    metrics.connectionsActive++;
+    metrics.connectionsTotal++;
+    if (tunnel.data) metrics.dataChannelsTotal++;
+    const splice = spliceViewer(ws, tunnel, metrics, (s) => {
+      if (splices.delete(s)) metrics.connectionsActive--;
+    });
+    splices.add(splice);
+  }
+
+  async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    const started = performance.now();
+    const m = VNC_PATH.exec(req.url ?? "");
+    if (!m) return refuseUpgrade(socket, 404, "Not Found");
+    const sessionId = m[1] as string;
+    if (deps.draining()) return refuseUpgrade(socket, 503, "Service Unavailable");
+    const forwarded = req.headers[HOP_HEADER] !== undefined;
+    const token = new URL(req.url ?? "/", "http://relay").searchParams.get("token") ?? "";
+    // Only a token that verifies may cost the owner a connection. A bad one is not forwarded:
+    // it is answered here, where serveViewer closes with the precise 4401 reason. (Single use
+    // is the owner's to enforce, so the token is checked, not consumed.)
+    const worthForwarding =
+      !forwarded &&
+      (await verifyViewerToken(keys, token, sessionId).then(
+        () => true,
+        () => false,
+      ));
+    for (let attempt = 0; worthForwarding && attempt < 3; attempt++) {
+      const membership = deps.membership();
+      const owner = membership.owner(sessionId);
+      if (!owner || owner.id === deps.relayId) break;
+      try {
+        await forwardUpgrade(req, socket, head, owner.url, {
+          headers: { [HOP_HEADER]: deps.relayId },
+        });
+        metrics.forwardedTotal++;
+        return;
+      } catch (err) {
+        log.warn("owner relay unreachable; routing around it", { owner: owner.id, err });
+        membership.suspect(owner.id);
+      }
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => void serveViewer(ws, sessionId, token, started));
+  }
+
+  return {
+    onUpgrade: (req, socket, head) => void onUpgrade(req, socket, head),
+    sweepIdle() {
+      const cutoff = Date.now() - deps.idleTimeoutMs;
+      for (const s of splices)
+        if (s.lastActive < cutoff) s.close(4408, "idle timeout; reconnect to continue");
+    },
+    closeAll(code, reason) {
+      for (const s of splices) s.close(code, reason);
+    },
+    close: () => wss.close(),
+  };
+}
