@@ -43,6 +43,17 @@ export function openLeaseBackend(cfg: LeaseBackendConfig): LeaseBackend {
         acquireOrRenew: async (holder, ttlMs) => (await backend).acquireOrRenew(holder, ttlMs),
         release: async (holder) => (await backend).release(holder),
         close: async () => (await backend).close(),
+        onReleased: (listener) => {
+          let off: (() => void) | undefined;
+          let cancelled = false;
+          void backend.then((b) => {
+            if (!cancelled) off = b.onReleased(listener);
+          });
+          return () => {
+            cancelled = true;
+            off?.();
+          };
+        },
       };
     }
   }
