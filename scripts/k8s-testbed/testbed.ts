@@ -40,7 +40,7 @@ import { createNamespace, createServiceAccountKubeconfig } from "./testbed-objec
 const HERE = resolve(new URL(".", import.meta.url).pathname);
 /** Pod addresses: 127.77.0.0/16, away from 127.0.0.1 where every other test server listens. */
 export const POD_CIDR = "127.77.0.0/16";
-const SERVICE_CIDR = "10.96.0.0/24";
+const SERVICE_CIDR = "10.96.0.0/16";
 /** The fake node every session pod lands on. */
 export const TESTBED_NODE = "kwok-node-0";
 const START_TIMEOUT_MS = 120_000;
