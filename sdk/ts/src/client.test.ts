@@ -4,6 +4,8 @@
  * sign-in, refresh before expiry and after a refusal, typed errors, paging.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type LiveControlPlane, startLiveControlPlane } from "../testing/live-control-plane.ts";
 import type { TokenSet } from "./credentials.ts";
@@ -156,5 +158,30 @@ describe("paging", () => {
       agents.some((a) => a.id === "local-1"),
       "the local agent is listed",
     );
+  });
+});
+
+describe("package", () => {
+  test("the built package (dist/, by its export map) runs in plain Node without a TypeScript loader", () => {
+    const dir = resolve(import.meta.dirname, "..");
+    execFileSync(
+      process.execPath,
+      [resolve(dir, "../../node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+      { cwd: dir, stdio: "inherit" },
+    );
+    const script = `
+      import { createStreamSpaceClient, collect } from "@streamspace/sdk";
+      const [baseUrl, user, password] = process.argv.slice(1);
+      const c = createStreamSpaceClient({ baseUrl });
+      await c.signIn(user, password);
+      console.log((await collect(c.listTemplates())).map((t) => t.name).join(","));
+    `;
+    const out = execFileSync(
+      process.execPath,
+      ["--input-type=module", "-e", script, cp.url, cp.username, cp.password],
+      // No tsx here: Node resolves the package to dist/node.js through its own export map.
+      { cwd: dir, env: { ...process.env, NODE_OPTIONS: "" }, encoding: "utf8" },
+    );
+    assert.match(out, /demo-desktop/);
   });
 });
