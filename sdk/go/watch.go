@@ -4,6 +4,8 @@ import (
 	"context"
 	"iter"
 	"math/rand/v2"
+	"net/http/httptrace"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -91,8 +93,15 @@ func (c *Client) WatchSessions(ctx context.Context, opts WatchOptions) iter.Seq2
 				// returns from the call only then; so the stream is opened in the background,
 				// the catch-up listing is sent right after it, and only then is the stream read.
 				opened := make(chan openResult, 1)
+				written := make(chan struct{})
+				var once sync.Once
+				markWritten := func() { once.Do(func() { close(written) }) }
+				traced := httptrace.WithClientTrace(sctx, &httptrace.ClientTrace{
+					WroteRequest: func(httptrace.WroteRequestInfo) { markWritten() },
+				})
 				go func() {
-					s, err := c.Sessions.WatchSessions(sctx, connect.NewRequest(&v1.WatchSessionsRequest{SessionId: opts.SessionID}))
+					s, err := c.Sessions.WatchSessions(traced, connect.NewRequest(&v1.WatchSessionsRequest{SessionId: opts.SessionID}))
+					markWritten()
 					opened <- openResult{s, err}
 				}()
 				defer func() {
@@ -102,6 +111,12 @@ func (c *Client) WatchSessions(ctx context.Context, opts WatchOptions) iter.Seq2
 					}
 				}()
 				if connectedBefore && opts.SessionID == "" && !opts.NoCatchUp {
+					// List only once the watch request is on the wire, so the server sees it first.
+					select {
+					case <-written:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
 					for s, err := range c.ListSessions(sctx, &v1.ListSessionsRequest{}) {
 						if err != nil {
 							return err

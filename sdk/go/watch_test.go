@@ -135,6 +135,13 @@ func TestWatchAllSurvivesCutsAndReplaysTheGap(t *testing.T) {
 	if proxy.connections() < 2 {
 		t.Fatal("the watch did not reconnect")
 	}
+	// The server answers a watch only with its first change, so nothing tells a client when its
+	// new subscription is live; a new session's transitions show it.
+	c := create(t, direct)
+	w.find(t, "session C streamed", func(e streamspace.SessionEvent) bool {
+		return e.Session.GetId() == c && !e.Replayed
+	})
+	stopSession(t, direct, c)
 	stopSession(t, direct, a)
 	w.find(t, "session A stopped, streamed", func(e streamspace.SessionEvent) bool {
 		return e.Session.GetId() == a && !e.Replayed && e.Session.GetState() == v1.SessionState_SESSION_STATE_STOPPED

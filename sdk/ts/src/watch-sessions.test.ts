@@ -96,7 +96,14 @@ test("watching all sessions survives cut connections and replays what changed me
     assert.ok(w.reconnects.length >= 1, "the watch reconnected");
     assert.ok(proxy.accepted >= 2, "over a new connection");
 
-    // And streams live again.
+    // And streams live again. The server answers a watch only with its first change, so nothing
+    // tells a client when its new subscription is live; a new session's transitions show it.
+    const c = (await direct.sessions.createSession({ template: "demo-desktop" })).session!;
+    await eventuallyFound(() => w.of(c.id).find((e) => !e.replayed), {
+      timeoutMs: WAIT.long,
+      what: "session C streamed after the reconnect",
+    });
+    await direct.sessions.stopSession({ id: c.id });
     await direct.sessions.stopSession({ id: a.id });
     await eventuallyFound(
       () => w.of(a.id).find((e) => e.session.state === SessionState.STOPPED && !e.replayed),

@@ -10,6 +10,11 @@
  * Every session's `version` grows with each transition, so an event whose version was already
  * yielded is dropped: the consumer sees each state at most once, in order per session.
  * Deletions during a gap cannot be seen by listing; they arrive only if the stream was up.
+ *
+ * The listing is sent after the new stream's request. The server answers a watch only with its
+ * first change (no headers before), so a client cannot know exactly when its subscription is
+ * live; a change committed between the list's snapshot and the subscription would be missed.
+ * Requests on one connection are handled in order, which makes that window very small.
  */
 import { Code } from "@connectrpc/connect";
 import { StreamSpaceError } from "./errors.ts";
