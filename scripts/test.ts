@@ -18,6 +18,7 @@ const ROOTS = [
   "bench",
   "scripts",
   "deploy",
+  "sdk/ts",
 ];
 const SKIP_DIRS = new Set(["node_modules", "dist", "gen", ".data", "test-artifacts"]);
 
