@@ -113,7 +113,15 @@ module.exports = {
       comment: "store/ implements the core's ports; it knows nothing of RPC or HTTP",
       severity: "error",
       from: { path: "^control-plane/src/store/", pathNot: TEST_CODE },
-      to: { path: "^control-plane/src/(connect|trpc|server|gateway|auth)/" },
+      to: { path: "^control-plane/src/(connect|trpc|server|app)/" },
+    },
+    {
+      name: "store-runs-core-code",
+      comment:
+        "store/ fills the ports that gateway/ and auth/ declare (type imports); wiring their runtime is the composition root's job",
+      severity: "error",
+      from: { path: "^control-plane/src/store/", pathNot: TEST_CODE },
+      to: { path: "^control-plane/src/(gateway|auth)/", dependencyTypesNot: ["type-only"] },
     },
     {
       name: "agent-runtime-imports-driver-or-ha-backend",

@@ -11,14 +11,13 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CommandSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { createGateway } from "../../control-plane/src/gateway/agent-gateway.ts";
-import { MemoryAgentRegistry } from "../../control-plane/src/gateway/agent-registry.ts";
 import { commandDispatcher } from "../../control-plane/src/gateway/command-dispatcher.ts";
 import { startGatewayServer } from "../../control-plane/src/gateway/gateway-test-kit.ts";
-import { PgOutboxClaims } from "../../control-plane/src/gateway/pg-outbox-claims.ts";
-import { staticRelayRingSource } from "../../control-plane/src/gateway/relay-ring-source.ts";
 import { RedisAgentHub } from "../../control-plane/src/hub/redis-agent-hub.ts";
-import { createCommandStore } from "../../control-plane/src/store/command-store.ts";
+import { createStaticRelayRingSource } from "../../control-plane/src/relay-ring/static-relay-ring-source.ts";
 import { createDatabase } from "../../control-plane/src/store/database.ts";
+import { MemoryAgentRegistry } from "../../control-plane/src/store/memory-agent-registry.ts";
+import { PgCommandStore } from "../../control-plane/src/store/pg-command-store.ts";
 import { type ChildReport, monoMs, type RunRequest, type StageTrace } from "./round-trip-ipc.ts";
 
 const [name = "pod", dbUrl = "", redisUrl = "", serve = "0"] = process.argv.slice(2);
@@ -32,17 +31,17 @@ function emptyTrace(): StageTrace {
 }
 
 /** Counts (and times) the delivery statements, to report how many a command costs. */
-class CountingClaims extends PgOutboxClaims {
+class CountingClaims extends PgCommandStore {
   claims = 0;
   acks = 0;
-  override async claimDue(...a: Parameters<PgOutboxClaims["claimDue"]>) {
+  override async claimDue(...a: Parameters<PgCommandStore["claimDue"]>) {
     this.claims++;
     const start = monoMs();
     const rows = await super.claimDue(...a);
     trace.claims.push({ start, end: monoMs(), agents: a[0].length, ids: rows.map((r) => r.id) });
     return rows;
   }
-  override async acknowledge(...a: Parameters<PgOutboxClaims["acknowledge"]>) {
+  override async acknowledge(...a: Parameters<PgCommandStore["acknowledge"]>) {
     this.acks++;
     const start = monoMs();
     const n = await super.acknowledge(...a);
@@ -59,12 +58,12 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ["gc"] });
 
 const { db } = await createDatabase({ databaseUrl: dbUrl, poolSize: 20 });
-const commands = createCommandStore(db);
+const commands = new PgCommandStore(db);
 const outbox = new CountingClaims(db);
 const gateway = await createGateway({
   pod: name,
   registry: new MemoryAgentRegistry(),
-  ring: staticRelayRingSource([]),
+  ring: createStaticRelayRingSource([]),
   bootstrapToken: "b",
   autoApprove: true,
   hub: new RedisAgentHub({ pod: name, url: redisUrl, log: quiet }),

@@ -2,23 +2,17 @@
  * Control-plane process entry. A bad environment stops it with one line; SIGTERM/SIGINT drain
  * (not-ready, agents told to reconnect elsewhere, in-flight work finished) and exit within 30 s.
  */
+import { exitOnConfigError } from "@streamspace/common/env";
+import { createLogger } from "@streamspace/common/log";
 import { startTracing } from "@streamspace/common/tracing";
 import { createControlPlane } from "./app.ts";
 import { loadConfig } from "./config.ts";
-import { ConfigError } from "./env.ts";
-import { createLogger } from "./log.ts";
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`streamspace control plane: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
-const log = createLogger(config.logLevel, { svc: "control-plane", pod: config.podName });
+const config = exitOnConfigError(() => loadConfig(), "streamspace control plane");
+const log = createLogger({
+  level: config.logLevel,
+  base: { svc: "control-plane", pod: config.podName },
+});
 // Process-wide tracing (common/src/tracing.ts): exported when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 const tracing = startTracing({ service: "streamspace-control-plane" });
 process.on("unhandledRejection", (err) => log.error("unhandled rejection", { err }));

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Kysely } from "kysely";
 import { DomainError } from "../domain/errors.ts";
 import type { Principal } from "../domain/principal.ts";
-import type { AuthTables } from "./auth-schema.ts";
-import { createAuthTestDb, createPod, manualClock, seedUser } from "./auth-test-kit.ts";
+import type { AuthStore } from "./auth-ports.ts";
+import {
+  type AuthTestDb,
+  createAuthTestDb,
+  createPod,
+  manualClock,
+  seedUser,
+} from "./auth-test-kit.ts";
 import { sha256 } from "./tokens-util.ts";
 
 const PW = "correct horse battery";
@@ -19,14 +24,16 @@ async function rejects(p: Promise<unknown>, code: DomainError["code"], message?:
 }
 
 describe("API keys on real Postgres", () => {
-  let fixture: Awaited<ReturnType<typeof createAuthTestDb>>;
-  let db: Kysely<AuthTables>;
+  let fixture: AuthTestDb;
+  let db: AuthTestDb["db"];
+  let store: AuthStore;
   before(async () => {
     fixture = await createAuthTestDb();
     db = fixture.db;
-    await seedUser(db, "alice", "user", PW);
-    await seedUser(db, "bob", "user", PW);
-    await seedUser(db, "root", "admin", PW);
+    store = fixture.store;
+    await seedUser(store, "alice", "user", PW);
+    await seedUser(store, "bob", "user", PW);
+    await seedUser(store, "root", "admin", PW);
   });
   after(() => fixture[Symbol.asyncDispose]());
 
@@ -39,7 +46,7 @@ describe("API keys on real Postgres", () => {
   }
 
   it("creates a key shown once, stores only its hash, and authenticates as the owner", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     const alice = await signIn(auth, "alice");
     const { key, secret } = await auth.apiKeys.create(alice, { name: "ci", ttl: 0 });
     assert.match(secret, /^ssk_[A-Za-z0-9_-]{43}$/);
@@ -64,7 +71,7 @@ describe("API keys on real Postgres", () => {
   });
 
   it("a revoked key stops working; another user cannot revoke it", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     const alice = await signIn(auth, "alice");
     const bob = await signIn(auth, "bob");
     const { key, secret } = await auth.apiKeys.create(alice, { name: "laptop", ttl: 0 });
@@ -77,7 +84,7 @@ describe("API keys on real Postgres", () => {
   });
 
   it("an admin may revoke anyone's key", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     const alice = await signIn(auth, "alice");
     const root = await signIn(auth, "root");
     const { key, secret } = await auth.apiKeys.create(alice, { name: "leaked", ttl: 0 });
@@ -87,7 +94,7 @@ describe("API keys on real Postgres", () => {
 
   it("a key expires after its ttl", async () => {
     const clock = manualClock();
-    const { auth } = createPod(db, { now: clock.now });
+    const { auth } = createPod(store, { now: clock.now });
     const alice = await signIn(auth, "alice");
     const { key, secret } = await auth.apiKeys.create(alice, { name: "short", ttl: 120 });
     assert.equal(key.expiresAt?.getTime(), clock.now() + 120_000);
@@ -97,7 +104,7 @@ describe("API keys on real Postgres", () => {
   });
 
   it("refuses unknown keys, bad input, and keys minting keys", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     await rejects(auth.authenticate("Bearer ssk_unknown"), "unauthenticated", /not valid/);
     const alice = await signIn(auth, "alice");
     await rejects(auth.apiKeys.create(alice, { name: "", ttl: 0 }), "invalid_argument", /^name: /);
@@ -127,8 +134,8 @@ describe("API keys on real Postgres", () => {
   });
 
   it("a disabled owner's key is PermissionDenied", async () => {
-    const { auth } = createPod(db);
-    const id = await seedUser(db, "erin", "user", PW);
+    const { auth } = createPod(store);
+    const id = await seedUser(store, "erin", "user", PW);
     const erin = await signIn(auth, "erin");
     const { secret } = await auth.apiKeys.create(erin, { name: "k", ttl: 0 });
     await db.updateTable("users").set({ disabled: true }).where("id", "=", id).execute();

@@ -3,10 +3,9 @@
  * a short prefix for telling keys apart. A key authenticates as its owner until it is revoked
  * or expires.
  */
-import type { Kysely } from "kysely";
 import { notFound, permissionDenied, unauthenticated } from "../domain/errors.ts";
 import type { Principal } from "../domain/principal.ts";
-import type { ApiKeyRow, AuthTables } from "./auth-schema.ts";
+import type { ApiKeyRecord, ApiKeyRepo } from "./auth-ports.ts";
 import { createApiKeyInput, idInput, parseInput } from "./auth-validation.ts";
 import { newSecret, sha256 } from "./tokens-util.ts";
 
@@ -27,14 +26,14 @@ export interface ApiKeyInfo {
   lastUsedAt: Date | null;
 }
 
-function toInfo(r: ApiKeyRow): ApiKeyInfo {
+function toInfo(r: ApiKeyRecord): ApiKeyInfo {
   return {
     id: r.id,
     name: r.name,
     prefix: r.prefix,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    lastUsedAt: r.last_used_at,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
+    lastUsedAt: r.lastUsedAt,
   };
 }
 
@@ -47,11 +46,11 @@ function signedIn(p: Principal): Extract<Principal, { kind: "user" }> {
 
 /** API-key operations; owned by AuthCore, exposed to the handlers as `auth.apiKeys`. */
 export class ApiKeys {
-  readonly #db: Kysely<AuthTables>;
+  readonly #keys: ApiKeyRepo;
   readonly #now: () => number;
 
-  constructor(db: Kysely<AuthTables>, now: () => number) {
-    this.#db = db;
+  constructor(keys: ApiKeyRepo, now: () => number) {
+    this.#keys = keys;
     this.#now = now;
   }
 
@@ -68,48 +67,28 @@ export class ApiKeys {
       throw permissionDenied("API keys cannot create API keys; sign in with a password first.");
     }
     const { name, ttl } = parseInput(createApiKeyInput, input);
-    const count = await this.#db
-      .selectFrom("api_keys")
-      .select((eb) => eb.fn.countAll<string>().as("n"))
-      .where("user_id", "=", p.userId)
-      .where("revoked_at", "is", null)
-      .executeTakeFirstOrThrow();
-    if (Number(count.n) >= MAX_API_KEYS_PER_USER) {
+    if ((await this.#keys.countUnrevoked(p.userId)) >= MAX_API_KEYS_PER_USER) {
       throw permissionDenied(
         `You already have ${MAX_API_KEYS_PER_USER} API keys; revoke unused ones first.`,
       );
     }
     const secret = newSecret("ssk_");
     const now = this.#now();
-    const row = await this.#db
-      .insertInto("api_keys")
-      .values({
-        user_id: p.userId,
-        name,
-        prefix: secret.slice(0, API_KEY_PREFIX_LEN),
-        secret_hash: sha256(secret),
-        created_at: new Date(now),
-        expires_at: ttl === 0 ? null : new Date(now + ttl * 1000),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.#keys.insert({
+      userId: p.userId,
+      name,
+      prefix: secret.slice(0, API_KEY_PREFIX_LEN),
+      secretHash: sha256(secret),
+      createdAt: new Date(now),
+      expiresAt: ttl === 0 ? null : new Date(now + ttl * 1000),
+    });
     return { key: toInfo(row), secret };
   }
 
   /** The caller's keys that still work (not revoked, not expired), newest first. */
   async list(principal: Principal): Promise<ApiKeyInfo[]> {
     const p = signedIn(principal);
-    const rows = await this.#db
-      .selectFrom("api_keys")
-      .selectAll()
-      .where("user_id", "=", p.userId)
-      .where("revoked_at", "is", null)
-      .where((eb) =>
-        eb.or([eb("expires_at", "is", null), eb("expires_at", ">", new Date(this.#now()))]),
-      )
-      .orderBy("created_at", "desc")
-      .orderBy("id")
-      .execute();
+    const rows = await this.#keys.listUsable(p.userId, new Date(this.#now()));
     return rows.map(toInfo);
   }
 
@@ -117,39 +96,25 @@ export class ApiKeys {
   async revoke(principal: Principal, input: { id: string }): Promise<void> {
     const p = signedIn(principal);
     const { id } = parseInput(idInput, input);
-    let q = this.#db
-      .updateTable("api_keys")
-      .set({ revoked_at: new Date(this.#now()) })
-      .where("id", "=", id)
-      .where("revoked_at", "is", null);
-    if (p.role !== "admin") q = q.where("user_id", "=", p.userId);
-    const res = await q.executeTakeFirst();
-    if (res.numUpdatedRows === 0n) {
+    const owner = p.role === "admin" ? undefined : p.userId;
+    if (!(await this.#keys.revoke(id, new Date(this.#now()), owner))) {
       throw notFound(`No active API key with id ${id}; list your keys with ListApiKeys.`);
     }
   }
 
   /** Resolves a presented secret to its key row; any failure is Unauthenticated. */
   async authenticate(secret: string): Promise<{ userId: string; keyId: string }> {
-    const row = await this.#db
-      .selectFrom("api_keys")
-      .select(["id", "user_id", "expires_at", "revoked_at", "last_used_at"])
-      .where("secret_hash", "=", sha256(secret))
-      .executeTakeFirst();
+    const row = await this.#keys.findBySecretHash(sha256(secret));
     if (!row)
       throw unauthenticated("The API key is not valid; create a new one with CreateApiKey.");
-    if (row.revoked_at) throw unauthenticated("The API key was revoked; create a new one.");
+    if (row.revokedAt) throw unauthenticated("The API key was revoked; create a new one.");
     const now = this.#now();
-    if (row.expires_at && row.expires_at.getTime() <= now) {
+    if (row.expiresAt && row.expiresAt.getTime() <= now) {
       throw unauthenticated("The API key expired; create a new one.");
     }
-    if (!row.last_used_at || now - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
-      await this.#db
-        .updateTable("api_keys")
-        .set({ last_used_at: new Date(now) })
-        .where("id", "=", row.id)
-        .execute();
+    if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.#keys.touchLastUsed(row.id, new Date(now));
     }
-    return { userId: row.user_id, keyId: row.id };
+    return { userId: row.userId, keyId: row.id };
   }
 }

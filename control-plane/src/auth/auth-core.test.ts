@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Kysely } from "kysely";
 import { DomainError } from "../domain/errors.ts";
 import { ACCESS_TOKEN_TTL_MS } from "./access-tokens.ts";
 import { REFRESH_TOKEN_TTL_MS } from "./auth-core.ts";
-import type { AuthTables } from "./auth-schema.ts";
+import type { AuthStore } from "./auth-ports.ts";
 import {
+  type AuthTestDb,
   createAuthTestDb,
   createPod,
-  createTestRedis,
   manualClock,
   seedUser,
 } from "./auth-test-kit.ts";
-import { RedisRevocationStore } from "./redis-revocation-store.ts";
 
 const PW = "correct horse battery";
 
@@ -26,19 +24,21 @@ async function rejects(p: Promise<unknown>, code: DomainError["code"], message?:
 }
 
 describe("AuthCore on real Postgres", () => {
-  let fixture: Awaited<ReturnType<typeof createAuthTestDb>>;
-  let db: Kysely<AuthTables>;
+  let fixture: AuthTestDb;
+  let db: AuthTestDb["db"];
+  let store: AuthStore;
   before(async () => {
     fixture = await createAuthTestDb();
     db = fixture.db;
-    await seedUser(db, "alice", "user", PW);
-    await seedUser(db, "dora", "user", PW);
+    store = fixture.store;
+    await seedUser(store, "alice", "user", PW);
+    await seedUser(store, "dora", "user", PW);
     await db.updateTable("users").set({ disabled: true }).where("username", "=", "dora").execute();
   });
   after(() => fixture[Symbol.asyncDispose]());
 
   it("logs in with the right password and authenticates the access token", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     const { tokens, user } = await auth.login({ username: "alice", password: PW });
     assert.equal(user.username, "alice");
     assert.equal(user.role, "user");
@@ -54,7 +54,7 @@ describe("AuthCore on real Postgres", () => {
   });
 
   it("refuses a wrong password and an unknown user with the same message", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     await rejects(
       auth.login({ username: "alice", password: "wrong password" }),
       "unauthenticated",
@@ -68,7 +68,7 @@ describe("AuthCore on real Postgres", () => {
   });
 
   it("refuses bad input with the field name", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     await rejects(auth.login({ username: "", password: PW }), "invalid_argument", /^username: /);
     await rejects(
       auth.login({ username: "alice", password: "x".repeat(300) }),
@@ -79,13 +79,13 @@ describe("AuthCore on real Postgres", () => {
   });
 
   it("tells a disabled user so, but only with the right password", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     await rejects(auth.login({ username: "dora", password: PW }), "permission_denied", /disabled/);
     await rejects(auth.login({ username: "dora", password: "nope nope" }), "unauthenticated");
   });
 
   it("rotates refresh tokens and revokes the whole family when a rotated one is replayed", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     const first = await auth.login({ username: "alice", password: PW });
     const second = await auth.refresh({ refreshToken: first.tokens.refreshToken });
     assert.notEqual(second.refreshToken, first.tokens.refreshToken);
@@ -105,7 +105,7 @@ describe("AuthCore on real Postgres", () => {
 
   it("refuses unknown, expired and disabled-user refresh tokens", async () => {
     const clock = manualClock();
-    const { auth } = createPod(db, { now: clock.now });
+    const { auth } = createPod(store, { now: clock.now });
     await rejects(
       auth.refresh({ refreshToken: "ssr_not-a-real-token" }),
       "unauthenticated",
@@ -122,7 +122,7 @@ describe("AuthCore on real Postgres", () => {
 
   it("expired, tampered and foreign access tokens are Unauthenticated with the reason", async () => {
     const clock = manualClock();
-    const { auth } = createPod(db, { now: clock.now });
+    const { auth } = createPod(store, { now: clock.now });
     const { tokens } = await auth.login({ username: "alice", password: PW });
     const [h, payload, sig] = tokens.accessToken.split(".") as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
@@ -150,8 +150,8 @@ describe("AuthCore on real Postgres", () => {
   });
 
   it("a disabled user's live token is PermissionDenied, and the role comes from the database", async () => {
-    const { auth } = createPod(db);
-    const id = await seedUser(db, "carol", "operator", PW);
+    const { auth } = createPod(store);
+    const id = await seedUser(store, "carol", "operator", PW);
     const { tokens } = await auth.login({ username: "carol", password: PW });
     await db.updateTable("users").set({ role: "user" }).where("id", "=", id).execute();
     const p = await auth.authenticate(`Bearer ${tokens.accessToken}`);
@@ -164,41 +164,10 @@ describe("AuthCore on real Postgres", () => {
     );
   });
 
-  it("logout on pod A is seen by pod B through Redis, for the access and the refresh token", async () => {
-    await using redisA = createTestRedis();
-    await using redisB = createTestRedis();
-    const podA = createPod(db, { revocations: new RedisRevocationStore(redisA) });
-    const podB = createPod(db, { revocations: new RedisRevocationStore(redisB) });
-    const { tokens } = await podA.auth.login({ username: "alice", password: PW });
-    const principal = await podB.auth.authenticate(`Bearer ${tokens.accessToken}`);
-    assert.equal(principal.kind, "user");
-    await podA.auth.logout(
-      principal,
-      { refreshToken: tokens.refreshToken },
-      `Bearer ${tokens.accessToken}`,
-    );
-    await rejects(
-      podB.auth.authenticate(`Bearer ${tokens.accessToken}`),
-      "unauthenticated",
-      /revoked/,
-    );
-    await rejects(
-      podB.auth.refresh({ refreshToken: tokens.refreshToken }),
-      "unauthenticated",
-      /revoked/,
-    );
-    // Logging out twice is fine.
-    await podA.auth.logout(
-      principal,
-      { refreshToken: tokens.refreshToken },
-      `Bearer ${tokens.accessToken}`,
-    );
-  });
-
   it("logout refuses another user's refresh token", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     const alice = await auth.login({ username: "alice", password: PW });
-    await seedUser(db, "bob", "user", PW);
+    await seedUser(store, "bob", "user", PW);
     const bob = await auth.login({ username: "bob", password: PW });
     const bobP = await auth.authenticate(`Bearer ${bob.tokens.accessToken}`);
     await rejects(
@@ -209,7 +178,7 @@ describe("AuthCore on real Postgres", () => {
   });
 
   it("WhoAmI returns the current row and requires a user", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     const { tokens } = await auth.login({ username: "alice", password: PW });
     const me = await auth.whoAmI(await auth.authenticate(`Bearer ${tokens.accessToken}`));
     assert.equal(me.username, "alice");

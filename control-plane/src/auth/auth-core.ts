@@ -3,12 +3,11 @@
  * share. Connect handlers and tRPC procedures call this; neither re-implements a check.
  */
 import { randomUUID } from "node:crypto";
-import type { Kysely, Transaction } from "kysely";
 import { DomainError, permissionDenied, unauthenticated } from "../domain/errors.ts";
-import { ANONYMOUS, type Principal } from "../domain/principal.ts";
+import { ANONYMOUS, type Principal, type Role } from "../domain/principal.ts";
 import { type AccessClaims, AccessTokens } from "./access-tokens.ts";
 import { ApiKeys } from "./api-keys.ts";
-import type { AuthTables, UserRow } from "./auth-schema.ts";
+import type { AuthRepos, AuthStore, UserRecord } from "./auth-ports.ts";
 import { loginInput, logoutInput, parseInput, refreshInput } from "./auth-validation.ts";
 import { assertNotLocked, clearFailures, recordFailure } from "./login-throttle.ts";
 import { DUMMY_HASH_PROMISE, verifyPassword } from "./passwords.ts";
@@ -20,7 +19,7 @@ export const REFRESH_TOKEN_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** What AuthCore needs; the clock is injected so tests can expire tokens without waiting. */
 export interface AuthCoreDeps {
-  db: Kysely<AuthTables>;
+  store: AuthStore;
   jwtSecret: string;
   revocations: RevocationStore;
   now?: () => number;
@@ -32,7 +31,7 @@ export interface AuthUser {
   id: string;
   username: string;
   displayName: string;
-  role: UserRow["role"];
+  role: Role;
   disabled: boolean;
   createdAt: Date;
 }
@@ -55,21 +54,21 @@ const BAD_REFRESH = "The refresh token is not valid; sign in again.";
 const REUSED_REFRESH =
   "This refresh token was already used, so every token from that sign-in has been revoked; sign in again.";
 
-/** Maps a users row to the transport-neutral shape. */
-export function toAuthUser(row: UserRow): AuthUser {
+/** Maps a stored user to the transport-neutral shape (no password hash, no lock state). */
+export function toAuthUser(row: UserRecord): AuthUser {
   return {
     id: row.id,
     username: row.username,
-    displayName: row.display_name,
+    displayName: row.displayName,
     role: row.role,
     disabled: row.disabled,
-    createdAt: row.created_at,
+    createdAt: row.createdAt,
   };
 }
 
 /** The auth service core: one instance per process, shared by every request. */
 export class AuthCore {
-  readonly #db: Kysely<AuthTables>;
+  readonly #store: AuthStore;
   readonly #access: AccessTokens;
   readonly #revocations: RevocationStore;
   readonly #now: () => number;
@@ -78,12 +77,12 @@ export class AuthCore {
   readonly apiKeys: ApiKeys;
 
   constructor(deps: AuthCoreDeps) {
-    this.#db = deps.db;
+    this.#store = deps.store;
     this.#now = deps.now ?? Date.now;
     this.#access = new AccessTokens(deps.jwtSecret, this.#now);
     this.#revocations = deps.revocations;
     this.#refreshTtlMs = deps.refreshTtlMs ?? REFRESH_TOKEN_TTL_MS;
-    this.apiKeys = new ApiKeys(deps.db, this.#now);
+    this.apiKeys = new ApiKeys(deps.store.apiKeys, this.#now);
   }
 
   /** Checks the password and opens a new refresh-token family. */
@@ -92,19 +91,15 @@ export class AuthCore {
     user: AuthUser;
   }> {
     const { username, password } = parseInput(loginInput, input);
-    const row = await this.#db
-      .selectFrom("users")
-      .selectAll()
-      .where("username", "=", username.toLowerCase())
-      .executeTakeFirst();
+    const row = await this.#store.users.findByUsername(username.toLowerCase());
     if (row) assertNotLocked(row, this.#now());
     // Hash even for unknown users, so response time does not reveal which usernames exist.
-    const ok = await verifyPassword(password, row?.password_hash ?? (await DUMMY_HASH_PROMISE()));
-    if (row && !ok) await recordFailure(this.#db, row.id, this.#now());
+    const ok = await verifyPassword(password, row?.passwordHash ?? (await DUMMY_HASH_PROMISE()));
+    if (row && !ok) await recordFailure(this.#store.users, row.id, this.#now());
     if (!row || !ok) throw unauthenticated(BAD_CREDENTIALS);
     if (row.disabled) throw permissionDenied(DISABLED);
-    await clearFailures(this.#db, row);
-    const tokens = await this.#db.transaction().execute((tx) => this.#issue(tx, row, randomUUID()));
+    await clearFailures(this.#store.users, row);
+    const tokens = await this.#store.transaction((tx) => this.#issue(tx, row, randomUUID()));
     return { tokens, user: toAuthUser(row) };
   }
 
@@ -115,32 +110,23 @@ export class AuthCore {
   async refresh(input: { refreshToken: string }): Promise<TokenPair> {
     const { refreshToken } = parseInput(refreshInput, input);
     const now = new Date(this.#now());
-    const outcome = await this.#db.transaction().execute(async (tx) => {
-      const row = await tx
-        .selectFrom("refresh_tokens")
-        .selectAll()
-        .where("hash", "=", sha256(refreshToken))
-        .forUpdate()
-        .executeTakeFirst();
+    const outcome = await this.#store.transaction(async (tx) => {
+      const row = await tx.refreshTokens.findByHash(sha256(refreshToken), { forUpdate: true });
       if (!row) return { kind: "error", message: BAD_REFRESH } as const;
-      if (row.revoked_at) {
-        if (row.replaced_by) return { kind: "reused", familyId: row.family_id } as const;
+      if (row.revokedAt) {
+        if (row.replacedBy) return { kind: "reused", familyId: row.familyId } as const;
         return {
           kind: "error",
           message: "The refresh token was revoked (signed out); sign in again.",
         } as const;
       }
-      if (row.expires_at <= now) {
+      if (row.expiresAt <= now) {
         return { kind: "error", message: "The refresh token expired; sign in again." } as const;
       }
-      const user = await tx
-        .selectFrom("users")
-        .selectAll()
-        .where("id", "=", row.user_id)
-        .executeTakeFirst();
+      const user = await tx.users.get(row.userId);
       if (!user) return { kind: "error", message: BAD_REFRESH } as const;
       if (user.disabled) return { kind: "disabled" } as const;
-      const tokens = await this.#issue(tx, user, row.family_id, row.id);
+      const tokens = await this.#issue(tx, user, row.familyId, row.id);
       return { kind: "ok", tokens } as const;
     });
     switch (outcome.kind) {
@@ -169,15 +155,11 @@ export class AuthCore {
     const { refreshToken } = parseInput(logoutInput, input);
     if (principal.kind !== "user") throw unauthenticated(SIGN_IN_FIRST);
     if (refreshToken) {
-      const row = await this.#db
-        .selectFrom("refresh_tokens")
-        .select(["family_id", "user_id"])
-        .where("hash", "=", sha256(refreshToken))
-        .executeTakeFirst();
-      if (row && row.user_id !== principal.userId) {
+      const row = await this.#store.refreshTokens.findByHash(sha256(refreshToken));
+      if (row && row.userId !== principal.userId) {
         throw permissionDenied("That refresh token belongs to another user; send your own.");
       }
-      if (row) await this.revokeFamily(row.family_id);
+      if (row) await this.revokeFamily(row.familyId);
     }
     if (principal.via === "access_token" && bearer) {
       const claims = await this.#access.verify(bearerToken(bearer));
@@ -188,31 +170,15 @@ export class AuthCore {
   /** Revokes every refresh token of a family and the access tokens minted with them. */
   async revokeFamily(familyId: string): Promise<void> {
     const now = new Date(this.#now());
-    await this.#db
-      .updateTable("refresh_tokens")
-      .set({ revoked_at: now })
-      .where("family_id", "=", familyId)
-      .where("revoked_at", "is", null)
-      .execute();
-    const live = await this.#db
-      .selectFrom("refresh_tokens")
-      .select(["access_jti", "access_expires_at"])
-      .where("family_id", "=", familyId)
-      .where("access_expires_at", ">", now)
-      .execute();
-    for (const r of live) await this.#revocations.revoke(r.access_jti, r.access_expires_at);
+    await this.#store.refreshTokens.revokeFamily(familyId, now);
+    const live = await this.#store.refreshTokens.liveAccessTokens(familyId, now);
+    for (const r of live) await this.#revocations.revoke(r.jti, r.expiresAt);
   }
 
   /** Revokes every refresh token a user holds (on disable), so nobody can mint new access tokens. */
   async revokeAllForUser(userId: string): Promise<void> {
-    const families = await this.#db
-      .selectFrom("refresh_tokens")
-      .select("family_id")
-      .distinct()
-      .where("user_id", "=", userId)
-      .where("revoked_at", "is", null)
-      .execute();
-    for (const f of families) await this.revokeFamily(f.family_id);
+    const families = await this.#store.refreshTokens.openFamilies(userId);
+    for (const f of families) await this.revokeFamily(f);
   }
 
   /**
@@ -237,11 +203,7 @@ export class AuthCore {
   /** The signed-in user's current row (role and disabled flag may have changed since sign-in). */
   async whoAmI(principal: Principal): Promise<AuthUser> {
     if (principal.kind !== "user") throw unauthenticated(SIGN_IN_FIRST);
-    const row = await this.#db
-      .selectFrom("users")
-      .selectAll()
-      .where("id", "=", principal.userId)
-      .executeTakeFirst();
+    const row = await this.#store.users.get(principal.userId);
     if (!row) throw unauthenticated("Your user no longer exists; sign in again.");
     return toAuthUser(row);
   }
@@ -251,11 +213,7 @@ export class AuthCore {
     via: "access_token" | "api_key",
     tokenId?: string,
   ): Promise<Principal> {
-    const user = await this.#db
-      .selectFrom("users")
-      .select(["id", "username", "role", "disabled"])
-      .where("id", "=", userId)
-      .executeTakeFirst();
+    const user = await this.#store.users.get(userId);
     if (!user)
       throw unauthenticated("The user of this credential no longer exists; sign in again.");
     if (user.disabled) throw permissionDenied(DISABLED);
@@ -272,8 +230,8 @@ export class AuthCore {
   }
 
   async #issue(
-    tx: Transaction<AuthTables>,
-    user: UserRow,
+    tx: AuthRepos,
+    user: UserRecord,
     familyId: string,
     replaces?: string,
   ): Promise<TokenPair> {
@@ -281,26 +239,16 @@ export class AuthCore {
     const refreshToken = newSecret("ssr_");
     const now = this.#now();
     const refreshExpiresAt = new Date(now + this.#refreshTtlMs);
-    const inserted = await tx
-      .insertInto("refresh_tokens")
-      .values({
-        user_id: user.id,
-        family_id: familyId,
-        hash: sha256(refreshToken),
-        access_jti: claims.jti,
-        access_expires_at: claims.expiresAt,
-        created_at: new Date(now),
-        expires_at: refreshExpiresAt,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    if (replaces) {
-      await tx
-        .updateTable("refresh_tokens")
-        .set({ revoked_at: new Date(now), replaced_by: inserted.id })
-        .where("id", "=", replaces)
-        .execute();
-    }
+    const inserted = await tx.refreshTokens.insert({
+      userId: user.id,
+      familyId,
+      hash: sha256(refreshToken),
+      accessJti: claims.jti,
+      accessExpiresAt: claims.expiresAt,
+      createdAt: new Date(now),
+      expiresAt: refreshExpiresAt,
+    });
+    if (replaces) await tx.refreshTokens.markReplaced(replaces, new Date(now), inserted);
     return { accessToken, accessExpiresAt: claims.expiresAt, refreshToken, refreshExpiresAt };
   }
 }

@@ -3,7 +3,6 @@
  * §2). A failure becomes InvalidArgument naming the field and what to send instead.
  */
 import { z } from "zod";
-import { invalidArgument } from "../domain/errors.ts";
 
 /** Lower-case, URL- and shell-safe, so names read the same in logs, URLs and grpcurl. */
 export const usernameSchema = z
@@ -73,17 +72,7 @@ export const listUsersInput = z.object({
 });
 
 /**
- * Parses input or throws InvalidArgument "field_name: what is wrong". Field names are given in
- * snake_case, as they appear in the proto a caller wrote.
+ * Parses input or throws InvalidArgument "field_name: what is wrong": the domain's one parser,
+ * so auth refusals read like every other refusal on both transports.
  */
-export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = (issue?.path ?? []).map((p) => snake(String(p))).join(".") || "request";
-  throw invalidArgument(`${field}: ${issue?.message ?? "is not valid"}.`);
-}
-
-function snake(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
+export { parse as parseInput } from "../domain/validation.ts";

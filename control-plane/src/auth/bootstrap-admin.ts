@@ -5,10 +5,8 @@
  * the pod whose insert won prints a password.
  */
 import { randomBytes } from "node:crypto";
-import type { Kysely } from "kysely";
-import type { AuthTables } from "./auth-schema.ts";
+import type { UserRepo } from "./auth-ports.ts";
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from "./passwords.ts";
-import { isUniqueViolation } from "./tokens-util.ts";
 
 /** What happened, for logs and tests. */
 export type BootstrapResult =
@@ -17,7 +15,7 @@ export type BootstrapResult =
 
 /** Creates the first admin if there is none; never changes an existing user. */
 export async function bootstrapAdmin(
-  db: Kysely<AuthTables>,
+  users: UserRepo,
   env: { ADMIN_PASSWORD?: string | undefined },
   opts: { print?: (line: string) => void; scrypt?: ScryptParams } = {},
 ): Promise<BootstrapResult> {
@@ -26,40 +24,24 @@ export async function bootstrapAdmin(
   if (given !== undefined && given !== "" && given.length < 8) {
     throw new Error("ADMIN_PASSWORD must be at least 8 characters.");
   }
-  const existing = await db
-    .selectFrom("users")
-    .select("id")
-    .where("role", "=", "admin")
-    .limit(1)
-    .executeTakeFirst();
-  if (existing) return { created: false, reason: "admin_exists" };
+  if (await users.anyAdminId()) return { created: false, reason: "admin_exists" };
 
   const password = given || randomBytes(18).toString("base64url");
-  const row = await db
-    .insertInto("users")
-    .values({
+  // A racing pod's insert reads as "someone else created it" (undefined), never as an error.
+  const row = await users
+    .insert({
       username: "admin",
-      display_name: "Administrator",
+      displayName: "Administrator",
       role: "admin",
-      password_hash: await hashPassword(password, opts.scrypt ?? DEFAULT_SCRYPT),
-      created_at: new Date(),
+      passwordHash: await hashPassword(password, opts.scrypt ?? DEFAULT_SCRYPT),
+      createdAt: new Date(),
     })
-    .onConflict((oc) => oc.column("username").doNothing())
-    .returning("id")
-    .executeTakeFirst()
     .catch((err: unknown) => {
-      // Belt and braces: a racing pod's insert reads as "someone else created it".
-      if (isUniqueViolation(err)) return undefined;
       throw new Error("create the first admin", { cause: err });
     });
   if (!row) {
     // Another pod won the race, or a non-admin holds the name: either way we create nothing.
-    const again = await db
-      .selectFrom("users")
-      .select("id")
-      .where("role", "=", "admin")
-      .executeTakeFirst();
-    if (again) return { created: false, reason: "admin_exists" };
+    if (await users.anyAdminId()) return { created: false, reason: "admin_exists" };
     print(
       'streamspace: no admin exists and the username "admin" is taken by a non-admin user; ' +
         "promote a user with UserService.SetUserRole from a database session.",

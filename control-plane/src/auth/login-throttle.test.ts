@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Kysely } from "kysely";
 import { DomainError } from "../domain/errors.ts";
 import type { Principal } from "../domain/principal.ts";
-import type { AuthTables } from "./auth-schema.ts";
-import { createAuthTestDb, createPod, manualClock, seedUser } from "./auth-test-kit.ts";
+import type { AuthStore } from "./auth-ports.ts";
+import {
+  type AuthTestDb,
+  createAuthTestDb,
+  createPod,
+  manualClock,
+  seedUser,
+} from "./auth-test-kit.ts";
 import { FREE_FAILURES, lockDurationMs, MAX_LOCK_MS } from "./login-throttle.ts";
 
 const PW = "correct horse battery";
@@ -20,11 +25,13 @@ async function code(p: Promise<unknown>): Promise<string> {
 }
 
 describe("login throttle on real Postgres", () => {
-  let fixture: Awaited<ReturnType<typeof createAuthTestDb>>;
-  let db: Kysely<AuthTables>;
+  let fixture: AuthTestDb;
+  let db: AuthTestDb["db"];
+  let store: AuthStore;
   before(async () => {
     fixture = await createAuthTestDb();
     db = fixture.db;
+    store = fixture.store;
   });
   after(() => fixture[Symbol.asyncDispose]());
 
@@ -36,9 +43,9 @@ describe("login throttle on real Postgres", () => {
   });
 
   it("pauses an account after repeated wrong passwords, even for the right one, until it expires", async () => {
-    await seedUser(db, "erin", "user", PW);
+    await seedUser(store, "erin", "user", PW);
     const clock = manualClock();
-    const { auth } = createPod(db, { now: clock.now });
+    const { auth } = createPod(store, { now: clock.now });
     const wrong = () => auth.login({ username: "erin", password: "guess" });
     for (let i = 0; i < FREE_FAILURES; i++) assert.equal(await code(wrong()), "unauthenticated");
     const right = auth.login({ username: "erin", password: PW });
@@ -64,10 +71,10 @@ describe("login throttle on real Postgres", () => {
   });
 
   it("the pause is shared by every pod and lifted when an admin enables the account", async () => {
-    const id = await seedUser(db, "fred", "user", PW);
+    const id = await seedUser(store, "fred", "user", PW);
     const clock = manualClock();
-    const podA = createPod(db, { now: clock.now });
-    const podB = createPod(db, { now: clock.now });
+    const podA = createPod(store, { now: clock.now });
+    const podB = createPod(store, { now: clock.now });
     for (let i = 0; i < FREE_FAILURES + 1; i++) {
       await code(podA.auth.login({ username: "fred", password: "guess" }));
       clock.advance(31_000); // each lock expires, so every guess is counted
@@ -88,7 +95,7 @@ describe("login throttle on real Postgres", () => {
   });
 
   it("unknown usernames are refused the same way and lock nothing", async () => {
-    const { auth } = createPod(db);
+    const { auth } = createPod(store);
     for (let i = 0; i < FREE_FAILURES + 2; i++) {
       assert.equal(
         await code(auth.login({ username: "nobody", password: "x" })),

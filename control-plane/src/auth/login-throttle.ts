@@ -10,9 +10,8 @@
  * attempt, and API keys (what SDKs and scripts use) are not affected. While locked, the password
  * is not checked at all, so guesses made during a lock teach the guesser nothing.
  */
-import type { Kysely } from "kysely";
 import { DomainError } from "../domain/errors.ts";
-import type { AuthTables, UserRow } from "./auth-schema.ts";
+import type { UserRecord, UserRepo } from "./auth-ports.ts";
 
 export const FREE_FAILURES = 5;
 export const FIRST_LOCK_MS = 30_000;
@@ -25,8 +24,8 @@ export function lockDurationMs(failures: number): number {
 }
 
 /** Throws RESOURCE_EXHAUSTED with the wait when the account is locked at `now`. */
-export function assertNotLocked(row: UserRow, now: number): void {
-  const until = row.locked_until?.getTime() ?? 0;
+export function assertNotLocked(row: UserRecord, now: number): void {
+  const until = row.lockedUntil?.getTime() ?? 0;
   if (until <= now) return;
   const seconds = Math.ceil((until - now) / 1000);
   throw new DomainError(
@@ -37,33 +36,13 @@ export function assertNotLocked(row: UserRow, now: number): void {
 }
 
 /** Counts one wrong password and sets the lock it earns. */
-export async function recordFailure(
-  db: Kysely<AuthTables>,
-  userId: string,
-  now: number,
-): Promise<void> {
-  const row = await db
-    .updateTable("users")
-    .set((eb) => ({ failed_logins: eb("failed_logins", "+", 1) }))
-    .where("id", "=", userId)
-    .returning("failed_logins")
-    .executeTakeFirst();
-  const lockMs = lockDurationMs(row?.failed_logins ?? 0);
-  if (lockMs > 0) {
-    await db
-      .updateTable("users")
-      .set({ locked_until: new Date(now + lockMs) })
-      .where("id", "=", userId)
-      .execute();
-  }
+export async function recordFailure(users: UserRepo, userId: string, now: number): Promise<void> {
+  const lockMs = lockDurationMs(await users.countFailedLogin(userId));
+  if (lockMs > 0) await users.update(userId, { lockedUntil: new Date(now + lockMs) });
 }
 
 /** Clears the count after a good sign-in; a no-op write is skipped. */
-export async function clearFailures(db: Kysely<AuthTables>, row: UserRow): Promise<void> {
-  if (row.failed_logins === 0 && row.locked_until === null) return;
-  await db
-    .updateTable("users")
-    .set({ failed_logins: 0, locked_until: null })
-    .where("id", "=", row.id)
-    .execute();
+export async function clearFailures(users: UserRepo, row: UserRecord): Promise<void> {
+  if (row.failedLogins === 0 && row.lockedUntil === null) return;
+  await users.update(row.id, { failedLogins: 0, lockedUntil: null });
 }

@@ -8,8 +8,11 @@
  * Redis once it answers again. Other pods may accept a just-revoked token until Redis
  * returns (at most the token's 15 minutes); that is logged once per outage.
  */
+import { createLogger } from "@streamspace/common/log";
 import type { Redis } from "ioredis";
 import { MemoryRevocationStore, type RevocationStore } from "./revocation-store.ts";
+
+const defaultLog = createLogger({ base: { component: "revocations" } });
 
 /** Options; `timeoutMs` bounds each Redis call so a hung connection never stalls a request. */
 export interface RedisRevocationOptions {
@@ -36,7 +39,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.#prefix = opts.keyPrefix ?? "streamspace:revoked:";
     this.#now = opts.now ?? Date.now;
     this.#timeoutMs = opts.timeoutMs ?? 500;
-    this.#log = opts.log ?? ((msg, err) => console.error(msg, err ?? ""));
+    this.#log = opts.log ?? ((msg, err) => defaultLog.error(msg, { err }));
     this.#local = new MemoryRevocationStore({ now: this.#now });
   }
 

@@ -14,8 +14,3 @@ export function newSecret(prefix: "ssk_" | "ssr_"): string {
 export function sha256(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
-
-/** Postgres unique violation (pg and PGlite both expose SQLSTATE as `code`). */
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
-}

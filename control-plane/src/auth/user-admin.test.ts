@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Kysely } from "kysely";
 import { DomainError } from "../domain/errors.ts";
 import type { Principal } from "../domain/principal.ts";
-import type { AuthTables } from "./auth-schema.ts";
-import { createAuthTestDb, createPod, seedUser, TEST_SCRYPT } from "./auth-test-kit.ts";
+import type { AuthStore } from "./auth-ports.ts";
+import {
+  type AuthTestDb,
+  createAuthTestDb,
+  createPod,
+  seedUser,
+  TEST_SCRYPT,
+} from "./auth-test-kit.ts";
 import { bootstrapAdmin } from "./bootstrap-admin.ts";
 
 const PW = "correct horse battery";
@@ -31,17 +36,17 @@ describe("bootstrapAdmin", () => {
     await using f = await createAuthTestDb();
     const lines: string[] = [];
     const r1 = await bootstrapAdmin(
-      f.db,
+      f.store.users,
       { ADMIN_PASSWORD: "s3cret-admin-pw" },
       { print: (l) => lines.push(l), scrypt: TEST_SCRYPT },
     );
     assert.equal(r1.created, true);
     assert.deepEqual(lines, [], "a chosen password is never printed");
-    const { auth } = createPod(f.db);
+    const { auth } = createPod(f.store);
     const { user } = await auth.login({ username: "admin", password: "s3cret-admin-pw" });
     assert.equal(user.role, "admin");
     const r2 = await bootstrapAdmin(
-      f.db,
+      f.store.users,
       { ADMIN_PASSWORD: "other-password" },
       { scrypt: TEST_SCRYPT },
     );
@@ -53,7 +58,7 @@ describe("bootstrapAdmin", () => {
     const lines: string[] = [];
     const results = await Promise.all(
       [1, 2, 3].map(() =>
-        bootstrapAdmin(f.db, {}, { print: (l) => lines.push(l), scrypt: TEST_SCRYPT }),
+        bootstrapAdmin(f.store.users, {}, { print: (l) => lines.push(l), scrypt: TEST_SCRYPT }),
       ),
     );
     const created = results.filter((r) => r.created);
@@ -61,32 +66,34 @@ describe("bootstrapAdmin", () => {
     assert.equal(lines.length, 1);
     const pw = created[0]?.created ? created[0].generatedPassword : undefined;
     assert.ok(pw && lines[0]?.includes(pw) && !lines[0].includes("\n"));
-    const { auth } = createPod(f.db);
+    const { auth } = createPod(f.store);
     assert.equal((await auth.login({ username: "admin", password: pw })).user.role, "admin");
   });
 
   it("refuses a too-short ADMIN_PASSWORD naming the variable", async () => {
     await using f = await createAuthTestDb();
     await assert.rejects(
-      bootstrapAdmin(f.db, { ADMIN_PASSWORD: "short" }),
+      bootstrapAdmin(f.store.users, { ADMIN_PASSWORD: "short" }),
       /ADMIN_PASSWORD must be at least 8/,
     );
   });
 });
 
 describe("UserAdmin on real Postgres", () => {
-  let fixture: Awaited<ReturnType<typeof createAuthTestDb>>;
-  let db: Kysely<AuthTables>;
+  let fixture: AuthTestDb;
+  let db: AuthTestDb["db"];
+  let store: AuthStore;
   let rootId: string;
   before(async () => {
     fixture = await createAuthTestDb();
     db = fixture.db;
-    rootId = await seedUser(db, "root", "admin", PW);
+    store = fixture.store;
+    rootId = await seedUser(store, "root", "admin", PW);
   });
   after(() => fixture[Symbol.asyncDispose]());
 
   it("admins create users who can then sign in; duplicates are AlreadyExists", async () => {
-    const { users, auth } = createPod(db);
+    const { users, auth } = createPod(store);
     const root = as(rootId, "admin");
     const u = await users.createUser(root, {
       username: "newbie",
@@ -112,8 +119,8 @@ describe("UserAdmin on real Postgres", () => {
   });
 
   it("refuses non-admins and bad input with the field", async () => {
-    const { users } = createPod(db);
-    const op = as(await seedUser(db, "oper", "operator"), "operator");
+    const { users } = createPod(store);
+    const op = as(await seedUser(store, "oper", "operator"), "operator");
     await rejects(
       users.listUsers(op, { pageSize: 0, pageToken: "" }),
       "permission_denied",
@@ -167,9 +174,9 @@ describe("UserAdmin on real Postgres", () => {
   });
 
   it("pages through users in username order", async () => {
-    const { users } = createPod(db);
+    const { users } = createPod(store);
     const root = as(rootId, "admin");
-    for (const n of ["pg-a", "pg-b", "pg-c"]) await seedUser(db, n, "user");
+    for (const n of ["pg-a", "pg-b", "pg-c"]) await seedUser(store, n, "user");
     const seen: string[] = [];
     let token = "";
     do {
@@ -184,9 +191,9 @@ describe("UserAdmin on real Postgres", () => {
   });
 
   it("disable stops sign-in and refresh; enable restores sign-in", async () => {
-    const { users, auth } = createPod(db);
+    const { users, auth } = createPod(store);
     const root = as(rootId, "admin");
-    const id = await seedUser(db, "temp", "user", PW);
+    const id = await seedUser(store, "temp", "user", PW);
     const { tokens } = await auth.login({ username: "temp", password: PW });
     const d = await users.disableUser(root, { id });
     assert.equal(d.disabled, true);
@@ -202,7 +209,7 @@ describe("UserAdmin on real Postgres", () => {
   });
 
   it("never disables or demotes the last enabled admin, even under a race", async () => {
-    const { users } = createPod(db);
+    const { users } = createPod(store);
     const root = as(rootId, "admin");
     await rejects(
       users.disableUser(root, { id: rootId }),
@@ -214,7 +221,7 @@ describe("UserAdmin on real Postgres", () => {
       "failed_precondition",
       /last enabled admin/,
     );
-    const second = await seedUser(db, "root2", "admin");
+    const second = await seedUser(store, "root2", "admin");
     // Two admins demote each other at once: exactly one succeeds.
     const results = await Promise.allSettled([
       users.setUserRole(root, { id: second, role: "user" }),

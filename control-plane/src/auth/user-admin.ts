@@ -3,7 +3,6 @@
  * guards beyond "admins only" is that the deployment always keeps an enabled admin, even when
  * two admins demote each other at the same moment (the admin rows are locked first).
  */
-import type { Kysely, Transaction } from "kysely";
 import {
   DomainError,
   failedPrecondition,
@@ -13,7 +12,7 @@ import {
 } from "../domain/errors.ts";
 import { hasRole, type Principal, type Role } from "../domain/principal.ts";
 import { type AuthUser, toAuthUser } from "./auth-core.ts";
-import type { AuthTables } from "./auth-schema.ts";
+import type { AuthRepos, AuthStore, UserRecord } from "./auth-ports.ts";
 import {
   createUserInput,
   idInput,
@@ -22,11 +21,10 @@ import {
   setRoleInput,
 } from "./auth-validation.ts";
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from "./passwords.ts";
-import { isUniqueViolation } from "./tokens-util.ts";
 
 /** What UserAdmin needs; `onDisabled` revokes the user's refresh tokens (AuthCore). */
 export interface UserAdminDeps {
-  db: Kysely<AuthTables>;
+  store: AuthStore;
   scrypt?: ScryptParams;
   now?: () => number;
   onDisabled?: (userId: string) => Promise<void>;
@@ -44,13 +42,13 @@ function requireAdmin(p: Principal): void {
 
 /** Admin-only user operations, shared by the Connect UserService and the tRPC router. */
 export class UserAdmin {
-  readonly #db: Kysely<AuthTables>;
+  readonly #store: AuthStore;
   readonly #scrypt: ScryptParams;
   readonly #now: () => number;
   readonly #onDisabled: (userId: string) => Promise<void>;
 
   constructor(deps: UserAdminDeps) {
-    this.#db = deps.db;
+    this.#store = deps.store;
     this.#scrypt = deps.scrypt ?? DEFAULT_SCRYPT;
     this.#now = deps.now ?? Date.now;
     this.#onDisabled = deps.onDisabled ?? (async () => {});
@@ -63,28 +61,24 @@ export class UserAdmin {
     requireAdmin(principal);
     const v = parseInput(createUserInput, input);
     const passwordHash = await hashPassword(v.password, this.#scrypt);
-    try {
-      const row = await this.#db
-        .insertInto("users")
-        .values({
-          username: v.username,
-          display_name: v.displayName || v.username,
-          role: v.role,
-          password_hash: passwordHash,
-          created_at: new Date(this.#now()),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toAuthUser(row);
-    } catch (err) {
-      if (isUniqueViolation(err)) {
-        throw new DomainError(
-          "already_exists",
-          `A user named "${v.username}" already exists; choose another username.`,
-        );
-      }
-      throw new Error("insert user", { cause: err });
+    const row = await this.#store.users
+      .insert({
+        username: v.username,
+        displayName: v.displayName || v.username,
+        role: v.role,
+        passwordHash,
+        createdAt: new Date(this.#now()),
+      })
+      .catch((err: unknown) => {
+        throw new Error("insert user", { cause: err });
+      });
+    if (!row) {
+      throw new DomainError(
+        "already_exists",
+        `A user named "${v.username}" already exists; choose another username.`,
+      );
     }
+    return toAuthUser(row);
   }
 
   /** Users ordered by username; the page token is the last username seen (opaque to callers). */
@@ -105,13 +99,7 @@ export class UserAdmin {
         );
       }
     }
-    let q = this.#db
-      .selectFrom("users")
-      .selectAll()
-      .orderBy("username")
-      .limit(limit + 1);
-    if (after) q = q.where("username", ">", after.slice(2));
-    const rows = await q.execute();
+    const rows = await this.#store.users.list(limit + 1, after ? after.slice(2) : undefined);
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     const nextPageToken =
@@ -122,15 +110,10 @@ export class UserAdmin {
   async disableUser(principal: Principal, input: { id: string }): Promise<AuthUser> {
     requireAdmin(principal);
     const { id } = parseInput(idInput, input);
-    const user = await this.#db.transaction().execute(async (tx) => {
+    const user = await this.#store.transaction(async (tx) => {
       const target = await this.#load(tx, id);
       if (target.role === "admin" && !target.disabled) await this.#ensureAnotherAdmin(tx, id);
-      return tx
-        .updateTable("users")
-        .set({ disabled: true })
-        .where("id", "=", id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      return this.#updated(await tx.users.update(id, { disabled: true }), id);
     });
     await this.#onDisabled(id);
     return toAuthUser(user);
@@ -139,13 +122,12 @@ export class UserAdmin {
   async enableUser(principal: Principal, input: { id: string }): Promise<AuthUser> {
     requireAdmin(principal);
     const { id } = parseInput(idInput, input);
-    const row = await this.#db
-      .updateTable("users")
-      // Enabling also lifts a sign-in pause (auth/login-throttle.ts): it is the admin's unlock.
-      .set({ disabled: false, failed_logins: 0, locked_until: null })
-      .where("id", "=", id)
-      .returningAll()
-      .executeTakeFirst();
+    // Enabling also lifts a sign-in pause (auth/login-throttle.ts): it is the admin's unlock.
+    const row = await this.#store.users.update(id, {
+      disabled: false,
+      failedLogins: 0,
+      lockedUntil: null,
+    });
     if (!row) throw notFound(`No user with id ${id}; list users with ListUsers.`);
     return toAuthUser(row);
   }
@@ -156,36 +138,31 @@ export class UserAdmin {
   ): Promise<AuthUser> {
     requireAdmin(principal);
     const { id, role } = parseInput(setRoleInput, input);
-    const row = await this.#db.transaction().execute(async (tx) => {
+    const row = await this.#store.transaction(async (tx) => {
       const target = await this.#load(tx, id);
       if (target.role === "admin" && role !== "admin" && !target.disabled) {
         await this.#ensureAnotherAdmin(tx, id);
       }
-      return tx
-        .updateTable("users")
-        .set({ role })
-        .where("id", "=", id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      return this.#updated(await tx.users.update(id, { role }), id);
     });
     return toAuthUser(row);
   }
 
-  async #load(tx: Transaction<AuthTables>, id: string) {
-    const row = await tx.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+  async #load(tx: AuthRepos, id: string): Promise<UserRecord> {
+    const row = await tx.users.get(id);
     if (!row) throw notFound(`No user with id ${id}; list users with ListUsers.`);
     return row;
   }
 
+  /** The row an update inside the transaction returned; it was loaded a moment ago. */
+  #updated(row: UserRecord | undefined, id: string): UserRecord {
+    if (!row) throw new Error(`update user ${id}: the row vanished inside its transaction`);
+    return row;
+  }
+
   /** Locks every enabled admin row, so concurrent demotions serialise and one of them fails. */
-  async #ensureAnotherAdmin(tx: Transaction<AuthTables>, exceptId: string): Promise<void> {
-    const admins = await tx
-      .selectFrom("users")
-      .select("id")
-      .where("role", "=", "admin")
-      .where("disabled", "=", false)
-      .forUpdate()
-      .execute();
-    if (!admins.some((a) => a.id !== exceptId)) throw failedPrecondition(LAST_ADMIN);
+  async #ensureAnotherAdmin(tx: AuthRepos, exceptId: string): Promise<void> {
+    const admins = await tx.users.lockEnabledAdmins();
+    if (!admins.some((a) => a !== exceptId)) throw failedPrecondition(LAST_ADMIN);
   }
 }

@@ -4,9 +4,8 @@
  */
 import type { AuthCore } from "../auth/auth-core.ts";
 import type { UserAdmin } from "../auth/user-admin.ts";
-import { toConnectError } from "../edge/error-table.ts";
 
-/** What the auth handlers need; app.ts builds these once per process. */
+/** What the auth handlers need; the composition root builds these once per process. */
 export interface AuthServiceDeps {
   auth: AuthCore;
   users: UserAdmin;
@@ -14,17 +13,8 @@ export interface AuthServiceDeps {
   log?: (msg: string, err: unknown) => void;
 }
 
-/** The default sink for unexpected errors when app.ts passes no logger. */
-export const defaultLog = (msg: string, err: unknown): void => console.error(msg, err);
-
-/** Runs a handler body, mapping any failure through the error table (never leaking causes). */
-export async function guarded<T>(
-  log: (msg: string, err: unknown) => void,
-  fn: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toConnectError(err, log);
-  }
-}
+/**
+ * The auth handlers run their bodies and log unexpected errors exactly as the core handlers do
+ * (one error table, causes logged and never sent).
+ */
+export { guard as guarded, stderrLog as defaultLog } from "./handler-kit.ts";

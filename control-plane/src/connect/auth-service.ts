@@ -85,7 +85,7 @@ export function createAuthServiceHandlers(deps: AuthServiceDeps): ServiceImpl<ty
 
 /**
  * Mounts AuthService and UserService. Authentication itself is the interceptor's job
- * (auth/connect-auth-interceptor.ts, installed once on the adapter for every service).
+ * (auth-interceptor.ts, installed once on the adapter for every service).
  */
 export function registerAuthServices(router: ConnectRouter, deps: AuthServiceDeps): void {
   router.service(AuthService, createAuthServiceHandlers(deps));

@@ -4,6 +4,7 @@
  * or invent its own code.
  */
 import type { HandlerContext } from "@connectrpc/connect";
+import { createLogger } from "@streamspace/common/log";
 import type { Principal } from "../domain/principal.ts";
 import { toConnectError } from "../edge/error-table.ts";
 import { principalKey } from "./principal-context.ts";
@@ -11,16 +12,10 @@ import { principalKey } from "./principal-context.ts";
 /** Logs unexpected errors (their cause stays on the server). */
 export type ErrorLog = (msg: string, err: unknown) => void;
 
-/** Default: one JSON line on stderr. */
-export const stderrLog: ErrorLog = (msg, err) => {
-  const detail =
-    err instanceof Error
-      ? { error: err.message, cause: String(err.cause ?? "") }
-      : { error: String(err) };
-  process.stderr.write(
-    `${JSON.stringify({ level: "error", component: "connect", msg, ...detail })}\n`,
-  );
-};
+const fallbackLog = createLogger({ base: { component: "connect" } });
+
+/** Default when the composition root passes none: the kit logger, error with cause chain. */
+export const stderrLog: ErrorLog = (msg, err) => fallbackLog.error(msg, { err });
 
 /** The principal the auth interceptor put on the context (ANONYMOUS if none). */
 export const principalOf = (ctx: HandlerContext): Principal => ctx.values.get(principalKey);

@@ -1,8 +1,8 @@
 /**
- * A real HTTP/2 (h2c) server carrying the core Connect services, for tests and the bench,
- * until the lead's full control-plane fixture is used. Callers pick a principal with the
- * `x-test-principal` header (alice, bob, operator, admin); production resolves it from
- * `authorization` in the auth helper's interceptor instead, and never loads this file.
+ * A real HTTP/2 (h2c) server carrying the core Connect services, for tests and the bench.
+ * Callers pick a principal with the `x-test-principal` header (alice, bob, operator, admin);
+ * production resolves it from `authorization` in connect/auth-interceptor.ts instead, and
+ * never loads this file.
  */
 import { createServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import type { Interceptor } from "@connectrpc/connect";
@@ -10,6 +10,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Principal } from "../domain/principal.ts";
 import type { PgCore } from "../store/pg-core.ts";
 import { who } from "../store/test-kit.ts";
+import { type AuthServiceDeps, registerAuthServices } from "./auth-service.ts";
 import { HealthState } from "./health-service.ts";
 import { principalKey } from "./principal-context.ts";
 import { HEALTH_SERVICE_NAMES, registerCoreServices } from "./register-core-services.ts";
@@ -37,18 +38,27 @@ export interface TestConnectServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Serves the core services of `core` on 127.0.0.1 (port 0 = any free port). */
-export async function startTestConnectServer(core: PgCore, port = 0): Promise<TestConnectServer> {
+/**
+ * Serves the core services of `core` on 127.0.0.1 (port 0 = any free port), plus AuthService
+ * and UserService when `auth` is given.
+ */
+export async function startTestConnectServer(
+  core: Pick<PgCore, "sessions" | "templates" | "agents">,
+  port = 0,
+  opts: { auth?: AuthServiceDeps } = {},
+): Promise<TestConnectServer> {
   const health = new HealthState(HEALTH_SERVICE_NAMES);
   const handler = connectNodeAdapter({
-    routes: (router) =>
+    routes: (router) => {
       registerCoreServices(router, {
         sessions: core.sessions,
         templates: core.templates,
         agents: core.agents,
         health,
         log: () => {},
-      }),
+      });
+      if (opts.auth) registerAuthServices(router, { log: () => {}, ...opts.auth });
+    },
     interceptors: [testPrincipalInterceptor],
     readMaxBytes: 4 * 1024 * 1024,
   });

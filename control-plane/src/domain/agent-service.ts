@@ -81,17 +81,9 @@ export function createAgentService(deps: AgentServiceDeps) {
       input: { pageSize?: number; pageToken?: string; states?: AgentState[] },
     ): Promise<AgentPage> {
       requireRole(p, "operator", "list agents");
-      const req = parse(schemas.listAgents, {
-        pageSize: input.pageSize ?? 0,
-        pageToken: input.pageToken ?? "",
-        states: input.states ?? [],
-      });
+      const req = parse(schemas.listAgents, input);
       const limit = req.pageSize || DEFAULT_PAGE_SIZE;
-      const agents = await store.agents.list(
-        limit,
-        decodeKeyToken("a", req.pageToken),
-        req.states as AgentState[],
-      );
+      const agents = await store.agents.list(limit, decodeKeyToken("a", req.pageToken), req.states);
       const last = agents.at(-1);
       return {
         agents,

@@ -1,7 +1,7 @@
 /**
  * The interfaces the domain needs from the outside world. They live here, beside the code that
  * uses them, so the domain never imports kysely or ioredis; store/ and the gateway implement
- * them (PgStore, Memory/Redis buses, the gateway's notifier and cutter).
+ * them (PgStore, Memory/Redis session-change buses, the gateway's notifier and cutter).
  */
 import type {
   Agent,
@@ -56,7 +56,6 @@ export interface SessionPatch {
 
 export interface SessionRepo {
   get(id: string, opts?: { forUpdate?: boolean }): Promise<Session | undefined>;
-  insert(s: NewSession): Promise<Session>;
   /** Applies the patch only if the row still has expectedVersion; undefined when it moved on. */
   update(id: string, expectedVersion: number, patch: SessionPatch): Promise<Session | undefined>;
   delete(id: string): Promise<boolean>;
@@ -78,14 +77,21 @@ export interface SessionRepo {
   }): Promise<void>;
 }
 
+/**
+ * Thrown by a repository when a write would give a second row the same unique name, so the
+ * domain can word the error without knowing how the database reports it.
+ */
+export class NameTakenError extends Error {}
+
 export interface TemplateRepo {
   /** By id (UUID) or by unique name. */
   find(idOrName: string): Promise<Template | undefined>;
   list(limit: number, afterName?: string): Promise<Template[]>;
+  /** Throws NameTakenError when another template has the name. */
   insert(id: string, t: TemplateInput): Promise<Template>;
+  /** Undefined when there is no such template; throws NameTakenError like insert. */
   update(id: string, t: TemplateInput): Promise<Template | undefined>;
   delete(id: string): Promise<boolean>;
-  count(): Promise<number>;
 }
 
 /** Scheduling constraints; empty strings and maps mean "any". */
@@ -95,6 +101,11 @@ export interface Placement {
   labels: Record<string, string>;
 }
 
+/**
+ * The agents table as the domain sees it (scheduling, admin actions). The gateway's view
+ * (enrolment, liveness: gateway/agent-registry.ts) is implemented by the same store, so one
+ * module writes the table.
+ */
 export interface AgentRepo {
   get(id: string): Promise<Agent | undefined>;
   list(limit: number, afterId?: string, states?: AgentState[]): Promise<Agent[]>;
@@ -102,8 +113,6 @@ export interface AgentRepo {
   candidates(p: Placement, limit: number): Promise<Agent[]>;
   /** Agents that match the placement in any state that could ever schedule (for messages). */
   countMatching(p: Placement): Promise<number>;
-  /** Atomically takes one slot; false when the agent filled up or left 'online' meanwhile. */
-  reserve(id: string): Promise<boolean>;
   release(id: string): Promise<void>;
   setState(id: string, state: AgentState): Promise<Agent | undefined>;
   setCredentialHash(
@@ -111,22 +120,6 @@ export interface AgentRepo {
     hash: string | null,
     state?: AgentState,
   ): Promise<Agent | undefined>;
-  credentialHash(id: string): Promise<string | null | undefined>;
-  /** Insert or refresh an agent from its Hello; keeps state pending/revoked/draining as is. */
-  upsertFromHello(a: {
-    id: string;
-    platform: Exclude<Platform, "">;
-    region: string;
-    version: string;
-    labels: Record<string, string>;
-    maxSessions: number;
-    maxCpuMillis: bigint;
-    maxMemoryBytes: bigint;
-    pod: string;
-    initialState: AgentState;
-  }): Promise<Agent>;
-  /** Liveness from the gateway: pod holding the stream, heartbeat time, online/offline. */
-  touch(id: string, pod: string | null, state?: AgentState): Promise<void>;
 }
 
 export interface NewCommand {
@@ -138,18 +131,18 @@ export interface NewCommand {
   deadline: Date;
 }
 
+/**
+ * The outbox as the domain writes it; delivery (claims, acks) is the gateway's port
+ * (gateway/outbox-claims.ts), implemented by the same store.
+ */
 export interface CommandRepo {
   insert(c: NewCommand): Promise<void>;
   get(id: string): Promise<AgentCommand | undefined>;
-  /** Commands to (re)deliver to an agent: pending, or sent with an expired ack deadline. */
-  due(agentId: string, now: Date, limit: number): Promise<AgentCommand[]>;
-  markSent(ids: string[], ackDeadline: Date): Promise<void>;
   setStatus(
     id: string,
     status: CommandStatus,
     error?: string | null,
   ): Promise<AgentCommand | undefined>;
-  countByStatus(agentId?: string): Promise<Record<CommandStatus, number>>;
 }
 
 export interface AuditRepo {

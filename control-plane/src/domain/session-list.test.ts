@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { sql } from "kysely";
 import {
   addAgent,
   addTemplate,
@@ -24,8 +23,8 @@ describe("ListSessions paging and filters", () => {
     for (let i = 0; i < 30; i++)
       await f.sessions.create(i % 3 ? who.alice : who.bob, { template: i % 2 ? "one" : "two" });
     // Same create_time for many rows, to the microsecond: the id must break ties exactly.
-    await sql`UPDATE sessions SET create_time = '2030-01-01 00:00:00.123456+00' WHERE owner_id = 'u-bob'`.execute(
-      f.tdb.db,
+    await f.tdb.exec(
+      "UPDATE sessions SET create_time = '2030-01-01 00:00:00.123456+00' WHERE owner_id = 'u-bob'",
     );
   });
   after(async () => f[Symbol.asyncDispose]());
@@ -74,6 +73,15 @@ describe("ListSessions paging and filters", () => {
     const mine = await all(who.alice, {}, 4);
     assert.equal(mine.length, 20);
     assert.ok(mine.every((s) => s.ownerId === "u-alice"));
+  });
+
+  test("mine narrows an operator's list to their own; it contradicts a foreign owner_id", async () => {
+    assert.equal((await all(who.operator, { mine: true })).length, 0);
+    assert.equal((await all(who.alice, { mine: true }, 5)).length, 20);
+    await assert.rejects(
+      f.sessions.list(who.operator, { mine: true, ownerId: "u-bob" }),
+      (e: unknown) => e instanceof DomainError && e.code === "invalid_argument",
+    );
   });
 
   test("bad paging input is invalid_argument with a fix", async () => {

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { CommandSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import { sql } from "kysely";
 import {
   addAgent,
   addTemplate,
@@ -117,18 +116,18 @@ describe("create", () => {
       );
     const [c0, s0] = [await countCmds(), await countSessions()];
     // A trigger that fails right after the outbox row is written, inside the same statement.
-    await sql`CREATE FUNCTION fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'crash after outbox insert'; END $$`.execute(f.tdb.db);
-    await sql`CREATE TRIGGER fail_outbox AFTER INSERT ON agent_commands
-      FOR EACH ROW EXECUTE FUNCTION fail_outbox()`.execute(f.tdb.db);
+    await f.tdb.exec(`CREATE FUNCTION fail_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'crash after outbox insert'; END $$`);
+    await f.tdb.exec(`CREATE TRIGGER fail_outbox AFTER INSERT ON agent_commands
+      FOR EACH ROW EXECUTE FUNCTION fail_outbox()`);
     try {
       await assert.rejects(
         f.sessions.create(who.alice, { template: "demo" }),
         /crash after outbox insert/,
       );
     } finally {
-      await sql`DROP TRIGGER fail_outbox ON agent_commands`.execute(f.tdb.db);
-      await sql`DROP FUNCTION fail_outbox()`.execute(f.tdb.db);
+      await f.tdb.exec("DROP TRIGGER fail_outbox ON agent_commands");
+      await f.tdb.exec("DROP FUNCTION fail_outbox()");
     }
     assert.equal(await countCmds(), c0);
     assert.equal(await countSessions(), s0);

@@ -8,7 +8,7 @@ import { canSeeSession, requireUser, sessionNotFound, type UserPrincipal } from 
 import { ChangeQueue } from "./change-queue.ts";
 import { buildCommand } from "./commands.ts";
 import { decodeSessionToken, encodeToken } from "./cursor.ts";
-import { failedPrecondition, notFound, permissionDenied } from "./errors.ts";
+import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "./errors.ts";
 import type {
   NewSession,
   OutboxNotifier,
@@ -21,10 +21,10 @@ import { viewerPath } from "./proto-mapping.ts";
 import { schedule } from "./scheduler.ts";
 import { type SessionOperation, targetOf } from "./session-state.ts";
 import { transition } from "./session-transition.ts";
-import type { Session, SessionState } from "./types.ts";
+import type { Session } from "./types.ts";
 import { DEFAULT_PAGE_SIZE, parse, schemas } from "./validation.ts";
 
-/** Signs viewer tokens (the auth helper's ViewerTokenSigner satisfies it). */
+/** Signs viewer tokens (auth/viewer-tokens.ts's ViewerTokenSigner satisfies it). */
 export interface ViewerTokenPort {
   signViewerToken(a: {
     userId: string;
@@ -102,12 +102,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     /** Schedules onto an agent and enqueues StartSession, all in one transaction. */
     async create(principal: Principal, input: unknown): Promise<Session> {
       const p = requireUser(principal);
-      const req = parse(schemas.createSession, {
-        displayName: "",
-        region: "",
-        labels: {},
-        ...stripUndefined(input),
-      });
+      const req = parse(schemas.createSession, stripUndefined(input));
       const template = await store.templates.find(req.template);
       if (!template) {
         throw notFound(
@@ -148,16 +143,16 @@ export function createSessionService(deps: SessionServiceDeps) {
     /** Newest first. Users are confined to their own sessions; an explicit foreign owner is refused. */
     async list(principal: Principal, input: unknown): Promise<SessionPage> {
       const p = requireUser(principal);
-      const req = parse(schemas.listSessions, {
-        pageSize: 0,
-        pageToken: "",
-        states: [],
-        ownerId: "",
-        agentId: "",
-        templateId: "",
-        ...stripUndefined(input),
-      });
+      const req = parse(schemas.listSessions, stripUndefined(input));
       let ownerId = req.ownerId;
+      if (req.mine) {
+        if (ownerId && ownerId !== p.userId) {
+          throw invalidArgument(
+            "owner_id: names someone else while mine is set; send one or the other.",
+          );
+        }
+        ownerId = p.userId;
+      }
       if (p.role === "user") {
         if (ownerId && ownerId !== p.userId) {
           throw permissionDenied(
@@ -170,7 +165,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       const { items, last } = await store.sessions.list({
         limit,
         before: decodeSessionToken(req.pageToken),
-        states: req.states as SessionState[],
+        states: req.states,
         ownerId: ownerId || undefined,
         agentId: req.agentId || undefined,
         templateId: req.templateId || undefined,
@@ -231,9 +226,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     /** A single-use viewer token; only a running session can be viewed. */
     async createViewerToken(principal: Principal, input: unknown) {
       const p = requireUser(principal);
-      const { id } = parse(schemas.sessionId, {
-        id: (input as { sessionId?: unknown })?.sessionId,
-      });
+      const { sessionId: id } = parse(schemas.viewerToken, input);
       const s = await getVisible(p, id);
       if (s.state !== "running") {
         throw failedPrecondition(
@@ -259,10 +252,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       signal: AbortSignal,
     ): AsyncIterable<SessionChange> {
       const p = requireUser(principal);
-      const { sessionId } = parse(schemas.watchSessions, {
-        sessionId: "",
-        ...stripUndefined(input),
-      });
+      const { sessionId } = parse(schemas.watchSessions, stripUndefined(input));
       const queue = new ChangeQueue<SessionChange>(deps.watchBuffer ?? 1024, signal);
       const off = bus.subscribe((c) => {
         if (sessionId && c.session.id !== sessionId) return;

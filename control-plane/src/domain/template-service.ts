@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { requireRole, requireUser } from "./access.ts";
 import { decodeKeyToken, encodeToken } from "./cursor.ts";
 import { DomainError, notFound } from "./errors.ts";
-import type { Store } from "./ports.ts";
+import { NameTakenError, type Store } from "./ports.ts";
 import type { Principal } from "./principal.ts";
 import type { Template, TemplateInput } from "./types.ts";
 import { DEFAULT_PAGE_SIZE, isUuid, parse, schemas } from "./validation.ts";
@@ -20,10 +20,6 @@ export interface TemplatePage {
 
 const missing = (ref: string) =>
   notFound(`Template ${ref} does not exist; ListTemplates shows the templates there are.`);
-
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string } | undefined)?.code === "23505";
-}
 
 /** Builds the service over the store. */
 export function createTemplateService(deps: { store: Store }) {
@@ -49,7 +45,7 @@ export function createTemplateService(deps: { store: Store }) {
         return t;
       });
     } catch (err) {
-      if (isUniqueViolation(err)) {
+      if (err instanceof NameTakenError) {
         throw new DomainError(
           "already_exists",
           `A template named ${input.name} already exists; pick another name or update that one.`,
@@ -65,10 +61,7 @@ export function createTemplateService(deps: { store: Store }) {
       input: { pageSize?: number; pageToken?: string },
     ): Promise<TemplatePage> {
       requireUser(p);
-      const req = parse(schemas.listTemplates, {
-        pageSize: input.pageSize ?? 0,
-        pageToken: input.pageToken ?? "",
-      });
+      const req = parse(schemas.listTemplates, input);
       const limit = req.pageSize || DEFAULT_PAGE_SIZE;
       const templates = await store.templates.list(limit, decodeKeyToken("t", req.pageToken));
       const last = templates.at(-1);

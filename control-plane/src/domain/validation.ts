@@ -1,11 +1,14 @@
 /**
- * One zod schema per operation, shared by the Connect handlers and the tRPC procedures, so both
- * transports refuse the same inputs with the same words. A failure becomes
+ * One zod schema per operation, shared by the Connect handlers (through the domain services)
+ * and the tRPC procedures (as their input parsers, trpc/domain-input.ts), so both transports
+ * refuse the same inputs with the same words. A failure becomes
  * DomainError("invalid_argument", "<field>: <what to fix>") naming the proto (snake_case) field.
+ * Optional fields carry their defaults here, so a browser may leave out what a proto always
+ * sends (an empty string, zero, an empty list) and both roads see the same request.
  */
 import { z } from "zod";
 import { DomainError } from "./errors.ts";
-import { AGENT_STATES, SESSION_STATES } from "./types.ts";
+import { AGENT_STATES, type AgentState, SESSION_STATES, type SessionState } from "./types.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -24,8 +27,12 @@ const pageSize = z
   .number()
   .int()
   .min(0, `must be between 0 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})`)
-  .max(MAX_PAGE_SIZE, `must be between 0 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})`);
-const pageToken = z.string().max(512, "is too long; pass back next_page_token unchanged");
+  .max(MAX_PAGE_SIZE, `must be between 0 and ${MAX_PAGE_SIZE} (0 means ${DEFAULT_PAGE_SIZE})`)
+  .default(0);
+const pageToken = z
+  .string()
+  .max(512, "is too long; pass back next_page_token unchanged")
+  .default("");
 const labels = z
   .record(
     z.string().regex(LABEL_KEY, "keys must be label names (letters, digits, '.', '_', '/', '-')"),
@@ -33,34 +40,45 @@ const labels = z
   )
   .refine((m) => Object.keys(m).length <= 32, "at most 32 labels");
 const shortText = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+const optionalText = (max: number) => shortText(max).default("");
+const templateName = z.string().min(1, "name a template (its id or name)").max(128, "is too long");
 
 export const schemas = {
   sessionId: z.object({ id: sessionId }),
   agentId: z.object({ id: agentId }),
   createSession: z.object({
-    template: z.string().min(1, "name a template (its id or name)").max(128, "is too long"),
-    displayName: shortText(128),
-    region: shortText(64),
-    labels,
+    template: templateName,
+    displayName: optionalText(128),
+    region: optionalText(64),
+    labels: labels.default({}),
   }),
   listSessions: z.object({
     pageSize,
     pageToken,
-    states: z.array(z.enum(SESSION_STATES as [string, ...string[]])).max(10),
-    ownerId: shortText(128),
-    agentId: z.union([z.literal(""), agentId]),
-    templateId: z.union([z.literal(""), z.string().regex(UUID, "must be a template id (a UUID)")]),
+    states: z
+      .array(z.enum(SESSION_STATES as [SessionState, ...SessionState[]]))
+      .max(10, "at most 10 states")
+      .default([]),
+    ownerId: optionalText(128),
+    /** The caller's own sessions only: what a "my sessions" view asks without knowing its id. */
+    mine: z.boolean().default(false),
+    agentId: z.union([z.literal(""), agentId]).default(""),
+    templateId: z
+      .union([z.literal(""), z.string().regex(UUID, "must be a template id (a UUID)")])
+      .default(""),
   }),
-  watchSessions: z.object({ sessionId: z.union([z.literal(""), sessionId]) }),
+  viewerToken: z.object({ sessionId }),
+  watchSessions: z.object({ sessionId: z.union([z.literal(""), sessionId]).default("") }),
   listAgents: z.object({
     pageSize,
     pageToken,
-    states: z.array(z.enum(AGENT_STATES as [string, ...string[]])).max(5),
+    states: z
+      .array(z.enum(AGENT_STATES as [AgentState, ...AgentState[]]))
+      .max(5, "at most 5 states")
+      .default([]),
   }),
   listTemplates: z.object({ pageSize, pageToken }),
-  templateRef: z.object({
-    id: z.string().min(1, "name a template (its id or name)").max(128, "is too long"),
-  }),
+  templateRef: z.object({ id: templateName }),
   template: z.object({
     name: z
       .string()

@@ -32,8 +32,16 @@ export class AckBatcher {
     return this.pending.length >= this.limit ? this.inFlight : Promise.resolve();
   }
 
-  /** Resolves when every ack added so far has been written (or its write failed). */
-  async flush(): Promise<void> {
+  /** True while acks wait for their write or a write is in flight. */
+  get busy(): boolean {
+    return this.inFlight !== undefined || this.pending.length > 0;
+  }
+
+  /**
+   * Resolves once every ack added so far is written (or its write failed) and no write is in
+   * flight: close() waits here, and so do tests instead of sleeping.
+   */
+  async idle(): Promise<void> {
     while (this.inFlight) await this.inFlight;
   }
 

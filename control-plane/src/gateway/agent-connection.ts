@@ -5,12 +5,12 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { BoundedQueue } from "@streamspace/common/bounded-queue";
 import {
   type ControlMessage,
   ControlMessageSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import type { AgentCapacity } from "./agent-registry.ts";
-import { BoundedQueue } from "./bounded-queue.ts";
 
 /** A stream the gateway holds; ids are random so a reconnect is never mistaken for the old one. */
 export class AgentConnection {
@@ -72,7 +72,7 @@ export class AgentConnection {
       }),
     );
     this.closedReason = reason;
-    this.outbound.end();
+    this.outbound.close();
   }
 
   /** Ends the stream at once with an error status (revocation, heartbeat timeout). */
@@ -86,6 +86,6 @@ export class AgentConnection {
   ended(reason: string): void {
     if (!this.open) return;
     this.closedReason = reason;
-    this.outbound.end();
+    this.outbound.close();
   }
 }

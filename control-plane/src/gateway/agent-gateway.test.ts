@@ -3,21 +3,30 @@ import { describe, test } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
 import { hashCredential } from "../domain/credentials.ts";
+import { createStaticRelayRingSource } from "../relay-ring/static-relay-ring-source.ts";
+import { MemoryAgentRegistry } from "../store/memory-agent-registry.ts";
 import { createGateway, type GatewayDeps } from "./agent-gateway.ts";
-import { MemoryAgentRegistry } from "./agent-registry.ts";
 import { eventually, ScriptedAgent, startGatewayServer, WAIT } from "./gateway-test-kit.ts";
-import { staticRelayRingSource } from "./relay-ring-source.ts";
 
 const BOOT = "boot-secret";
 const RING = [{ id: "relay-0", url: "http://127.0.0.1:8081" }];
 
+/** Records the cutoff of every silence sweep, so a test can wait for one instead of sleeping. */
+class WatchedRegistry extends MemoryAgentRegistry {
+  readonly sweeps: number[] = [];
+  override expireSilent(before: Date): Promise<string[]> {
+    this.sweeps.push(before.getTime());
+    return super.expireSilent(before);
+  }
+}
+
 async function fixture(over: Partial<GatewayDeps> = {}) {
-  const registry = new MemoryAgentRegistry();
+  const registry = new WatchedRegistry();
   let clock = 1_000_000;
   const gateway = await createGateway({
     pod: "pod-a",
     registry,
-    ring: staticRelayRingSource(RING, 7n),
+    ring: createStaticRelayRingSource(RING, 7n),
     bootstrapToken: BOOT,
     autoApprove: true,
     log: { info() {}, warn() {}, error() {} },
@@ -29,7 +38,15 @@ async function fixture(over: Partial<GatewayDeps> = {}) {
   const tick = (ms: number) => {
     clock += ms;
   };
-  return { registry, gateway, server, open, tick, [Symbol.asyncDispose]: server.close };
+  return {
+    registry,
+    gateway,
+    server,
+    open,
+    tick,
+    now: () => clock,
+    [Symbol.asyncDispose]: server.close,
+  };
 }
 
 const hello = (agentId: string) =>
@@ -157,7 +174,11 @@ describe("AgentGateway.Connect", () => {
     });
     await eventually(() => f.gateway.connection("agent-1")?.lastSequence === 1n);
     f.tick(20_000);
-    await new Promise((r) => setTimeout(r, 100)); // several sweeps: still within the timeout
+    // A sweep at the new time (its silence check runs in the same turn as the stream check):
+    // the heartbeat 20 s ago is still within the 30 s timeout.
+    const cutoff = f.now() - 30_000;
+    await eventually(() => f.registry.sweeps.includes(cutoff));
+    assert.equal(f.gateway.connection("agent-1")?.open, true);
     assert.equal(f.gateway.connectedAgents(), 1);
     f.tick(11_000);
     const err = await a.ended;

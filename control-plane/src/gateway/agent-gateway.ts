@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { createLogger } from "@streamspace/common/log";
 import {
   AgentGateway,
   type AgentMessage,
@@ -23,7 +24,6 @@ import { admitAgent, authenticateStream } from "./gateway-auth.ts";
 import {
   type GatewayDispatcher,
   type GatewayLogger,
-  jsonLogger,
   NO_DISPATCH,
   NO_RECONCILE,
   type SessionReconciler,
@@ -85,6 +85,8 @@ export interface Gateway {
   issueCredential(agentId: string, credential: string): Promise<void>;
   /** SIGTERM: not ready, Reconnect with jitter to every agent, wait for streams to end. */
   drain(opts?: { deadlineMs?: number; jitterMs?: number }): Promise<void>;
+  /** Resolves when outbox delivery has nothing in flight (GatewayDispatcher.idle). */
+  idle(): Promise<void>;
   /** The Connect handler; registerAgentGateway mounts it. */
   connect(
     requests: AsyncIterable<AgentMessage>,
@@ -131,7 +133,7 @@ class GatewayImpl implements Gateway {
     this.dispatcher = deps.dispatcher ? deps.dispatcher(this) : NO_DISPATCH;
     this.reconciler = deps.reconciler ?? NO_RECONCILE;
     this.now = deps.now ?? Date.now;
-    this.log = deps.log ?? jsonLogger("agent-gateway");
+    this.log = deps.log ?? createLogger({ base: { component: "agent-gateway" } });
     this.intervalMs = deps.heartbeatIntervalMs ?? 10_000;
     this.timeoutMs = deps.heartbeatTimeoutMs ?? 3 * this.intervalMs;
     this.beats = new HeartbeatBook(deps.registry, this.log);
@@ -396,6 +398,10 @@ class GatewayImpl implements Gateway {
   async issueCredential(agentId: string, credential: string): Promise<void> {
     const message = msg({ case: "credentialIssued", value: { credential } });
     await this.hub.send({ kind: "control", agentId, message });
+  }
+
+  idle(): Promise<void> {
+    return this.dispatcher.idle();
   }
 
   async drain(opts: { deadlineMs?: number; jitterMs?: number } = {}): Promise<void> {

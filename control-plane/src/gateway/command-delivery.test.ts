@@ -7,6 +7,9 @@ import {
   CommandSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { Platform, SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
+import { createPgGateway } from "../app/pg-gateway.ts";
+import { createStaticRelayRingSource } from "../relay-ring/static-relay-ring-source.ts";
+import { PgCommandStore } from "../store/pg-command-store.ts";
 import {
   addAgent,
   addTemplate,
@@ -20,13 +23,19 @@ import {
   type GatewayServer,
   ScriptedAgent,
   startGatewayServer,
+  untilRead,
 } from "./gateway-test-kit.ts";
-import { createPgGateway } from "./pg-gateway.ts";
-import { PgOutboxClaims } from "./pg-outbox-claims.ts";
-import { staticRelayRingSource } from "./relay-ring-source.ts";
 
 const BOOT = "boot";
 const quiet = { info() {}, warn() {}, error() {} };
+/** Long, so a command is only redelivered when a test moves the clock past its ack deadline. */
+const ACK_TIMEOUT_MS = 30_000;
+/** The gateway's clock runs ahead of the wall clock by this much; tests only ever add to it. */
+let ahead = 0;
+/** Moves the gateway's clock past every ack deadline set so far. */
+const passAckDeadlines = () => {
+  ahead += ACK_TIMEOUT_MS + 1_000;
+};
 let f: CoreFixture;
 let gw: Gateway;
 let server: GatewayServer;
@@ -38,11 +47,14 @@ before(async () => {
     reports: f.reports,
     commands: f.store.commands,
     pod: "pod-a",
-    ring: staticRelayRingSource([]),
+    ring: createStaticRelayRingSource([]),
     bootstrapToken: BOOT,
     autoApprove: true,
-    ackTimeoutMs: 300,
+    ackTimeoutMs: ACK_TIMEOUT_MS,
     dispatchSweepMs: 50,
+    // Streams must outlive the clock jumps above; heartbeats are not what this file tests.
+    heartbeatTimeoutMs: 3_600_000,
+    now: () => Date.now() + ahead,
     log: quiet,
   });
   server = await startGatewayServer(gw);
@@ -94,7 +106,7 @@ describe("delivery from the outbox", () => {
     assert.equal((await row(cmd.commandId))?.status, "completed");
     // A duplicate result (at-least-once) changes nothing.
     a.send({ case: "commandResult", value: { commandId: cmd.commandId, success: false } });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilRead(gw, a, "agent-1");
     assert.equal((await row(cmd.commandId))?.status, "completed");
     assert.equal(commandsFor(a).length, 1);
   });
@@ -103,12 +115,20 @@ describe("delivery from the outbox", () => {
     await using a = await connect("agent-2");
     await f.sessions.create(who.alice, { template: "demo" });
     const first = await a.waitFor("command");
+    passAckDeadlines();
     const again = await a.waitFor("command", 1);
     assert.equal(again.commandId, first.commandId);
     a.send({ case: "commandAck", value: { commandId: first.commandId } });
     await eventually(async () => assert.equal((await row(first.commandId))?.status, "acked"));
+    // Every send of the row (attempts) has reached the agent before counting.
+    const attempts = (await row(first.commandId))?.attempts ?? 0;
+    await eventually(() => commandsFor(a).length === attempts);
     const n = commandsFor(a).length;
-    await new Promise((r) => setTimeout(r, 500));
+    // Past the new ack deadline too, and a claim for this agent runs: the acked row stays put.
+    passAckDeadlines();
+    gw.commandsEnqueued("agent-2");
+    await gw.idle();
+    assert.equal((await row(first.commandId))?.attempts, attempts);
     assert.equal(commandsFor(a).length, n, "acked commands are not resent on the same stream");
   });
 
@@ -159,7 +179,8 @@ describe("delivery from the outbox", () => {
   test("two claimers never take the same row in one attempt", async () => {
     const agentId = "agent-claims";
     await addAgent(f, { id: agentId });
-    const deadline = new Date(Date.now() + 60_000);
+    // Far beyond the gateway's clock (it runs ahead), so its sweep never expires these rows.
+    const deadline = new Date(Date.now() + 3_600_000);
     for (let i = 0; i < 200; i++) {
       const id = crypto.randomUUID();
       const payload = toBinary(
@@ -175,8 +196,8 @@ describe("delivery from the outbox", () => {
         deadline,
       });
     }
-    const a = new PgOutboxClaims(f.tdb.db);
-    const b = new PgOutboxClaims(f.tdb.db);
+    const a = new PgCommandStore(f.tdb.db);
+    const b = new PgCommandStore(f.tdb.db);
     const now = new Date();
     const ack = new Date(Date.now() + 60_000);
     const got = await Promise.all(

@@ -77,7 +77,8 @@ class CommandDispatcher implements GatewayDispatcher {
   private readonly wantReconnect = new Map<string, Reconnect>();
   /** Agents in a claim now. */
   private readonly busy = new Set<string>();
-  private readonly idle = new Set<() => void>();
+  /** Woken whenever a claim, a flush or a sweep ends; each re-checks what it waits for. */
+  private readonly waiters = new Set<() => void>();
   private readonly acks: AckBatcher;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
@@ -131,6 +132,7 @@ class CommandDispatcher implements GatewayDispatcher {
     setImmediate(() => {
       this.flushQueued = false;
       this.flush();
+      this.wake();
     });
   }
 
@@ -170,7 +172,34 @@ class CommandDispatcher implements GatewayDispatcher {
   private release(ids: string[]): void {
     for (const id of ids) this.busy.delete(id);
     if (this.wantDue.size > 0 || this.wantReconnect.size > 0) this.flush();
-    if (this.busy.size === 0 && this.dueInFlight === 0) for (const f of this.idle) f();
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const f of waiters) f();
+  }
+
+  /** Resolves at the next wake-up (a claim, flush or sweep ended). */
+  private changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.add(resolve));
+  }
+
+  private get claiming(): boolean {
+    return this.busy.size > 0 || this.dueInFlight > 0;
+  }
+
+  async idle(): Promise<void> {
+    for (;;) {
+      if (this.acks.busy) {
+        await this.acks.idle();
+        continue;
+      }
+      const wanted = !this.closed && (this.wantDue.size > 0 || this.wantReconnect.size > 0);
+      if (!this.flushQueued && !this.sweeping && !this.claiming && !wanted) return;
+      await this.changed();
+    }
   }
 
   private async claimDue(ids: string[]): Promise<void> {
@@ -260,21 +289,25 @@ class CommandDispatcher implements GatewayDispatcher {
       this.deps.log.warn("outbox sweep failed", { err: String(err) });
     } finally {
       this.sweeping = false;
+      this.wake();
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    await this.acks.flush();
-    if (this.busy.size === 0 && this.dueInFlight === 0) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.idle.delete(done);
-        resolve();
-      };
-      this.idle.add(done);
-      setTimeout(done, 5_000).unref();
+    await this.acks.idle();
+    // Claims in flight finish (their rows are marked sent either way), bounded by 5 s.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 5_000);
+      timer.unref();
     });
+    const finished = (async () => {
+      while (this.claiming) await this.changed();
+    })();
+    await Promise.race([finished, bound]);
+    clearTimeout(timer);
+    this.wake();
   }
 }

@@ -60,7 +60,7 @@ export async function admitAgent(
   registry: AgentRegistry,
   cfg: AdmissionConfig,
 ): Promise<Admission> {
-  const existing = await registry.get(hello.agentId);
+  const existing = await registry.identity(hello.agentId);
   if (cred.kind === "credential") {
     if (existing?.enrolment === "revoked") throw revoked(existing.id);
     if (!existing || !verifyCredential(cred.secret, existing.credentialHash)) {

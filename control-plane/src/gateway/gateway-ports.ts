@@ -17,6 +17,11 @@ export interface GatewayDispatcher {
   poke(agentId: string): void;
   ack(agentId: string, commandId: string): Promise<void>;
   result(agentId: string, result: CommandResult): Promise<void>;
+  /**
+   * Resolves when delivery has nothing in flight: no claim queued or running, no sweep, no ack
+   * waiting for its write. Tests wait here for "everything that was going to happen did".
+   */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,26 +33,14 @@ export interface SessionReconciler {
   sessionEvent(agentId: string, report: SessionReport): Promise<void>;
 }
 
-/** Structured logging without committing to a library; the default writes JSON lines. */
+/**
+ * The logging the gateway needs; the kit's Logger (@streamspace/common/log) satisfies it, and
+ * unit tests pass a recorder.
+ */
 export interface GatewayLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** JSON lines on stderr, the format DESIGN.md §8 asks for. */
-export function jsonLogger(component: string): GatewayLogger {
-  const write = (level: string, msg: string, fields?: Record<string, unknown>) => {
-    const line = { time: new Date().toISOString(), level, component, msg, ...fields };
-    process.stderr.write(
-      `${JSON.stringify(line, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`,
-    );
-  };
-  return {
-    info: (m, f) => write("info", m, f),
-    warn: (m, f) => write("warn", m, f),
-    error: (m, f) => write("error", m, f),
-  };
 }
 
 /** A dispatcher that delivers nothing: the skeleton before the outbox exists. */
@@ -56,6 +49,7 @@ export const NO_DISPATCH: GatewayDispatcher = {
   poke: () => {},
   ack: async () => {},
   result: async () => {},
+  idle: async () => {},
   close: async () => {},
 };
 

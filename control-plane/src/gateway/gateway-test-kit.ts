@@ -17,6 +17,7 @@ import {
   createGrpcTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { BoundedQueue } from "@streamspace/common/bounded-queue";
 import { eventually, WAIT } from "@streamspace/common/testing";
 import {
   AgentGateway,
@@ -25,7 +26,6 @@ import {
   type ControlMessage,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { type Gateway, registerAgentGateway } from "./agent-gateway.ts";
-import { BoundedQueue } from "./bounded-queue.ts";
 
 /** Test waits come from the shared set (common/src/testing.ts). */
 export { eventually, WAIT };
@@ -62,6 +62,23 @@ export async function startGatewayServer(gateway: Gateway): Promise<GatewayServe
     await closed;
   };
   return { url, server, client, close, [Symbol.asyncDispose]: close };
+}
+
+let marker = 1_000_000n;
+
+/**
+ * Sends a heartbeat and waits until the gateway has read it. A stream is read in order, one
+ * frame at a time, so every frame the agent sent before it has been handled by then (acks
+ * queued, results and session events applied): the event tests wait for instead of a sleep.
+ */
+export async function untilRead(
+  gateway: Gateway,
+  agent: ScriptedAgent,
+  agentId: string,
+): Promise<void> {
+  const sequence = ++marker;
+  agent.send({ case: "heartbeat", value: { sequence } });
+  await eventually(() => gateway.connection(agentId)?.lastSequence === sequence);
 }
 
 /** An in-process transport for tests that need no sockets. */
@@ -128,7 +145,7 @@ export class ScriptedAgent implements AsyncDisposable {
 
   /** Half-closes the request side (a polite agent leaving). */
   finish(): void {
-    this.out.end();
+    this.out.close();
   }
 
   /** Drops the call abruptly (a crashed agent). */

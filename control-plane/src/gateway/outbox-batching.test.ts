@@ -7,30 +7,30 @@ import {
   CommandSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
-import { createCommandStore } from "../store/command-store.ts";
+import { createStaticRelayRingSource } from "../relay-ring/static-relay-ring-source.ts";
+import { MemoryAgentRegistry } from "../store/memory-agent-registry.ts";
+import { PgCommandStore } from "../store/pg-command-store.ts";
 import { createTestDatabase, type TestDatabase } from "../store/test-database.ts";
 import { AckBatcher } from "./ack-batcher.ts";
 import { createGateway, type Gateway } from "./agent-gateway.ts";
-import { MemoryAgentRegistry } from "./agent-registry.ts";
 import { commandDispatcher } from "./command-dispatcher.ts";
 import {
   eventually,
   type GatewayServer,
   ScriptedAgent,
   startGatewayServer,
+  untilRead,
 } from "./gateway-test-kit.ts";
 import type { CommandAckRecord } from "./outbox-claims.ts";
-import { PgOutboxClaims } from "./pg-outbox-claims.ts";
-import { staticRelayRingSource } from "./relay-ring-source.ts";
 
 const BOOT = "boot";
 const quiet = { info() {}, warn() {}, error() {} };
 
 /** Records how many statements of each kind delivery ran. */
-class CountingClaims extends PgOutboxClaims {
+class CountingClaims extends PgCommandStore {
   readonly dueClaims: string[][] = [];
   readonly ackWrites: CommandAckRecord[][] = [];
-  override claimDue(...a: Parameters<PgOutboxClaims["claimDue"]>) {
+  override claimDue(...a: Parameters<PgCommandStore["claimDue"]>) {
     this.dueClaims.push([...a[0]]);
     return super.claimDue(...a);
   }
@@ -44,7 +44,8 @@ let tdb: TestDatabase;
 let outbox: CountingClaims;
 let gw: Gateway;
 let server: GatewayServer;
-const commands = () => createCommandStore(tdb.db);
+const commands = () => new PgCommandStore(tdb.db);
+const turn = () => new Promise<void>((r) => setImmediate(r));
 
 before(async () => {
   tdb = await createTestDatabase();
@@ -52,7 +53,7 @@ before(async () => {
   gw = await createGateway({
     pod: "pod-a",
     registry: new MemoryAgentRegistry(),
-    ring: staticRelayRingSource([]),
+    ring: createStaticRelayRingSource([]),
     bootstrapToken: BOOT,
     autoApprove: true,
     log: quiet,
@@ -73,6 +74,11 @@ after(async () => {
   await tdb[Symbol.asyncDispose]();
 });
 
+/**
+ * Connects an agent and waits until the new stream's reconnect claim (which finds nothing) is
+ * done: once the gateway reads a frame sent after Hello, that claim was requested, and idle()
+ * waits for it to end.
+ */
 async function connect(agentId: string): Promise<ScriptedAgent> {
   const a = new ScriptedAgent(server.client, { "x-streamspace-bootstrap-token": BOOT });
   a.send({
@@ -80,6 +86,8 @@ async function connect(agentId: string): Promise<ScriptedAgent> {
     value: { agentId, platform: Platform.LOCAL, capacity: { maxSessions: 5 } },
   });
   await a.waitFor("welcome");
+  await untilRead(gw, a, agentId);
+  await gw.idle();
   return a;
 }
 
@@ -107,8 +115,6 @@ const commandIds = (a: ScriptedAgent): string[] =>
 describe("batched delivery", () => {
   test("pokes for many agents in one turn share one claim; each agent gets its own rows in order", async () => {
     const agents = await Promise.all(["b-1", "b-2", "b-3"].map(connect));
-    // Let the reconnect claims of the new streams finish (they find nothing).
-    await new Promise((r) => setTimeout(r, 100));
     const expected = new Map<string, string[]>();
     for (const id of ["b-1", "b-2", "b-3"]) expected.set(id, await enqueue(id, 3));
     const before = outbox.dueClaims.length;
@@ -126,7 +132,6 @@ describe("batched delivery", () => {
 
   test("a backlog larger than one batch goes out in order, each command once", async () => {
     await using a = await connect("b-backlog");
-    await new Promise((r) => setTimeout(r, 100));
     const ids = await enqueue("b-backlog", 10);
     gw.commandsEnqueued("b-backlog");
     await eventually(() => assert.deepEqual(commandIds(a), ids));
@@ -139,7 +144,6 @@ describe("batched delivery", () => {
 
   test("acks from several agents land in shared writes and move rows to acked", async () => {
     const agents = await Promise.all(["k-1", "k-2"].map(connect));
-    await new Promise((r) => setTimeout(r, 100));
     const ids = [...(await enqueue("k-1", 2)), ...(await enqueue("k-2", 2))];
     gw.commandsEnqueued("k-1");
     gw.commandsEnqueued("k-2");
@@ -162,14 +166,19 @@ describe("batched delivery", () => {
   });
 });
 
-describe("PgOutboxClaims.acknowledge", () => {
+describe("PgCommandStore.acknowledge", () => {
   test("acks only sent or pending rows of the acking agent; late, foreign and malformed acks change nothing", async () => {
     const [sent, done] = await enqueue("x", 2);
     const [foreign] = await enqueue("y", 1);
     assert.ok(sent && done && foreign);
-    await commands().markSent([sent, foreign], new Date(Date.now() + 60_000));
     await commands().setStatus(done, "completed");
-    const n = await new PgOutboxClaims(tdb.db).acknowledge([
+    const ackDeadline = new Date(Date.now() + 60_000);
+    for (const agentId of ["x", "y"]) {
+      await commands().claim(agentId, { kind: "due" }, new Date(), ackDeadline, 10);
+    }
+    assert.equal((await commands().get(sent))?.status, "sent");
+    assert.equal((await commands().get(foreign))?.status, "sent");
+    const n = await commands().acknowledge([
       { agentId: "x", commandId: sent },
       { agentId: "x", commandId: done },
       { agentId: "x", commandId: foreign },
@@ -204,7 +213,7 @@ describe("AckBatcher", () => {
     for (const id of ["2", "3", "4"]) await b.add({ agentId: "a", commandId: id });
     assert.equal(writes.length, 1);
     release();
-    await b.flush();
+    await b.idle();
     assert.deepEqual(
       writes.map((w) => w.map((x) => x.commandId)),
       [["1"], ["2", "3", "4"]],
@@ -234,11 +243,13 @@ describe("AckBatcher", () => {
     const full = b.add({ agentId: "a", commandId: "2" }).then(() => {
       waited = true;
     });
-    await new Promise((r) => setTimeout(r, 20));
+    // Only the gate ends the write, so nothing a turn of the event loop runs can resolve add().
+    await turn();
     assert.equal(waited, false, "add() on a full buffer waits for the write in flight");
+    assert.equal(b.busy, true);
     release();
     await full;
-    await b.flush();
+    await b.idle();
     assert.ok(calls >= 1);
     assert.ok(warned.length >= 1);
   });

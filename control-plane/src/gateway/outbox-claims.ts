@@ -1,7 +1,7 @@
 /**
  * The outbox as delivery sees it: claim rows to send (so two pods never send the same row in
  * the same attempt), and find rows whose agent stayed away past the command deadline.
- * PgOutboxClaims implements it over agent_commands; the schema belongs to the core.
+ * store/pg-command-store.ts (PgCommandStore, agent_commands' one writer) implements it.
  */
 
 /** One row claimed for sending: the payload is the binary streamspace.agent.v1.Command. */

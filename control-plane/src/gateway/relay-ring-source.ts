@@ -14,15 +14,12 @@ export interface RelayRingSnapshot {
   members: RelayRingMember[];
 }
 
-/** Port the gateway consumes; implementations live in control-plane/src/relay-ring/. */
+/**
+ * Port the gateway consumes; implementations live in control-plane/src/relay-ring/ (static and
+ * Redis) and pass one behaviour suite (relay-ring/relay-ring-source-cases.ts).
+ */
 export interface RelayRingSource {
   current(): RelayRingSnapshot;
   /** Calls fn on every change; returns the unsubscribe function. */
   subscribe(fn: (ring: RelayRingSnapshot) => void): () => void;
-}
-
-/** A ring that never changes: the single-node default and the tests' fixture. */
-export function staticRelayRingSource(members: RelayRingMember[], epoch = 1n): RelayRingSource {
-  const snapshot: RelayRingSnapshot = { epoch, members: [...members] };
-  return { current: () => snapshot, subscribe: () => () => {} };
 }

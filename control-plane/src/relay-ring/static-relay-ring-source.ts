@@ -46,8 +46,11 @@ export function parseRelayUrls(value: string, name = "RELAY_URLS"): RelayRingMem
   return members;
 }
 
-/** A ring that never changes (epoch 1). */
-export function createStaticRelayRingSource(members: RelayRingMember[]): ClosableRelayRingSource {
-  const snapshot: RelayRingSnapshot = { epoch: 1n, members: members.map((m) => ({ ...m })) };
+/** A ring that never changes (epoch 1 unless told): the single-node default and test fixture. */
+export function createStaticRelayRingSource(
+  members: RelayRingMember[],
+  epoch = 1n,
+): ClosableRelayRingSource {
+  const snapshot: RelayRingSnapshot = { epoch, members: members.map((m) => ({ ...m })) };
   return { current: () => snapshot, subscribe: () => () => {}, close: async () => {} };
 }

@@ -4,7 +4,8 @@
  */
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
-import { type AnyRequest, type AnyResponse, pathOf, type RouteHandler } from "./http-server.ts";
+import { type AnyRequest, type AnyResponse, pathOf } from "@streamspace/common/listener";
+import type { RouteHandler } from "./http-server.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

@@ -75,3 +75,16 @@ export async function migrateToLatest<T>(db: Kysely<T>): Promise<void> {
     throw new Error(`migration ${failed} failed`, { cause: error });
   }
 }
+
+/**
+ * True for a Postgres unique violation (SQLSTATE 23505; pg and PGlite both expose it as
+ * `code`). Repositories turn it into the port's own answer, so no caller parses SQL errors.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
+}
+
+/** One cheap read for /health: the database answers and the schema is there. */
+export async function pingDatabase(db: Kysely<Database>): Promise<void> {
+  await db.selectFrom("templates").select("id").limit(1).execute();
+}

@@ -10,6 +10,7 @@ import { createSessionReports } from "../domain/session-reports.ts";
 import { createSessionService, type ViewerTokenPort } from "../domain/session-service.ts";
 import { createTemplateService } from "../domain/template-service.ts";
 import { MemorySessionChangeBus } from "./memory-session-change-bus.ts";
+import { PgAgentStore } from "./pg-agent-store.ts";
 import { createPgStore } from "./pg-store.ts";
 import type { Database } from "./schema.ts";
 
@@ -24,13 +25,17 @@ export interface PgCoreOptions {
   traceContext?: () => Record<string, string>;
 }
 
-/** Store + sessions, templates, agents and the report API the gateway calls. */
+/**
+ * Store + sessions, templates, agents and the report API the gateway calls, plus the agents
+ * table as the gateway sees it (enrolment and liveness, the same one writer as store.agents).
+ */
 export function createPgCore(db: Kysely<Database>, opts: PgCoreOptions = {}) {
   const store = createPgStore(db);
   const bus = opts.bus ?? new MemorySessionChangeBus();
   return {
     store,
     bus,
+    registry: new PgAgentStore(db),
     sessions: createSessionService({
       store,
       bus,

@@ -5,12 +5,13 @@
  */
 import type { Kysely } from "kysely";
 import type { AuditRepo, Repos, Store } from "../domain/ports.ts";
-import { createAgentStore } from "./agent-store.ts";
-import { createCommandStore } from "./command-store.ts";
+import { PgAgentStore } from "./pg-agent-store.ts";
+import { PgCommandStore } from "./pg-command-store.ts";
+import { createPgSessionStore } from "./pg-session-store.ts";
+import { createPgTemplateStore } from "./pg-template-store.ts";
 import type { Database } from "./schema.ts";
-import { createSessionStore } from "./session-store.ts";
-import { createTemplateStore } from "./template-store.ts";
 
+/** audit_log is append-only and written only here. */
 function createAuditStore(db: Kysely<Database>): AuditRepo {
   return {
     async append(e) {
@@ -30,10 +31,10 @@ function createAuditStore(db: Kysely<Database>): AuditRepo {
 
 function createRepos(db: Kysely<Database>): Repos {
   return {
-    sessions: createSessionStore(db),
-    templates: createTemplateStore(db),
-    agents: createAgentStore(db),
-    commands: createCommandStore(db),
+    sessions: createPgSessionStore(db),
+    templates: createPgTemplateStore(db),
+    agents: new PgAgentStore(db),
+    commands: new PgCommandStore(db),
     audit: createAuditStore(db),
   };
 }

@@ -5,7 +5,36 @@ import { startRedis } from "../../../scripts/services.ts";
 import type { SessionChange } from "../domain/ports.ts";
 import type { Session } from "../domain/types.ts";
 import { RedisSessionChangeBus } from "./redis-session-change-bus.ts";
+import { runSessionChangeBusCases } from "./session-change-bus-cases.ts";
 import { eventually, WAIT } from "./test-kit.ts";
+
+const url = process.env.TEST_REDIS_URL;
+if (!url) {
+  throw new Error(
+    "TEST_REDIS_URL is not set: run tests with `node --import tsx scripts/test.ts <files>`.",
+  );
+}
+const testRedis = url;
+
+// Every pod has its own Redis connection, as separate processes would.
+runSessionChangeBusCases("redis", async () => {
+  const parts: { client: Redis; bus: RedisSessionChangeBus }[] = [];
+  return {
+    async bus() {
+      const client = new Redis(testRedis, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+      const bus = new RedisSessionChangeBus(client);
+      parts.push({ client, bus });
+      await bus.ready();
+      return bus;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const p of parts) {
+        await p.bus.close();
+        p.client.disconnect();
+      }
+    },
+  };
+});
 
 const session = (id: string, version: number): Session => ({
   id,

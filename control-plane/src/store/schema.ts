@@ -1,6 +1,7 @@
 /**
- * Table types for kysely. They mirror migrations/0001-core.ts exactly; a column added there is
- * added here in the same change, so every query is checked against the real schema.
+ * Table types for kysely: the one `Database` type every query in store/ is checked against.
+ * They mirror the migrations exactly (migrations/index.ts lists them); a column added there is
+ * added here in the same change.
  */
 import type { ColumnType, Generated } from "kysely";
 
@@ -13,6 +14,9 @@ type Int8 = ColumnType<
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
+/** Timestamps come back as Date from both pg and PGlite; inserts may pass a Date. */
+type Timestamp = ColumnType<Date, Date | undefined, Date>;
+type NullableTimestamp = ColumnType<Date | null, Date | null | undefined, Date | null>;
 
 export interface TemplatesTable {
   id: string;
@@ -105,10 +109,55 @@ export interface AuditLogTable {
   created_at: CreatedAt;
 }
 
+/** One person or service account (0002-auth, 0003-login-throttle). */
+export interface UsersTable {
+  id: Generated<string>;
+  username: string;
+  display_name: string;
+  role: "user" | "operator" | "admin";
+  /** `scrypt$N$r$p$salt$hash`, see auth/passwords.ts; parameters travel with the hash. */
+  password_hash: string;
+  disabled: Generated<boolean>;
+  created_at: Timestamp;
+  /** Consecutive wrong passwords since the last good sign-in (auth/login-throttle.ts). */
+  failed_logins: Generated<number>;
+  /** Sign-ins are refused until this instant after too many failures. */
+  locked_until: NullableTimestamp;
+}
+
+/** SDK and grpcurl credentials; only the SHA-256 of the secret is kept. */
+export interface ApiKeysTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  /** The first characters of the secret, so a person can tell keys apart in a list. */
+  prefix: string;
+  secret_hash: string;
+  created_at: Timestamp;
+  expires_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
 /**
- * Every table the core owns. The auth helper's tables (users, api_keys) are declared in their
- * own module and merged by whoever needs both, so neither side edits the other's types.
+ * Opaque refresh tokens, rotated on every use. `family_id` ties a login's chain together so a
+ * replayed (already rotated) token revokes the whole chain; `access_jti` is the access token
+ * minted alongside, revoked with the family.
  */
+export interface RefreshTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  family_id: string;
+  hash: string;
+  access_jti: string;
+  access_expires_at: Date;
+  created_at: Timestamp;
+  expires_at: Date;
+  revoked_at: NullableTimestamp;
+  replaced_by: string | null;
+}
+
+/** Every table the control plane has; one Kysely instance of this type serves them all. */
 export interface Database {
   templates: TemplatesTable;
   agents: AgentsTable;
@@ -116,4 +165,7 @@ export interface Database {
   session_events: SessionEventsTable;
   agent_commands: AgentCommandsTable;
   audit_log: AuditLogTable;
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  refresh_tokens: RefreshTokensTable;
 }

@@ -3,11 +3,10 @@
  * Idempotent across restarts and racing pods: each row is inserted with ON CONFLICT (name) DO
  * NOTHING, and only when the table is empty, so an operator who deleted a default keeps it gone.
  */
-import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { TemplateInput } from "../domain/types.ts";
+import { insertTemplatesIfEmpty } from "./pg-template-store.ts";
 import type { Database } from "./schema.ts";
-import { toColumns } from "./template-store.ts";
 
 const base: Omit<TemplateInput, "name" | "displayName" | "description" | "image" | "command"> = {
   vncPort: 0,
@@ -41,17 +40,6 @@ export const DEFAULT_TEMPLATES: TemplateInput[] = [
 ];
 
 /** Inserts the defaults into an empty templates table; returns how many were inserted. */
-export async function seedDefaultTemplates(db: Kysely<Database>): Promise<number> {
-  const existing = await db.selectFrom("templates").select("id").limit(1).execute();
-  if (existing.length > 0) return 0;
-  let inserted = 0;
-  for (const t of DEFAULT_TEMPLATES) {
-    const r = await db
-      .insertInto("templates")
-      .values({ id: randomUUID(), ...toColumns(t) })
-      .onConflict((oc) => oc.column("name").doNothing())
-      .executeTakeFirst();
-    inserted += Number(r.numInsertedOrUpdatedRows ?? 0n);
-  }
-  return inserted;
+export function seedDefaultTemplates(db: Kysely<Database>): Promise<number> {
+  return insertTemplatesIfEmpty(db, DEFAULT_TEMPLATES);
 }

@@ -4,7 +4,9 @@
  * polling wait (eventually) that tests use instead of sleeps.
  */
 import type { Principal } from "../domain/principal.ts";
+import { platformToProto } from "../domain/proto-mapping.ts";
 import type { Agent, Platform, TemplateInput } from "../domain/types.ts";
+import type { PgAgentStore } from "./pg-agent-store.ts";
 import { createPgCore, type PgCore, type PgCoreOptions } from "./pg-core.ts";
 import { createTestDatabase, type TestDatabase } from "./test-database.ts";
 
@@ -50,33 +52,46 @@ export async function createCoreFixture(
   };
 }
 
-/** Registers an agent as if it had said hello and been approved. */
-export async function addAgent(
-  core: PgCore,
-  a: {
-    id: string;
-    maxSessions?: number;
-    platform?: Exclude<Platform, "">;
-    region?: string;
-    labels?: Record<string, string>;
-    state?: Agent["state"];
-  },
-): Promise<Agent> {
-  await core.store.agents.upsertFromHello({
-    id: a.id,
-    platform: a.platform ?? "local",
+/** What a test says about an agent; everything else gets a sensible default. */
+export interface TestAgent {
+  id: string;
+  maxSessions?: number;
+  platform?: Exclude<Platform, "">;
+  region?: string;
+  labels?: Record<string, string>;
+  state?: Agent["state"];
+}
+
+/**
+ * Writes an agent through the statements production uses: enrolled and connected through the
+ * gateway's registry, then moved to `state` by the domain's repository (both are the one
+ * PgAgentStore). No credential is set; tests that need one approve through AgentService.
+ */
+export async function registerAgent(agents: PgAgentStore, a: TestAgent): Promise<Agent> {
+  const info = {
+    platform: platformToProto(a.platform ?? "local"),
     region: a.region ?? "",
     version: "test",
     labels: a.labels ?? {},
-    maxSessions: a.maxSessions ?? 10,
-    maxCpuMillis: 4000n,
-    maxMemoryBytes: 8n << 30n,
-    pod: "pod-test",
-    initialState: a.state ?? "online",
-  });
-  const agent = await core.store.agents.get(a.id);
+    capacity: {
+      maxSessions: a.maxSessions ?? 10,
+      activeSessions: 0,
+      maxCpuMillis: 4000n,
+      maxMemoryBytes: 8n << 30n,
+    },
+  };
+  const state = a.state ?? "online";
+  await agents.enrolPending(a.id, info);
+  await agents.markOnline(a.id, "pod-test", info, new Date());
+  if (state !== "pending") await agents.setState(a.id, state);
+  const agent = await agents.get(a.id);
   if (!agent) throw new Error("agent vanished");
   return agent;
+}
+
+/** Registers an agent as if it had said hello and been approved. */
+export function addAgent(core: PgCore, a: TestAgent): Promise<Agent> {
+  return registerAgent(core.registry, a);
 }
 
 /** A template with sensible defaults, created by the admin. */

@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createLogger } from "@streamspace/common/log";
 import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
 import { type ControlPlane, createControlPlane } from "../app.ts";
 import { loadConfig } from "../config.ts";
-import { createLogger } from "../log.ts";
 import { createTestDatabase } from "../store/test-database.ts";
 
 export const TEST_ADMIN_PASSWORD = "admin-password-for-tests";
@@ -50,7 +50,7 @@ export async function startTestControlPlane(
   });
   const cp = await createControlPlane(
     config,
-    createLogger(config.logLevel, { pod: config.podName }),
+    createLogger({ level: config.logLevel, base: { pod: config.podName } }),
   );
   const auth = createClient(AuthService, createGrpcTransport({ baseUrl: cp.url }));
   let admin: Promise<string> | undefined;

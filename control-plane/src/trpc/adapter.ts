@@ -2,7 +2,7 @@
  * Glue between the control plane's one HTTP server and the tRPC router: an HTTP handler for
  * `/trpc/*` (queries and mutations; HTTP/1.1 and h2c alike) and a `noServer` WebSocketServer
  * for upgrades on `/trpc` (subscriptions). The server owns the port; this module owns nothing
- * but the protocol, so the lead can mount it beside Connect, /vnc and the web UI.
+ * but the protocol, so it mounts beside Connect, /vnc and the web UI on the one port.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";

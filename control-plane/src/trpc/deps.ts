@@ -1,7 +1,8 @@
 /**
  * What the tRPC edge needs from the rest of the control plane: the very domain services the
- * Connect handlers call (picked down to the methods used), so no rule is written twice. app.ts
- * passes the instances it already built; tests pass the same services over a real database.
+ * Connect handlers call (picked down to the methods used), so no rule is written twice. The
+ * composition root passes the instances it already built; tests pass the same services over
+ * a real database.
  */
 import type { AuthUser, TokenPair } from "../auth/auth-core.ts";
 import type { AgentService } from "../domain/agent-service.ts";
@@ -10,7 +11,7 @@ import type { SessionService } from "../domain/session-service.ts";
 import type { TemplateService } from "../domain/template-service.ts";
 import type { Agent } from "../domain/types.ts";
 
-/** Identity and credentials: the auth helper's AuthCore satisfies this as it is. */
+/** Identity and credentials: auth/auth-core.ts's AuthCore satisfies this as it is. */
 export interface AuthPort {
   /** Resolves an `authorization` header value (Bearer JWT or API key) to a Principal. */
   authenticate(header: string | undefined): Promise<Principal>;

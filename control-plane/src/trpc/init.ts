@@ -39,7 +39,10 @@ export async function createContextFromAuthorization(
 /** Converts any thrown value to a TRPCError through the shared table; unknown causes are logged. */
 export function toTrpcError(err: unknown, deps: TrpcDeps | undefined): TRPCError {
   if (err instanceof TRPCError) {
-    // tRPC wraps whatever a resolver threw as INTERNAL_SERVER_ERROR with the original as cause.
+    // tRPC wraps whatever a resolver threw as INTERNAL_SERVER_ERROR, and whatever an input
+    // parser threw as BAD_REQUEST, with the original as cause: a domain error goes through
+    // the table so its code and sentence match the Connect road.
+    if (err.cause instanceof DomainError) return toTrpcError(err.cause, deps);
     if (err.code !== "INTERNAL_SERVER_ERROR" || err.cause === undefined) return err;
     return toTrpcError(err.cause, deps);
   }

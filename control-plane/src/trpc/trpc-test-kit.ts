@@ -6,20 +6,23 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from "@trpc/client";
-import type { Kysely } from "kysely";
 import { WebSocket } from "ws";
-import type { AuthTables } from "../auth/auth-schema.ts";
-import { createFreshDatabase, createPod, seedUser } from "../auth/auth-test-kit.ts";
+import { createPod, seedUser } from "../auth/auth-test-kit.ts";
 import { generateSigningKeyPem, signingKeysFromPem } from "../auth/signing-keys.ts";
 import { createViewerTokenSigner } from "../auth/viewer-tokens.ts";
-import { createAgentService } from "../domain/agent-service.ts";
+import type { AuthServiceDeps } from "../connect/auth-service.ts";
+import { type AgentService, createAgentService } from "../domain/agent-service.ts";
 import type { Store } from "../domain/ports.ts";
-import { createSessionService } from "../domain/session-service.ts";
-import { createTemplateService } from "../domain/template-service.ts";
+import { createSessionService, type SessionService } from "../domain/session-service.ts";
+import { createTemplateService, type TemplateService } from "../domain/template-service.ts";
 import { createDatabase, migrateToLatest } from "../store/database.ts";
 import { MemorySessionChangeBus } from "../store/memory-session-change-bus.ts";
+import { PgAgentStore } from "../store/pg-agent-store.ts";
+import { createPgAuthStore } from "../store/pg-auth-store.ts";
 import { createPgStore } from "../store/pg-store.ts";
 import { seedDefaultTemplates } from "../store/seed.ts";
+import { createFreshDatabase } from "../store/test-database.ts";
+import { registerAgent } from "../store/test-kit.ts";
 import { createTrpcHandlers, type TrpcHandlers } from "./adapter.ts";
 import type { TrpcDeps } from "./deps.ts";
 import type { AppRouter } from "./router.ts";
@@ -35,6 +38,10 @@ export interface TrpcFixture extends AsyncDisposable {
   bus: MemorySessionChangeBus;
   handlers: TrpcHandlers;
   deps: TrpcDeps;
+  /** The domain services behind the procedures, to put other transports over the same data. */
+  services: { sessions: SessionService; templates: TemplateService; agents: AgentService };
+  /** Sign-in and user administration behind the procedures, likewise. */
+  authServices: AuthServiceDeps;
   users: { alice: string; bob: string; admin: string };
   /** A client that sends `authorization` (Bearer <token>) on both links, or none. */
   client(token?: string): TestClient;
@@ -54,20 +61,19 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
   await seedDefaultTemplates(db);
   const store = createPgStore(db);
   const bus = new MemorySessionChangeBus();
-  const authDb = db as unknown as Kysely<AuthTables>;
-  const { auth } = createPod(authDb);
+  const authStore = createPgAuthStore(db);
+  const { auth, users: userAdmin } = createPod(authStore);
   const keys = await signingKeysFromPem(generateSigningKeyPem());
-  const deps: TrpcDeps = {
-    auth,
+  const services = {
     sessions: createSessionService({ store, bus, viewerTokens: createViewerTokenSigner(keys) }),
     templates: createTemplateService({ store }),
     agents: createAgentService({ store }),
-    agentPollMs: opts.agentPollMs ?? 100,
   };
+  const deps: TrpcDeps = { auth, ...services, agentPollMs: opts.agentPollMs ?? 100 };
   const users = {
-    alice: await seedUser(authDb, "alice", "user", PASSWORD),
-    bob: await seedUser(authDb, "bob", "user", PASSWORD),
-    admin: await seedUser(authDb, "root", "admin", PASSWORD),
+    alice: await seedUser(authStore, "alice", "user", PASSWORD),
+    bob: await seedUser(authStore, "bob", "user", PASSWORD),
+    admin: await seedUser(authStore, "root", "admin", PASSWORD),
   };
   const handlers = createTrpcHandlers(deps);
   const server: Server = createServer((req, res) => {
@@ -113,6 +119,8 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
     bus,
     handlers,
     deps,
+    services,
+    authServices: { auth, users: userAdmin },
     users,
     client,
     async login(username) {
@@ -124,18 +132,7 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
       };
     },
     async addAgent(id = "agent-1") {
-      await store.agents.upsertFromHello({
-        id,
-        platform: "local",
-        region: "",
-        version: "test",
-        labels: {},
-        maxSessions: 10,
-        maxCpuMillis: 64_000n,
-        maxMemoryBytes: 64n * 2n ** 30n,
-        pod: "pod-test",
-        initialState: "online",
-      });
+      await registerAgent(new PgAgentStore(db), { id, maxSessions: 10 });
     },
     async [Symbol.asyncDispose]() {
       for (const c of clients) await c.close().catch(() => {});

@@ -7,15 +7,13 @@
 import type { AuthUser, TokenPair } from "../auth/auth-core.ts";
 import type { Role } from "../domain/principal.ts";
 import { viewerPath } from "../domain/proto-mapping.ts";
-import {
-  AGENT_STATES,
-  type Agent,
-  type AgentState,
-  type Platform,
-  SESSION_STATES,
-  type Session,
-  type SessionState,
-  type Template,
+import type {
+  Agent,
+  AgentState,
+  Platform,
+  Session,
+  SessionState,
+  Template,
 } from "../domain/types.ts";
 
 export type { AgentState, Platform, Role, SessionState };
@@ -147,7 +145,3 @@ export function tokensView(t: TokenPair): TokensView {
     refreshExpireTime: t.refreshExpiresAt.toISOString(),
   };
 }
-
-/** The state names the browser may filter by, as zod enum tuples. */
-export const SESSION_STATE_NAMES = SESSION_STATES as [SessionState, ...SessionState[]];
-export const AGENT_STATE_NAMES = AGENT_STATES as [AgentState, ...AgentState[]];

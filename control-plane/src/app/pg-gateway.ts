@@ -1,17 +1,18 @@
 /**
  * The gateway wired over Postgres: registry, outbox claims, delivery and reconciliation. One
- * function so app.ts, tests and benchmarks build the production shape the same way.
+ * function so app.ts, tests and benchmarks build the production shape the same way; like
+ * pg-core.ts it lives in store/ because it is where the database meets the ports it fills.
  */
+import { createLogger } from "@streamspace/common/log";
 import type { Kysely } from "kysely";
 import type { CommandRepo } from "../domain/ports.ts";
 import type { SessionReports } from "../domain/session-reports.ts";
+import { createGateway, type Gateway, type GatewayDeps } from "../gateway/agent-gateway.ts";
+import { commandDispatcher } from "../gateway/command-dispatcher.ts";
+import { createSessionReconciler } from "../gateway/session-reconciler.ts";
+import { PgAgentStore } from "../store/pg-agent-store.ts";
+import { PgCommandStore } from "../store/pg-command-store.ts";
 import type { Database } from "../store/schema.ts";
-import { createGateway, type Gateway, type GatewayDeps } from "./agent-gateway.ts";
-import { commandDispatcher } from "./command-dispatcher.ts";
-import { jsonLogger } from "./gateway-ports.ts";
-import { PgAgentRegistry } from "./pg-agent-registry.ts";
-import { PgOutboxClaims } from "./pg-outbox-claims.ts";
-import { createSessionReconciler } from "./session-reconciler.ts";
 
 /** Options beyond GatewayDeps: where the data is and how delivery is timed. */
 export interface PgGatewayOptions
@@ -29,7 +30,7 @@ export interface PgGatewayOptions
 
 /** Builds and starts the Postgres-backed gateway. */
 export async function createPgGateway(opts: PgGatewayOptions): Promise<Gateway> {
-  const log = opts.log ?? jsonLogger("agent-gateway");
+  const log = opts.log ?? createLogger({ base: { component: "agent-gateway" } });
   let gateway: Gateway | undefined;
   const reconciler = createSessionReconciler({
     reports: opts.reports,
@@ -41,10 +42,10 @@ export async function createPgGateway(opts: PgGatewayOptions): Promise<Gateway> 
   gateway = await createGateway({
     ...opts,
     log,
-    registry: new PgAgentRegistry(opts.db),
+    registry: new PgAgentStore(opts.db),
     reconciler,
     dispatcher: commandDispatcher({
-      outbox: new PgOutboxClaims(opts.db),
+      outbox: new PgCommandStore(opts.db),
       reports: opts.reports,
       ackTimeoutMs: opts.ackTimeoutMs,
       sweepEveryMs: opts.dispatchSweepMs,

@@ -2,9 +2,11 @@
  * Templates on Postgres/PGlite. Looked up by UUID or by unique name, because people type names
  * ("xterm-desktop") and programs pass ids; jsonb columns hold the list and map fields.
  */
+import { randomUUID } from "node:crypto";
 import type { Kysely, Selectable } from "kysely";
-import type { TemplateRepo } from "../domain/ports.ts";
+import { NameTakenError, type TemplateRepo } from "../domain/ports.ts";
 import type { Platform, Template, TemplateInput } from "../domain/types.ts";
+import { isUniqueViolation } from "./database.ts";
 import type { Database, TemplatesTable } from "./schema.ts";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -30,8 +32,8 @@ function fromRow(r: Selectable<TemplatesTable>): Template {
   };
 }
 
-/** Row columns of a template (also used by the seed, so both write the same shape). */
-export function toColumns(t: TemplateInput) {
+/** Row columns of a template, the same for inserts, updates and the seed. */
+function toColumns(t: TemplateInput) {
   return {
     name: t.name,
     display_name: t.displayName,
@@ -50,8 +52,16 @@ export function toColumns(t: TemplateInput) {
   };
 }
 
+/** Rethrows a unique violation on the name as the port's NameTakenError. */
+const nameTaken =
+  (name: string) =>
+  (err: unknown): never => {
+    if (isUniqueViolation(err)) throw new NameTakenError(`template name ${name}`, { cause: err });
+    throw err;
+  };
+
 /** The TemplateRepo over any Kysely handle. */
-export function createTemplateStore(db: Kysely<Database>): TemplateRepo {
+export function createPgTemplateStore(db: Kysely<Database>): TemplateRepo {
   return {
     async find(idOrName) {
       const row = await db
@@ -72,7 +82,8 @@ export function createTemplateStore(db: Kysely<Database>): TemplateRepo {
         .insertInto("templates")
         .values({ id, ...toColumns(t) })
         .returningAll()
-        .executeTakeFirstOrThrow();
+        .executeTakeFirstOrThrow()
+        .catch(nameTaken(t.name));
       return fromRow(row);
     },
     async update(id, t) {
@@ -81,19 +92,36 @@ export function createTemplateStore(db: Kysely<Database>): TemplateRepo {
         .set({ ...toColumns(t), update_time: new Date() })
         .where("id", "=", id)
         .returningAll()
-        .executeTakeFirst();
+        .executeTakeFirst()
+        .catch(nameTaken(t.name));
       return row && fromRow(row);
     },
     async delete(id) {
       const r = await db.deleteFrom("templates").where("id", "=", id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     },
-    async count() {
-      const r = await db
-        .selectFrom("templates")
-        .select((eb) => eb.fn.countAll<string>().as("n"))
-        .executeTakeFirstOrThrow();
-      return Number(r.n);
-    },
   };
+}
+
+/**
+ * Inserts the given templates into an empty table (store/seed.ts holds the defaults); returns
+ * how many were inserted. ON CONFLICT (name) DO NOTHING makes racing pods safe, and the
+ * emptiness check keeps a default an operator deleted gone.
+ */
+export async function insertTemplatesIfEmpty(
+  db: Kysely<Database>,
+  templates: TemplateInput[],
+): Promise<number> {
+  const existing = await db.selectFrom("templates").select("id").limit(1).execute();
+  if (existing.length > 0) return 0;
+  let inserted = 0;
+  for (const t of templates) {
+    const r = await db
+      .insertInto("templates")
+      .values({ id: randomUUID(), ...toColumns(t) })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .executeTakeFirst();
+    inserted += Number(r.numInsertedOrUpdatedRows ?? 0n);
+  }
+  return inserted;
 }

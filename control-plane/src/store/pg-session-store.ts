@@ -4,14 +4,15 @@
  * of create_time in the cursor, so microsecond timestamps never skip or repeat a row.
  */
 import { type Kysely, type Selectable, sql } from "kysely";
-import type { NewSession, SessionCursor, SessionListQuery, SessionRepo } from "../domain/ports.ts";
+import type { SessionCursor, SessionListQuery, SessionRepo } from "../domain/ports.ts";
 import type { Session, SessionState } from "../domain/types.ts";
+import { reserveSlotSql } from "./pg-agent-store.ts";
+import { insertCommandSql } from "./pg-command-store.ts";
 import type { Database, SessionsTable } from "./schema.ts";
 
 type SessionRow = Selectable<SessionsTable>;
 
-/** Maps one row; exported for stores that join sessions (the gateway's reconciliation). */
-export function sessionFromRow(r: SessionRow): Session {
+function sessionFromRow(r: SessionRow): Session {
   return {
     id: r.id,
     ownerId: r.owner_id,
@@ -33,34 +34,13 @@ export function sessionFromRow(r: SessionRow): Session {
 const cursorText = sql<string>`create_time::text`.as("cursor_time");
 
 /** The SessionRepo over any Kysely handle (the pool or one transaction). */
-export function createSessionStore(db: Kysely<Database>): SessionRepo {
+export function createPgSessionStore(db: Kysely<Database>): SessionRepo {
   return {
     async get(id, opts) {
       let q = db.selectFrom("sessions").selectAll().where("id", "=", id);
       if (opts?.forUpdate) q = q.forUpdate();
       const row = await q.executeTakeFirst();
       return row && sessionFromRow(row);
-    },
-
-    async insert(s: NewSession) {
-      const row = await db
-        .insertInto("sessions")
-        .values({
-          id: s.id,
-          owner_id: s.ownerId,
-          template_id: s.templateId,
-          agent_id: s.agentId,
-          state: s.state,
-          state_reason: s.stateReason,
-          display_name: s.displayName,
-          cpu_millis: s.resources.cpuMillis.toString(),
-          memory_bytes: s.resources.memoryBytes.toString(),
-          vnc_endpoint: "",
-          holds_capacity: s.holdsCapacity,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return sessionFromRow(row);
     },
 
     async update(id, expectedVersion, patch) {
@@ -90,11 +70,10 @@ export function createSessionStore(db: Kysely<Database>): SessionRepo {
     },
 
     async insertScheduled(s, actor, cmd) {
+      // No agent, no slot to reserve: nothing is written, as for a full agent.
+      if (s.agentId === null) return undefined;
       const r = await sql<SessionRow>`
-        WITH r AS (
-          UPDATE agents SET active_sessions = active_sessions + 1
-          WHERE id = ${s.agentId} AND state = 'online' AND active_sessions < max_sessions
-          RETURNING id),
+        WITH r AS (${reserveSlotSql(s.agentId)}),
         s AS (
           INSERT INTO sessions (id, owner_id, template_id, agent_id, state, state_reason,
                                 display_name, cpu_millis, memory_bytes, holds_capacity)
@@ -106,11 +85,7 @@ export function createSessionStore(db: Kysely<Database>): SessionRepo {
         e AS (
           INSERT INTO session_events (session_id, from_state, to_state, reason, version, actor)
           SELECT s.id, NULL, s.state, s.state_reason, s.version, ${actor} FROM s),
-        c AS (
-          INSERT INTO agent_commands (id, agent_id, session_id, kind, payload, status, deadline)
-          SELECT ${cmd.id}::uuid, s.agent_id, s.id, ${cmd.kind}, ${cmd.payload}, 'pending',
-                 ${cmd.deadline}::timestamptz
-          FROM s)
+        c AS (${insertCommandSql(cmd, sql<boolean>`EXISTS (SELECT 1 FROM s)`)})
         SELECT * FROM s`.execute(db);
       const row = r.rows[0];
       return row && sessionFromRow(row);
@@ -154,4 +129,18 @@ export function createSessionStore(db: Kysely<Database>): SessionRepo {
         .execute();
     },
   };
+}
+
+/** Sessions per state among `states` (states with none are absent); served by sessions_state_page_idx. */
+export async function countSessionsByState(
+  db: Kysely<Database>,
+  states: readonly SessionState[],
+): Promise<Map<SessionState, number>> {
+  const rows = await db
+    .selectFrom("sessions")
+    .select((eb) => ["state", eb.fn.countAll<string>().as("n")])
+    .where("state", "in", [...states])
+    .groupBy("state")
+    .execute();
+  return new Map(rows.map((r) => [r.state as SessionState, Number(r.n)]));
 }

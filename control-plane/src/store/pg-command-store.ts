@@ -1,12 +1,19 @@
 /**
- * OutboxClaims over agent_commands. The claim is one statement: a FOR UPDATE SKIP LOCKED
- * subselect picks the rows and the UPDATE marks them sent, so two pods (or a poke racing a
- * sweep) never send the same row in the same attempt; a row locked by another claimer is
- * skipped, not waited for. Postgres orders the claimed rows (created_at has microseconds, a
- * JS Date only milliseconds, so sorting in JS would swap commands issued in the same ms).
+ * The command outbox (DESIGN.md §3.2) on Postgres/PGlite, and the only module that writes
+ * agent_commands. Rows are written in the transaction of the state change that needs them
+ * (CommandRepo, for the domain) and walk pending → sent → acked → completed|failed as delivery
+ * claims and acknowledges them (OutboxClaims, for the gateway). A sent row whose ack deadline
+ * passed is due again, which makes delivery at-least-once; agents dedupe by id.
+ *
+ * A claim is one statement: a FOR UPDATE SKIP LOCKED subselect picks the rows and the UPDATE
+ * marks them sent, so two pods (or a poke racing a sweep) never send the same row in the same
+ * attempt; a row locked by another claimer is skipped, not waited for. Postgres orders the
+ * claimed rows (created_at has microseconds, a JS Date only milliseconds, so sorting in JS
+ * would swap commands issued in the same ms).
  */
-import { type Kysely, sql } from "kysely";
-import type { Database } from "../store/schema.ts";
+import { type Kysely, type RawBuilder, type Selectable, sql } from "kysely";
+import type { CommandRepo, NewCommand } from "../domain/ports.ts";
+import type { AgentCommand, CommandKind, CommandStatus } from "../domain/types.ts";
 import type {
   ClaimedAgentCommand,
   ClaimedCommand,
@@ -14,14 +21,87 @@ import type {
   CommandAckRecord,
   ExpiredCommand,
   OutboxClaims,
-} from "./outbox-claims.ts";
+} from "../gateway/outbox-claims.ts";
+import type { AgentCommandsTable, Database } from "./schema.ts";
 
 // Ids are uuid columns: one malformed id in an array parameter would fail the whole batch.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Postgres/PGlite implementation of the delivery side of the outbox. */
-export class PgOutboxClaims implements OutboxClaims {
+function fromRow(r: Selectable<AgentCommandsTable>): AgentCommand {
+  return {
+    id: r.id,
+    agentId: r.agent_id,
+    sessionId: r.session_id,
+    kind: r.kind as CommandKind,
+    payload: new Uint8Array(r.payload),
+    status: r.status as CommandStatus,
+    attempts: r.attempts,
+    ackDeadline: r.ack_deadline,
+    deadline: r.deadline,
+    error: r.error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/**
+ * `INSERT INTO agent_commands …` of one pending row, only when `onlyIf` holds: a step of a
+ * data-modifying CTE (store/pg-session-store.ts insertScheduled) that must write the command
+ * only if the earlier steps wrote their rows.
+ */
+export function insertCommandSql(c: NewCommand, onlyIf: RawBuilder<boolean>): RawBuilder<never> {
+  return sql<never>`
+    INSERT INTO agent_commands (id, agent_id, session_id, kind, payload, status, deadline)
+    SELECT ${c.id}::uuid, ${c.agentId}, ${c.sessionId}::uuid, ${c.kind}, ${c.payload}, 'pending',
+           ${c.deadline}::timestamptz
+    WHERE ${onlyIf}`;
+}
+
+/** CommandRepo and OutboxClaims over any Kysely handle (the pool or one transaction). */
+export class PgCommandStore implements CommandRepo, OutboxClaims {
   constructor(private readonly db: Kysely<Database>) {}
+
+  // --- CommandRepo (domain) ---
+
+  async insert(c: NewCommand): Promise<void> {
+    await this.db
+      .insertInto("agent_commands")
+      .values({
+        id: c.id,
+        agent_id: c.agentId,
+        session_id: c.sessionId,
+        kind: c.kind,
+        payload: c.payload,
+        status: "pending",
+        deadline: c.deadline,
+      })
+      .execute();
+  }
+
+  async get(id: string): Promise<AgentCommand | undefined> {
+    const row = await this.db
+      .selectFrom("agent_commands")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  async setStatus(
+    id: string,
+    status: CommandStatus,
+    error?: string | null,
+  ): Promise<AgentCommand | undefined> {
+    const row = await this.db
+      .updateTable("agent_commands")
+      .set({ status, error: error ?? null, updated_at: sql`now()` })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  // --- OutboxClaims (gateway delivery) ---
 
   async claim(
     agentId: string,

@@ -4,10 +4,13 @@
  * listed as anonymous here can never be reached without a live, enabled user.
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { principalKey } from "../connect/principal-context.ts";
+import { createLogger } from "@streamspace/common/log";
+import { isCredentialError, SIGN_IN_FIRST } from "../auth/auth-core.ts";
 import { ANONYMOUS, type Principal } from "../domain/principal.ts";
 import { toConnectError } from "../edge/error-table.ts";
-import { isCredentialError, SIGN_IN_FIRST } from "./auth-core.ts";
+import { principalKey } from "./principal-context.ts";
+
+const defaultLog = createLogger({ base: { component: "auth" } });
 
 /** Methods (`package.Service/Method`) anyone may call: signing in cannot require being signed in. */
 export const ANONYMOUS_METHODS: ReadonlySet<string> = new Set([
@@ -47,7 +50,7 @@ export function allowsAnonymous(service: string, method: string): boolean {
  */
 export function createAuthInterceptor(
   auth: Authenticator,
-  log: (msg: string, err: unknown) => void = (msg, err) => console.error(msg, err),
+  log: (msg: string, err: unknown) => void = (msg, err) => defaultLog.error(msg, { err }),
 ): Interceptor {
   return (next) => async (req) => {
     const service = req.service.typeName;

@@ -1,6 +1,6 @@
 /**
- * Both ring sources: the static list parser, and the Redis source watching real relay
- * registrations (join, TTL expiry, graceful leave), with the epoch growing on every change.
+ * The Redis ring source: the shared suite, then real relay registrations over time (join, TTL
+ * expiry, graceful leave), with the epoch growing on every change.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -10,26 +10,20 @@ import { eventually } from "@streamspace/common/testing";
 import { Redis } from "ioredis";
 import type { RelayRingSnapshot } from "../gateway/relay-ring-source.ts";
 import { createRedisRelayRingSource } from "./redis-relay-ring-source.ts";
-import { createStaticRelayRingSource, parseRelayUrls } from "./static-relay-ring-source.ts";
+import { runRelayRingSourceCases } from "./relay-ring-source-cases.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL;
 
-describe("static relay ring source", () => {
-  it("parses plain URLs and id=url entries", () => {
-    assert.deepEqual(parseRelayUrls("http://a:8081, http://b:8081/"), [
-      { id: "relay-1", url: "http://a:8081" },
-      { id: "relay-2", url: "http://b:8081" },
-    ]);
-    assert.deepEqual(parseRelayUrls("r1=http://a:1"), [{ id: "r1", url: "http://a:1" }]);
-    const src = createStaticRelayRingSource(parseRelayUrls("http://a:1"));
-    assert.equal(src.current().epoch, 1n);
-  });
-
-  it("names the variable and entry on bad input", () => {
-    assert.throws(() => parseRelayUrls("not a url"), /RELAY_URLS entry "not a url" is invalid/);
-    assert.throws(() => parseRelayUrls("ftp://x:1"), /http\(s\)/);
-    assert.throws(() => parseRelayUrls("a=http://x:1,a=http://y:1"), /same relay id twice/);
-  });
+runRelayRingSourceCases("redis", async (members) => {
+  assert.ok(REDIS_URL, "run through scripts/test.ts, which starts Redis and sets TEST_REDIS_URL");
+  const prefix = `t-${randomUUID()}`;
+  const redis = new Redis(REDIS_URL);
+  try {
+    for (const m of members) await heartbeatRelay(redis, m, 60_000, prefix);
+  } finally {
+    redis.disconnect();
+  }
+  return createRedisRelayRingSource({ url: REDIS_URL, prefix, pollMs: 50 });
 });
 
 describe("redis relay ring source", () => {
