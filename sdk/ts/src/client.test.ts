@@ -4,7 +4,7 @@
  * sign-in, refresh before expiry and after a refusal, typed errors, paging.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type LiveControlPlane, startLiveControlPlane } from "../testing/live-control-plane.ts";
@@ -183,5 +183,30 @@ describe("package", () => {
       { cwd: dir, env: { ...process.env, NODE_OPTIONS: "" }, encoding: "utf8" },
     );
     assert.match(out, /demo-desktop/);
+  });
+});
+
+describe("example", () => {
+  test("the quickstart example runs as documented", () => {
+    const example = resolve(import.meta.dirname, "../examples/quickstart.ts");
+    const env = {
+      ...process.env,
+      STREAMSPACE_URL: cp.url,
+      STREAMSPACE_USER: cp.username,
+      STREAMSPACE_PASSWORD: cp.password,
+    };
+    const run = (password: string) =>
+      spawnSync(process.execPath, ["--import", "tsx", example], {
+        env: { ...env, STREAMSPACE_PASSWORD: password },
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+    const ok = run(cp.password);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /state RUNNING/);
+    assert.match(ok.stdout, /viewer http:\/\/.*\/vnc\//);
+    const bad = run("wrong");
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^unauthenticated: /);
   });
 });
