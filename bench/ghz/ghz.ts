@@ -56,6 +56,8 @@ interface Row {
   p95?: number;
   p99?: number;
   errors: number;
+  /** The most frequent error, e.g. "rpc error: code = Unavailable desc = …" (count). */
+  topError?: string;
   load: string;
 }
 
@@ -113,6 +115,9 @@ function row(op: string, pods: number, rate: number, rep: GhzReport, load: strin
     p95: at(95),
     p99: at(99),
     errors: rep.count - ok,
+    topError: Object.entries(rep.errorDistribution ?? {})
+      .sort((a, b) => b[1] - a[1])
+      .map(([e, n]) => `${e.slice(0, 120)} (${n})`)[0],
     load,
   };
 }
@@ -210,5 +215,10 @@ if (node) {
     `| ListSessions (mixed pages, 2,000 calls) | one client, sequential | ${ms(node.listSessions.all.p50)} | ${ms(node.listSessions.all.p95)} | ${ms(node.listSessions.all.p99)} | 0 |`,
     `| CreateSession | open loop ${node.createSession.rate}/s (achieved ${node.createSession.achievedRate}) | ${ms(node.createSession.p50)} | ${ms(node.createSession.p95)} | ${ms(node.createSession.p99)} | ${node.createSession.errors} |`,
   );
+}
+const failed = rows.filter((r) => r.topError);
+if (failed.length) {
+  lines.push("", "Most frequent error per scenario with errors:", "");
+  for (const r of failed) lines.push(`* ${r.op}, ${r.pods} pod(s), ${r.rate}/s: ${r.topError}`);
 }
 console.log(lines.join("\n"));
