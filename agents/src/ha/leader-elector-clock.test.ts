@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Clock } from "../runtime/clock.ts";
-import { silentLogger } from "../runtime/log.ts";
-import { ManualClock, settle } from "../testing/manual-clock.ts";
-import { LeaderElector, type LeaseBackend } from "./leader-elector.ts";
+import type { Clock } from "@streamspace/common/clock";
+import { silentLogger } from "@streamspace/common/log";
+import { ManualClock, settle } from "@streamspace/common/testing";
+import { LeaderElector } from "./leader-elector.ts";
+import type { LeaseBackend } from "./lease-backend.ts";
 
 /** An in-memory lease on the manual clock: the narrow interface, nothing more. */
 class MemoryLease implements LeaseBackend {
