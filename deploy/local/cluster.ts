@@ -35,6 +35,8 @@ export interface ClusterProcess {
   child: ChildProcess;
   owned: OwnedChild;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the process again (killing it first if it still runs): same id, port and env. */
+  restart(): Promise<void>;
 }
 
 /** Cluster knobs; defaults give 1 control plane and 3 relays. */
@@ -63,6 +65,9 @@ export interface LocalCluster {
   relayDebugToken: string;
   relays: ClusterProcess[];
   controlPlanes: ClusterProcess[];
+  /** The cluster's Postgres and Redis, for tests that restart them (Service.restart). */
+  postgres: Service;
+  redis: Service;
   addRelay(): Promise<ClusterProcess>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -124,30 +129,33 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
     writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }));
     const jwtSecret = randomBytes(32).toString("hex");
 
+    const cpEnv = (id: string, port: number) => ({
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      POD_NAME: id,
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis.url,
+      AGENT_HUB_BACKEND: "redis",
+      JWT_SECRET: jwtSecret,
+      SIGNING_KEY_FILE: keyFile,
+      DATA_DIR: join(dir, id),
+      ADMIN_PASSWORD: "admin-password-local",
+      ...opts.env,
+    });
     const controlPlanes: ClusterProcess[] = [];
     for (let i = 1; i <= (opts.controlPlanes ?? 1); i++) {
       const id = `cp-${i}`;
       const port = await freePort();
-      const child = launch(
-        id,
-        ["control-plane/src/main.ts"],
-        {
-          PORT: String(port),
-          HOST: "127.0.0.1",
-          POD_NAME: id,
-          DATABASE_URL: pg.url,
-          REDIS_URL: redis.url,
-          AGENT_HUB_BACKEND: "redis",
-          JWT_SECRET: jwtSecret,
-          SIGNING_KEY_FILE: keyFile,
-          DATA_DIR: join(dir, id),
-          ADMIN_PASSWORD: "admin-password-local",
-          ...opts.env,
-        },
-        logDir,
-      );
+      const child = launch(id, ["control-plane/src/main.ts"], cpEnv(id, port), logDir);
       children.push(child);
-      controlPlanes.push(proc(id, port, child));
+      controlPlanes.push(
+        proc(id, port, child, async () => {
+          const again = launch(id, ["control-plane/src/main.ts"], cpEnv(id, port), logDir);
+          children.push(again);
+          await waitForPort(port, 120_000, again);
+          return again;
+        }),
+      );
     }
     await Promise.all(controlPlanes.map((c) => waitForPort(c.port, 120_000, c.owned)));
 
@@ -184,7 +192,17 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
         logDir,
       );
       children.push(child);
-      const p = proc(slot.id, slot.port, child);
+      const p = proc(slot.id, slot.port, child, async () => {
+        const again = launch(
+          slot.id,
+          ["dataplane/src/main.ts"],
+          relayEnv(slot.id, slot.port),
+          logDir,
+        );
+        children.push(again);
+        await waitReady(`http://127.0.0.1:${slot.port}/ready`, 120_000, again);
+        return again;
+      });
       relays.push(p);
       await waitReady(`${p.url}/ready`, 120_000, child);
       return p;
@@ -235,6 +253,8 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
       relayDebugToken,
       relays,
       controlPlanes,
+      postgres: pg,
+      redis,
       async addRelay() {
         const slot = slots[nextSlot++];
         if (!slot) throw new Error("no spare relay slot: start the cluster with spareRelaySlots");
@@ -251,17 +271,28 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
   }
 }
 
-function proc(id: string, port: number, owned: OwnedChild): ClusterProcess {
-  return {
+function proc(
+  id: string,
+  port: number,
+  owned: OwnedChild,
+  respawn: () => Promise<OwnedChild>,
+): ClusterProcess {
+  const p: ClusterProcess = {
     id,
     port,
     url: `http://127.0.0.1:${port}`,
     child: owned.child,
     owned,
     kill: async (signal) => {
-      await owned.stop({ signal, graceMs: 5_000 });
+      await p.owned.stop({ signal, graceMs: 5_000 });
+    },
+    restart: async () => {
+      await p.owned.stop({ graceMs: 5_000 });
+      p.owned = await respawn();
+      p.child = p.owned.child;
     },
   };
+  return p;
 }
 
 async function waitReady(url: string, timeoutMs: number, owner: OwnedChild): Promise<void> {
