@@ -22,9 +22,9 @@ export const DEPLOYABLES = {
   dataplane: { entries: { main: "dataplane/src/main.ts" }, copy: [] },
   agents: {
     // The built-in VNC server ships prebuilt, so a bundled agent never runs esbuild itself
-    // (agents/src/drivers/builtin-bundle.ts looks for it beside the agent's bundle).
+    // (agents/src/drivers/local/builtin-bundle.ts looks for it beside the agent's bundle).
     entries: { main: "agents/src/main.ts", "builtin-vnc": "agents/src/vnc/demo-server-main.ts" },
-    copy: ["agents/src/drivers/x11-session.sh"],
+    copy: ["agents/src/drivers/local/x11-session.sh"],
   },
 } as const;
 

@@ -11,7 +11,7 @@ import type { AgentMessage } from "@streamspace/proto/streamspace/agent/v1/agent
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { startAgentProcess } from "./agent-process.ts";
 import { loadConfig } from "./config.ts";
-import { groupMembers } from "./drivers/process-group.ts";
+import { groupMembers } from "./drivers/local/process-group.ts";
 import { silentLogger } from "./runtime/log.ts";
 import { FakeGateway } from "./testing/fake-gateway.ts";
 import { RfbClient } from "./vnc/rfb-client.ts";
@@ -152,6 +152,19 @@ describe("agent process", () => {
       const code = await new Promise((r) => bad.on("exit", r));
       assert.equal(code, 2);
       assert.equal(err, 'agent: MAX_SESSIONS is "-1": expected an integer from 1 to 100000\n');
+
+      // A platform whose driver is not built yet stops the agent with one line, before it dials.
+      const docker = run({ ...env(gw, dir), PLATFORM: "docker" });
+      let dockerErr = "";
+      docker.stderr.on("data", (d) => {
+        dockerErr += d;
+      });
+      assert.equal(await new Promise((r) => docker.on("exit", r)), 2);
+      assert.equal(
+        dockerErr,
+        "agent: PLATFORM=docker has no driver in this build yet; use PLATFORM=local\n",
+      );
+      assert.equal(gw.streams.length, 0, "an agent without a driver never dials");
 
       const good = run(env(gw, dir));
       const exited = new Promise((r) => good.on("exit", r));

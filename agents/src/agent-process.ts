@@ -1,6 +1,6 @@
 /**
  * Composes one agent process from its configuration: health server, relay links, optional
- * leader election, and — while leading — the local driver plus the runtime holding the stream.
+ * leader election, and — while leading — the platform's driver plus the runtime holding the stream.
  * Leadership changes are serialised, so a quick lose-and-win never runs two runtimes at once.
  * Kept apart from main.ts so tests can start and stop a whole agent in-process.
  */
@@ -10,12 +10,13 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
 import type { AgentConfig } from "./config.ts";
-import { LocalDriver } from "./drivers/local-driver.ts";
-import { FileLeaseBackend } from "./ha/file-lease-backend.ts";
-import { LeaderElector, type LeaseBackend } from "./ha/leader-elector.ts";
-import { RedisLeaseBackend } from "./ha/redis-lease-backend.ts";
+import { assertDriverBuilt, openDriver } from "./drivers/open-driver.ts";
+import { LeaderElector } from "./ha/leader-elector.ts";
+import type { LeaseBackend } from "./ha/lease-backend.ts";
+import { openLeaseBackend } from "./ha/open-lease-backend.ts";
 import { createRelayLinks } from "./relay/index.ts";
 import { AgentRuntime } from "./runtime/agent-runtime.ts";
+import type { Driver } from "./runtime/driver.ts";
 import { type HealthServer, startHealthServer } from "./runtime/health-server.ts";
 import type { Logger } from "./runtime/log.ts";
 
@@ -32,6 +33,15 @@ const PLATFORMS = {
   kubernetes: Platform.KUBERNETES,
 } as const;
 
+/** The reason a person sees on a desktop that ended because its agent stopped with the system. */
+export const STOPPED_WITH_THE_SYSTEM = "stopped with the system";
+
+/**
+ * How long a clean stop may spend stopping desktops and telling the control plane; below
+ * main.ts's 30 s hard exit, and what is not confirmed by then goes out in the next Hello.
+ */
+const STOP_SESSIONS_DEADLINE_MS = 20_000;
+
 /** A running agent; stop() is the graceful shutdown. */
 export interface AgentProcess {
   healthPort: number;
@@ -44,9 +54,8 @@ function credentialPath(cfg: AgentConfig): string {
 
 /** Starts the agent described by `cfg`. */
 export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<AgentProcess> {
-  if (cfg.platform !== "local") {
-    throw new Error(`PLATFORM=${cfg.platform} has no driver in this build yet; use PLATFORM=local`);
-  }
+  // Before anything else: a follower would otherwise learn it only when it wins the lease.
+  assertDriverBuilt(cfg.platform);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const saved = existsSync(credentialPath(cfg))
     ? readFileSync(credentialPath(cfg), "utf8").trim()
@@ -61,16 +70,18 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
     agentId: cfg.agentId,
     log: log.child({ component: "relay-links" }),
   });
-  let driver: LocalDriver | undefined;
+  let driver: Driver | undefined;
   let runtime: AgentRuntime | undefined;
   let currentCredential = credential;
   let transition: Promise<void> = Promise.resolve();
 
   const lead = async () => {
     if (runtime) return;
-    driver = await LocalDriver.open({
+    driver = await openDriver({
+      platform: cfg.platform,
       dataDir: cfg.dataDir,
-      log: log.child({ component: "local-driver" }),
+      namespace: cfg.namespace,
+      log: log.child({ component: `${cfg.platform}-driver` }),
     });
     runtime = new AgentRuntime({
       agentId: cfg.agentId,
@@ -101,16 +112,9 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
     const [rt, d] = [runtime, driver];
     runtime = undefined;
     driver = undefined;
-    await rt?.stop();
-    if (d && stopSessions) {
-      for (const s of await d.list()) {
-        await d
-          .stop(s.sessionId, AbortSignal.timeout(10_000))
-          .catch((err: unknown) =>
-            log.warn("could not stop session", { sessionId: s.sessionId, err }),
-          );
-      }
-    }
+    if (stopSessions)
+      await rt?.stopWithSessions(STOPPED_WITH_THE_SYSTEM, STOP_SESSIONS_DEADLINE_MS);
+    else await rt?.stop();
     await d?.close();
   };
   const serially = (fn: () => Promise<void>) => {
@@ -123,10 +127,12 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
   let elector: LeaderElector | undefined;
   let backend: LeaseBackend | undefined;
   if (cfg.enableHa) {
-    backend =
-      cfg.haBackend === "redis"
-        ? new RedisLeaseBackend(cfg.redisUrl as string, cfg.agentId)
-        : new FileLeaseBackend(cfg.leaseFile);
+    backend = openLeaseBackend({
+      backend: cfg.haBackend,
+      agentId: cfg.agentId,
+      leaseFile: cfg.leaseFile,
+      redisUrl: cfg.redisUrl,
+    });
     elector = new LeaderElector({
       backend,
       identity: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,

@@ -2,7 +2,8 @@
  * The agent process: `node --import tsx agents/src/main.ts`. Reads and validates the
  * environment (one line naming the variable on error, exit code 2), then runs until SIGTERM
  * or SIGINT. Shutdown closes the control stream and leaves sessions running (they are
- * re-adopted by the next start) unless AGENT_STOP_SESSIONS_ON_EXIT=true.
+ * re-adopted by the next start) unless AGENT_STOP_SESSIONS_ON_EXIT=true: then it stops them and
+ * reports them stopped ("stopped with the system") before it closes the stream.
  */
 import { startTracing } from "@streamspace/common/tracing";
 import { startAgentProcess } from "./agent-process.ts";

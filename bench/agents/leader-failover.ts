@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileLeaseBackend } from "@streamspace/agents/ha/file-lease-backend";
-import { LeaderElector, type LeaseBackend } from "@streamspace/agents/ha/leader-elector";
+import { LeaderElector } from "@streamspace/agents/ha/leader-elector";
+import type { LeaseBackend } from "@streamspace/agents/ha/lease-backend";
 import { RedisLeaseBackend } from "@streamspace/agents/ha/redis-lease-backend";
 import { startRedis } from "../../scripts/services.ts";
 

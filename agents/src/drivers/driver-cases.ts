@@ -2,7 +2,8 @@
  * The behaviour every driver must show, as one suite run against each implementation (the
  * local driver with Xvfb+x11vnc, with the built-in server, and later Docker and Kubernetes).
  * A driver passes when a real RFB viewer can use its sessions through start, hibernate, wake
- * and stop, and when its operations are idempotent, because commands arrive at least once.
+ * and stop, when its operations are idempotent, because commands arrive at least once, and
+ * when a stop with the system leaves every session reported as stopped rather than lost.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -148,6 +149,40 @@ export function runDriverCases(name: string, make: () => Promise<DriverFixture>)
       } finally {
         off();
       }
+    });
+
+    test("stopAll ends every session as stopped with the reason, kept as ended until forgotten", async () => {
+      const reason = "stopped with the system";
+      const ids = [newId(), newId()];
+      const started = await Promise.all(
+        ids.map((sessionId) =>
+          fx.driver.start({ sessionId, ownerId: "u3", template: fx.template }, signal()),
+        ),
+      );
+      const stopped = await fx.driver.stopAll(reason, signal());
+      for (const id of ids) {
+        assert.deepEqual(
+          stopped.find((s) => s.sessionId === id),
+          { sessionId: id, state: "stopped", reason },
+        );
+        assert.equal(fx.driver.endpoint(id), undefined);
+      }
+      assert.deepEqual(await fx.driver.list(), [], "nothing runs after stopAll");
+      for (const s of started)
+        await assert.rejects(RfbClient.connect(s.endpoint?.port ?? 1, "127.0.0.1", 2000));
+      const ended = await fx.driver.ended();
+      for (const id of ids) {
+        assert.deepEqual(
+          ended.find((s) => s.sessionId === id),
+          { sessionId: id, state: "stopped", reason },
+        );
+      }
+      // A stop command for an ended session answers stopped and needs the record no more.
+      const [first, second] = ids as [string, string];
+      assert.equal((await fx.driver.stop(first, signal())).state, "stopped");
+      await fx.driver.forgetEnded([second]);
+      const left = (await fx.driver.ended()).map((s) => s.sessionId);
+      assert.ok(!left.includes(first) && !left.includes(second), left.join(","));
     });
 
     test("bad input gets a DriverError with a code", async () => {

@@ -23,7 +23,7 @@ import {
 } from "node:fs";
 import { dirname } from "node:path";
 import { type Clock, systemClock } from "../runtime/clock.ts";
-import type { LeaseBackend } from "./leader-elector.ts";
+import type { LeaseBackend } from "./lease-backend.ts";
 
 interface LeaseFile {
   holder: string;

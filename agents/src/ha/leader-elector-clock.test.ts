@@ -3,7 +3,8 @@ import { describe, test } from "node:test";
 import type { Clock } from "../runtime/clock.ts";
 import { silentLogger } from "../runtime/log.ts";
 import { ManualClock, settle } from "../testing/manual-clock.ts";
-import { LeaderElector, type LeaseBackend } from "./leader-elector.ts";
+import { LeaderElector } from "./leader-elector.ts";
+import type { LeaseBackend } from "./lease-backend.ts";
 
 /** An in-memory lease on the manual clock: the narrow interface, nothing more. */
 class MemoryLease implements LeaseBackend {

@@ -9,19 +9,11 @@
  *   as leader at once (given clocks that agree to within leaseDuration - renewDeadline);
  * - stepping down is not final: the replica goes back to trying and can win again.
  *
- * Core code: it knows nothing of Redis or files (see redis-lease-backend.ts, file-lease-backend.ts).
+ * Core code: it knows nothing of Redis or files; it talks to a LeaseBackend (lease-backend.ts).
  */
 import { type Clock, systemClock, type TimerHandle } from "../runtime/clock.ts";
 import type { Logger } from "../runtime/log.ts";
-
-/** A lease store. Implementations must make acquire/renew atomic against other holders. */
-export interface LeaseBackend {
-  /** Takes the lease when free or expired, or extends it when `holder` holds it; false otherwise. */
-  acquireOrRenew(holder: string, ttlMs: number): Promise<boolean>;
-  /** Gives the lease up if `holder` holds it, so a follower need not wait for expiry. */
-  release(holder: string): Promise<void>;
-  close(): Promise<void>;
-}
+import type { LeaseBackend } from "./lease-backend.ts";
 
 /** Timing and callbacks of one elector. */
 export interface LeaderElectorOptions {

@@ -5,7 +5,7 @@
  * holder before touching the key, so a replica can never extend or delete a lease it lost.
  */
 import { Redis } from "ioredis";
-import type { LeaseBackend } from "./leader-elector.ts";
+import type { LeaseBackend } from "./lease-backend.ts";
 
 const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;

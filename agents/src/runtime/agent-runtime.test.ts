@@ -1,77 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { eventuallyFound, WAIT } from "@streamspace/common/testing";
-import {
-  type AgentMessage,
-  type RelayRing,
-  RelayRingSchema,
-} from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import { Platform, SessionState, TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
+import { RelayRingSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import { Platform, SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { FakeDriver } from "../testing/fake-driver.ts";
-import { FakeGateway, type FakeStream } from "../testing/fake-gateway.ts";
-import { AgentRuntime, type AgentRuntimeOptions } from "./agent-runtime.ts";
-import { silentLogger } from "./log.ts";
+import { FakeGateway } from "../testing/fake-gateway.ts";
+import { is, makeRuntime, startCommand, welcome } from "../testing/runtime-fixture.ts";
 import type { RelayHook } from "./relay-hook.ts";
-
-const template = create(TemplateSchema, { id: "t1", name: "demo", image: "builtin:demo" });
-
-function makeRuntime(
-  gw: FakeGateway,
-  driver: FakeDriver,
-  extra: Partial<AgentRuntimeOptions> = {},
-) {
-  const rt = new AgentRuntime({
-    agentId: "agent-1",
-    urls: [gw.url],
-    platform: Platform.LOCAL,
-    region: "eu-test",
-    version: "0.1.0-test",
-    labels: { gpu: "none" },
-    maxSessions: 3,
-    maxCpuMillis: 2000n,
-    maxMemoryBytes: 4n << 30n,
-    driver,
-    log: silentLogger,
-    credential: "cred-abc",
-    backoff: { initialMs: 50, maxMs: 200 },
-    ...extra,
-  });
-  rt.start();
-  return {
-    rt,
-    async [Symbol.asyncDispose]() {
-      await rt.stop(500);
-    },
-  };
-}
-
-function welcome(s: FakeStream, heartbeatMs = 50, ring?: RelayRing) {
-  s.send({
-    payload: {
-      case: "welcome",
-      value: { pod: "pod-a", approved: true, heartbeatInterval: durationFromMs(heartbeatMs), ring },
-    },
-  });
-}
-
-function startCommand(commandId: string, sessionId: string, deadlineMs = 10_000) {
-  return {
-    payload: {
-      case: "command" as const,
-      value: {
-        commandId,
-        deadline: timestampFromMs(Date.now() + deadlineMs),
-        action: { case: "startSession" as const, value: { sessionId, ownerId: "u1", template } },
-      },
-    },
-  };
-}
-
-const is = (kind: AgentMessage["payload"]["case"], id?: string) => (m: AgentMessage) =>
-  m.payload.case === kind &&
-  (id === undefined || (m.payload.value as { commandId?: string } | undefined)?.commandId === id);
 
 describe("agent runtime against a fake AgentGateway", () => {
   test("Hello carries identity, capacity and the full inventory; heartbeats follow Welcome", async () => {

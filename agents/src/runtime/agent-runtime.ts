@@ -9,6 +9,10 @@
  * - Outgoing frames go through a bounded queue; if it overflows the stream is dropped and
  *   redialled (Hello's inventory resynchronises; unreported results are re-sent after Welcome).
  *   Heartbeats are simply skipped when the queue is full.
+ * - Sessions that ended with no stream to tell go out in the next Hello (ended-reports.ts), so
+ *   the control plane never finds them missing and fails them as lost.
+ * - stopWithSessions() is the clean stop of an agent that owns its machine: its desktops end
+ *   as stopped, reported before the stream closes.
  */
 import { availableParallelism, hostname, loadavg } from "node:os";
 import { create } from "@bufbuild/protobuf";
@@ -23,6 +27,7 @@ import { BoundedQueue } from "./bounded-queue.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { CommandTracker, type Outgoing } from "./command-tracker.ts";
 import type { Driver, DriverSession } from "./driver.ts";
+import { EndedReports } from "./ended-reports.ts";
 import { dialGateway, type GatewayConnection } from "./gateway-dialer.ts";
 import type { Logger } from "./log.ts";
 import type { RelayHook } from "./relay-hook.ts";
@@ -83,6 +88,10 @@ export class AgentRuntime {
   private loop: Promise<void> | undefined;
   private readonly stopper = new AbortController();
   private readonly offEvents: () => void;
+  private readonly ended: EndedReports;
+  /** The queue stopWithSessions() half-closed; its stream ending normally confirms delivery. */
+  private halfClosed: BoundedQueue<Outgoing> | undefined;
+  private endedCleanly = false;
 
   constructor(private readonly opts: AgentRuntimeOptions) {
     if (opts.urls.length === 0)
@@ -109,7 +118,8 @@ export class AgentRuntime {
         },
       },
     });
-    this.offEvents = opts.driver.onEvent((s) => this.onDriverEvent(s));
+    this.ended = new EndedReports(opts.driver, opts.log);
+    this.offEvents = opts.driver.onEvent((s) => void this.onDriverEvent(s));
   }
 
   /** Starts dialling in the background. */
@@ -124,6 +134,51 @@ export class AgentRuntime {
     await this.loop;
     await Promise.race([this.commands.idle(), sleep(this.clock, graceMs)]);
     this.offEvents();
+  }
+
+  /**
+   * The clean stop of an agent that owns its machine (AGENT_STOP_SESSIONS_ON_EXIT): refuses new
+   * starts, lets running commands finish, stops every session through the driver and reports
+   * each on the live stream as stopped with `reason`, then half-closes the stream and waits for
+   * the control plane to end it, which the gateway does only after applying every frame before
+   * the half-close (it reads in order). All within `deadlineMs`. Endings the control plane did
+   * not confirm stay with the driver and go out in the next Hello, so a desktop stopped with
+   * the system never comes back as lost.
+   */
+  async stopWithSessions(reason: string, deadlineMs = 20_000): Promise<void> {
+    const deadline = this.clock.now() + deadlineMs;
+    const left = () => Math.max(0, deadline - this.clock.now());
+    this.draining = true;
+    await this.within(this.commands.idle(), left());
+    let stopped: DriverSession[] = [];
+    try {
+      stopped =
+        (await this.within(
+          this.opts.driver.stopAll(reason, AbortSignal.timeout(Math.max(1, left()))),
+          left(),
+        )) ?? [];
+    } catch (err) {
+      this.opts.log.error("could not stop the sessions", { err });
+    }
+    const sent = stopped.filter((s) => this.onDriverEvent(s));
+    // Dial no more; the stream that is up finishes what it carries.
+    this.stopper.abort(new Error("agent shutting down"));
+    const out = this.out;
+    if (out && this.connected) {
+      this.halfClosed = out;
+      out.close();
+      await this.within(this.loop ?? Promise.resolve(), left());
+      if (this.endedCleanly && sent.length > 0) {
+        await this.opts.driver
+          .forgetEnded(sent.map((s) => s.sessionId))
+          .catch((err: unknown) => this.opts.log.warn("could not drop ended records", { err }));
+      }
+    }
+    this.opts.log.info("sessions stopped with the agent", {
+      stopped: stopped.length,
+      confirmed: this.endedCleanly ? sent.length : 0,
+    });
+    await this.stop(0);
   }
 
   status(): RuntimeStatus {
@@ -169,8 +224,9 @@ export class AgentRuntime {
     this.dropStream = () => ac.abort(new Error("stream dropped"));
     try {
       const inventory = await this.opts.driver.list();
+      const ended = await this.ended.forHello(inventory);
       this.sessions.replaceAll(inventory);
-      out.push({ payload: { case: "hello", value: this.hello(inventory) } });
+      out.push({ payload: { case: "hello", value: this.hello([...inventory, ...ended]) } });
       this.out = out;
       const headers: Record<string, string> = {};
       if (this.opts.credential) headers.authorization = `Bearer ${this.opts.credential}`;
@@ -197,6 +253,7 @@ export class AgentRuntime {
           if (heartbeat) this.clock.clearTimeout(heartbeat);
           heartbeat = this.clock.setTimeout(beat, intervalMs);
           if (p.value.ring) this.opts.relay?.updateRing(p.value.ring);
+          this.ended.acknowledged(ended);
           this.opts.log.info("connected", {
             pod: this.pod,
             approved: this.approved,
@@ -223,7 +280,8 @@ export class AgentRuntime {
           });
         }
       }
-      this.opts.log.warn("control plane ended the stream", { url });
+      if (this.halfClosed === out) this.endedCleanly = true;
+      else this.opts.log.warn("control plane ended the stream", { url });
       return { welcomed };
     } finally {
       if (heartbeat) this.clock.clearTimeout(heartbeat);
@@ -231,7 +289,9 @@ export class AgentRuntime {
       this.out = undefined;
       this.dropStream = undefined;
       out.close();
-      this.commands.requeue(out.takeAll());
+      const unsent = out.takeAll();
+      this.commands.requeue(unsent);
+      this.ended.requeue(unsent);
       ac.abort();
       conn.close();
     }
@@ -289,15 +349,32 @@ export class AgentRuntime {
     return false;
   }
 
-  private onDriverEvent(s: DriverSession): void {
+  /** Applies and reports a change; true when it was queued on a live stream. */
+  private onDriverEvent(s: DriverSession): boolean {
     this.sessions.apply(s);
-    // Not queued while disconnected: the next Hello carries the full inventory instead.
-    this.sendReliable({
+    // Not queued while disconnected: the next Hello carries the full inventory, and endings.
+    const queued = this.sendReliable({
       payload: {
         case: "sessionEvent",
         value: { session: toSessionReport(s), observeTime: timestampFromMs(this.clock.now()) },
       },
     });
+    if (queued) this.ended.sent(s.sessionId);
+    else this.ended.remember(s);
+    return queued;
+  }
+
+  /** `p`'s value, or undefined once `ms` pass first (the timer is cleared either way). */
+  private async within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+    let timer: ReturnType<Clock["setTimeout"]> | undefined;
+    const timeout = new Promise<undefined>((r) => {
+      timer = this.clock.setTimeout(() => r(undefined), ms);
+    });
+    try {
+      return await Promise.race([p, timeout]);
+    } finally {
+      if (timer) this.clock.clearTimeout(timer);
+    }
   }
 
   private async saveCredential(credential: string): Promise<void> {

@@ -74,6 +74,23 @@ export interface Driver {
   list(): Promise<DriverSession[]>;
   /** The VNC endpoint of a live session, or undefined. Cheap: the relay asks per viewer. */
   endpoint(sessionId: string): VncEndpoint | undefined;
+  /**
+   * Sessions that ended with no control plane told: their processes went while the agent was
+   * not running, or the agent stopped them on its way out and could not report it. Hello
+   * reports them as `stopped` with their reason until forgetEnded() is called; without them a
+   * restarted agent's inventory would simply lack them and the control plane would fail them
+   * as lost.
+   */
+  ended(): Promise<DriverSession[]>;
+  /** A control plane has been told these sessions ended (Welcome after a Hello carrying them). */
+  forgetEnded(sessionIds: readonly string[]): Promise<void>;
+  /**
+   * Stops every session because the agent stops with its system (AGENT_STOP_SESSIONS_ON_EXIT).
+   * Each one is kept as ended with `reason` until forgetEnded(), so it is reported as stopped
+   * even if the control plane cannot be told before the agent exits. Returns the sessions it
+   * stopped, as `stopped` with `reason`; one that would not stop is left as it was.
+   */
+  stopAll(reason: string, signal: AbortSignal): Promise<DriverSession[]>;
   /** Subscribes to observed changes; returns the unsubscribe function. */
   onEvent(listener: DriverEventListener): () => void;
   /** Releases the driver's own resources (watchers, timers). Sessions keep running. */

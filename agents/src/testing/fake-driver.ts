@@ -21,13 +21,18 @@ export class FakeDriver implements Driver {
   readonly name = "fake";
   readonly calls: DriverCall[] = [];
   readonly sessions = new Map<string, DriverSession>();
+  /** Sessions kept as ended until forgetEnded(), like a real driver's records. */
+  readonly endedSessions = new Map<string, DriverSession>();
   startDelayMs = 0;
   hang = false;
   private readonly listeners = new Set<DriverEventListener>();
   private nextPort = 5900;
 
   constructor(initial: DriverSession[] = []) {
-    for (const s of initial) this.sessions.set(s.sessionId, s);
+    for (const s of initial) {
+      if (s.state === "stopped" || s.state === "failed") this.endedSessions.set(s.sessionId, s);
+      else this.sessions.set(s.sessionId, s);
+    }
   }
 
   async start(spec: StartSpec, signal: AbortSignal): Promise<DriverSession> {
@@ -64,6 +69,26 @@ export class FakeDriver implements Driver {
 
   async list(): Promise<DriverSession[]> {
     return [...this.sessions.values()];
+  }
+
+  async ended(): Promise<DriverSession[]> {
+    return [...this.endedSessions.values()];
+  }
+
+  async forgetEnded(sessionIds: readonly string[]): Promise<void> {
+    for (const id of sessionIds) this.endedSessions.delete(id);
+  }
+
+  async stopAll(reason: string): Promise<DriverSession[]> {
+    const out: DriverSession[] = [];
+    for (const id of [...this.sessions.keys()]) {
+      this.calls.push({ op: "stop", sessionId: id });
+      this.sessions.delete(id);
+      const s: DriverSession = { sessionId: id, state: "stopped", reason };
+      this.endedSessions.set(id, s);
+      out.push(s);
+    }
+    return out;
   }
 
   endpoint(sessionId: string) {

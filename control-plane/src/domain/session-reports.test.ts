@@ -149,4 +149,33 @@ describe("agent reports", () => {
     assert.ok(!lost.includes(a.id));
     assert.equal((await f.store.sessions.get(b.id))?.state, "failed");
   });
+
+  test("inventory reconciliation: an ending the agent reports in Hello stops the session with its reason, never as lost", async () => {
+    const running = await f.sessions.create(who.alice, { template: "demo" });
+    const hibernated = await f.sessions.create(who.alice, { template: "demo" });
+    await f.reports.applySessionReport("ag", report(running.id, SessionState.RUNNING));
+    await f.reports.applySessionReport("ag", report(hibernated.id, SessionState.RUNNING));
+    await f.reports.applySessionReport("ag", report(hibernated.id, SessionState.HIBERNATED));
+    const stopped = (id: string, reason: string) =>
+      create(SessionReportSchema, { sessionId: id, state: SessionState.STOPPED, reason });
+    const { outcomes, lost } = await f.reports.reconcileInventory("ag", [
+      stopped(running.id, "stopped with the system"),
+      stopped(hibernated.id, "the desktop ended while its agent was not running"),
+    ]);
+    assert.ok(!lost.includes(running.id) && !lost.includes(hibernated.id));
+    assert.equal(outcomes.get(running.id), "applied");
+    const a = await f.store.sessions.get(running.id);
+    assert.deepEqual([a?.state, a?.stateReason], ["stopped", "stopped with the system"]);
+    const b = await f.store.sessions.get(hibernated.id);
+    assert.deepEqual(
+      [b?.state, b?.stateReason],
+      ["stopped", "the desktop ended while its agent was not running"],
+    );
+    // The next Hello repeats an ending until the agent saw Welcome: harmless.
+    const again = await f.reports.reconcileInventory("ag", [
+      stopped(running.id, "stopped with the system"),
+    ]);
+    assert.equal(again.outcomes.get(running.id), "unchanged");
+    assert.equal((await f.store.sessions.get(running.id))?.state, "stopped");
+  });
 });

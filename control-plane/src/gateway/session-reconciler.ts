@@ -9,7 +9,10 @@
  *  2. Placed on this agent in a live state but not reported: it is gone. `stopping` becomes
  *     `stopped` (it finished stopping); anything else becomes `failed` with the reason "the
  *     agent reconnected without this session; it was lost". `scheduled` sessions are left
- *     alone: their start command is still in the outbox and is redelivered.
+ *     alone: their start command is still in the outbox and is redelivered. Agents report
+ *     sessions that ended while nobody heard (stopped with their system, exited while the
+ *     agent was down) in Hello as `stopped` with a reason, so those follow rule 1 and end
+ *     stopped; this rule is left for sessions an agent cannot account for.
  *  3. Reported but unknown to the database, placed on another agent, or already finished
  *     there ("stale"): nobody can reach or account for it, so the agent is told to stop it
  *     with a StopSession command through the outbox (durable, deduped like any command).

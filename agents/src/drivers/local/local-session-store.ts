@@ -1,6 +1,7 @@
 /**
  * The local driver's on-disk record of each session (AGENT_DATA_DIR/sessions/<id>.json), so a
- * restarted agent re-adopts the process groups it left running instead of forgetting them.
+ * restarted agent re-adopts the process groups it left running instead of forgetting them, and
+ * reports the ones that ended (state `stopped`, with a reason) until a control plane has heard.
  * Records are written atomically (temp file + rename): a crash never leaves half a record.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -15,8 +16,11 @@ export interface LocalSessionRecord {
   /** The leader's start time from /proc, so a reused pid is not mistaken for our session. */
   startTime: number;
   port: number;
-  state: "running" | "hibernated";
+  /** `stopped`: the processes are gone and the record waits until a control plane is told. */
+  state: "running" | "hibernated" | "stopped";
   createdAt: string;
+  /** Why a `stopped` session ended, as the control plane will show it. */
+  reason?: string;
 }
 
 const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

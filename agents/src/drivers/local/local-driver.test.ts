@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { eventuallyFound, WAIT } from "@streamspace/common/testing";
+import { eventually, eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
-import { DriverError } from "../runtime/driver.ts";
-import { silentLogger } from "../runtime/log.ts";
-import { RfbClient } from "../vnc/rfb-client.ts";
-import { type DriverFixture, makeTemplate, runDriverCases } from "./driver-cases.ts";
-import { BUILTIN_IMAGE, hasX11Stack, LocalDriver } from "./local-driver.ts";
+import { DriverError } from "../../runtime/driver.ts";
+import { silentLogger } from "../../runtime/log.ts";
+import { RfbClient } from "../../vnc/rfb-client.ts";
+import { type DriverFixture, makeTemplate, runDriverCases } from "../driver-cases.ts";
+import { BUILTIN_IMAGE, ENDED_WHILE_AWAY, hasX11Stack, LocalDriver } from "./local-driver.ts";
 import { groupMembers, isLive, liveGroups, signalGroup } from "./process-group.ts";
 
 async function localFixture(
@@ -99,6 +99,82 @@ describe("local driver specifics", () => {
         client.requestUpdate(false);
         await client.nextUpdate(WAIT.medium);
         await again.stop("keep", AbortSignal.timeout(WAIT.medium));
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await fx.cleanup();
+    }
+  });
+
+  test("a restart adopts live sessions and reports the ones that died meanwhile as stopped, until forgotten", async () => {
+    const fx = await localFixture(BUILTIN_IMAGE);
+    const reopen = () => LocalDriver.open({ dataDir: fx.dir, log: silentLogger, pollMs: 100 });
+    try {
+      const keep = await fx.driver.start(
+        { sessionId: "keep", ownerId: "u", template: fx.template },
+        AbortSignal.timeout(WAIT.long),
+      );
+      await fx.driver.start(
+        { sessionId: "gone", ownerId: "u", template: fx.template },
+        AbortSignal.timeout(WAIT.long),
+      );
+      const gonePgid = fx.driver.processGroup("gone");
+      assert.ok(gonePgid);
+      await fx.driver.close();
+      // The desktop dies while no agent runs (a crash, an OOM kill, a reboot of the program).
+      signalGroup(gonePgid, "SIGKILL");
+      await eventually(() => groupMembers(gonePgid).length === 0, { what: "group gone" });
+
+      const again = await reopen();
+      try {
+        assert.deepEqual(await again.list(), [keep], "the live one is adopted");
+        assert.deepEqual(await again.ended(), [
+          { sessionId: "gone", state: "stopped", reason: ENDED_WHILE_AWAY },
+        ]);
+        assert.equal(again.endpoint("gone"), undefined);
+      } finally {
+        await again.close();
+      }
+      const third = await reopen();
+      try {
+        assert.equal((await third.ended()).length, 1, "the ended record survives restarts");
+        await third.forgetEnded(["gone"]);
+        assert.deepEqual(await third.ended(), []);
+      } finally {
+        await third.close();
+      }
+      const fourth = await reopen();
+      try {
+        assert.deepEqual(await fourth.ended(), [], "forgotten for good");
+        assert.deepEqual(await fourth.list(), [keep]);
+        await fourth.stop("keep", AbortSignal.timeout(WAIT.medium));
+      } finally {
+        await fourth.close();
+      }
+    } finally {
+      await fx.cleanup();
+    }
+  });
+
+  test("stopAll's endings survive a restart, so an agent that could not report them still will", async () => {
+    const fx = await localFixture(BUILTIN_IMAGE);
+    try {
+      await fx.driver.start(
+        { sessionId: "sys", ownerId: "u", template: fx.template },
+        AbortSignal.timeout(WAIT.long),
+      );
+      const pgid = fx.driver.processGroup("sys");
+      assert.ok(pgid);
+      await fx.driver.stopAll("stopped with the system", AbortSignal.timeout(WAIT.medium));
+      assert.deepEqual(groupMembers(pgid), [], "no process of the group is left");
+      await fx.driver.close();
+      const again = await LocalDriver.open({ dataDir: fx.dir, log: silentLogger, pollMs: 100 });
+      try {
+        assert.deepEqual(await again.list(), []);
+        assert.deepEqual(await again.ended(), [
+          { sessionId: "sys", state: "stopped", reason: "stopped with the system" },
+        ]);
       } finally {
         await again.close();
       }

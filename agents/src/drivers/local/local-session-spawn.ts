@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, type FSWatcher, openSync, readFileSync, watch } from "node:fs";
 import { basename, delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DriverError, type StartSpec } from "../runtime/driver.ts";
+import { DriverError, type StartSpec } from "../../runtime/driver.ts";
 import type { BuiltinCommand } from "./builtin-bundle.ts";
 import { freeLoopbackPort } from "./free-port.ts";
 import type { LocalSessionRecord, LocalSessionStore } from "./local-session-store.ts";

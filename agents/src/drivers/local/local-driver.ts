@@ -8,7 +8,10 @@
  *   wake = SIGCONT;
  * - stop = SIGTERM to the group, SIGKILL after a grace period, done when no live member is left;
  * - an agent shutdown leaves groups running; records in AGENT_DATA_DIR/sessions let the next
- *   agent re-adopt them (pid + /proc start time, so a reused pid is never adopted).
+ *   agent re-adopt them (pid + /proc start time, so a reused pid is never adopted);
+ * - a recorded session whose processes are gone when the driver opens, and every session
+ *   stopAll() ends, is kept as an "ended" record (state stopped, with a reason) until
+ *   forgetEnded(), so the control plane learns it stopped instead of finding it lost.
  */
 import {
   type Driver,
@@ -17,8 +20,8 @@ import {
   type DriverSession,
   type StartSpec,
   type VncEndpoint,
-} from "../runtime/driver.ts";
-import type { Logger } from "../runtime/log.ts";
+} from "../../runtime/driver.ts";
+import type { Logger } from "../../runtime/log.ts";
 import { type BuiltinCommand, prepareBuiltinServer } from "./builtin-bundle.ts";
 import { spawnLocalSession } from "./local-session-spawn.ts";
 import {
@@ -54,7 +57,13 @@ export interface LocalDriverOptions {
   forceBuiltin?: boolean;
 }
 
+/** Why a recorded session is reported stopped when the driver finds its processes gone. */
+export const ENDED_WHILE_AWAY =
+  "the desktop ended while its agent was not running (its program ended, or the machine restarted)";
+
 function toDriverSession(rec: LocalSessionRecord): DriverSession {
+  if (rec.state === "stopped")
+    return { sessionId: rec.sessionId, state: "stopped", reason: rec.reason };
   return {
     sessionId: rec.sessionId,
     state: rec.state,
@@ -66,12 +75,15 @@ function toDriverSession(rec: LocalSessionRecord): DriverSession {
 export class LocalDriver implements Driver {
   readonly name = "local";
   private readonly sessions = new Map<string, LocalSessionRecord>();
+  /** Sessions that ended with no control plane told yet; their records stay until forgotten. */
+  private readonly endedSessions = new Map<string, LocalSessionRecord>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly stopping = new Set<string>();
   private readonly listeners = new Set<DriverEventListener>();
   private readonly store: LocalSessionStore;
   private readonly poll: NodeJS.Timeout;
   private builtin: Promise<BuiltinCommand> | undefined;
+  private closed = false;
 
   private constructor(private readonly opts: LocalDriverOptions) {
     this.store = new LocalSessionStore(opts.dataDir);
@@ -79,7 +91,10 @@ export class LocalDriver implements Driver {
     this.poll.unref();
   }
 
-  /** Opens the driver and re-adopts every recorded session whose process group is still alive. */
+  /**
+   * Opens the driver and re-adopts every recorded session whose process group is still alive;
+   * the others are kept as ended (ENDED_WHILE_AWAY) for the next Hello to report.
+   */
   static async open(opts: LocalDriverOptions): Promise<LocalDriver> {
     const d = new LocalDriver(opts);
     // Bundle the built-in server now, in the background, so the first start does not wait for it.
@@ -90,6 +105,10 @@ export class LocalDriver implements Driver {
       d.store.remove(id);
     }
     for (const rec of records) {
+      if (rec.state === "stopped") {
+        d.endedSessions.set(rec.sessionId, rec);
+        continue;
+      }
       const leaderStart = processStartTime(rec.pgid);
       const sameLeader = leaderStart === undefined || leaderStart === rec.startTime;
       if (sameLeader && groupMembers(rec.pgid).length > 0) {
@@ -100,8 +119,10 @@ export class LocalDriver implements Driver {
           port: rec.port,
         });
       } else {
-        opts.log.info("recorded session is gone", { sessionId: rec.sessionId });
-        d.store.remove(rec.sessionId);
+        opts.log.info("recorded session ended while the agent was not running", {
+          sessionId: rec.sessionId,
+        });
+        d.markEnded(rec, ENDED_WHILE_AWAY);
       }
     }
     return d;
@@ -117,6 +138,8 @@ export class LocalDriver implements Driver {
     return this.locked(spec.sessionId, async () => {
       const existing = this.sessions.get(spec.sessionId);
       if (existing) return toDriverSession(existing);
+      // A start wins over an ended record of the same id (spawning replaces its files).
+      this.endedSessions.delete(spec.sessionId);
       let rec: LocalSessionRecord | undefined;
       for (let attempt = 1; !rec; attempt++) {
         try {
@@ -166,9 +189,53 @@ export class LocalDriver implements Driver {
         }
         this.sessions.delete(sessionId);
         this.store.remove(sessionId);
+      } else if (this.endedSessions.delete(sessionId)) {
+        // The stop's result tells the control plane, so the ended record has done its job.
+        this.store.remove(sessionId);
       }
       return { sessionId, state: "stopped" };
     });
+  }
+
+  async stopAll(reason: string, _signal: AbortSignal): Promise<DriverSession[]> {
+    // Every group at once: the stop's cost is the slowest desktop's grace, not their sum.
+    const results = await Promise.allSettled(
+      [...this.sessions.keys()].map((id) =>
+        this.locked(id, async () => {
+          const rec = this.sessions.get(id);
+          if (!rec) return undefined;
+          this.stopping.add(id);
+          try {
+            await terminateGroup(rec.pgid, this.opts.stopGraceMs ?? 3_000);
+          } finally {
+            this.stopping.delete(id);
+          }
+          this.sessions.delete(id);
+          // Recorded after the group is gone: a record saying "stopped" never hides live processes.
+          return toDriverSession(this.markEnded(rec, reason));
+        }),
+      ),
+    );
+    const stopped: DriverSession[] = [];
+    for (const r of results) {
+      if (r.status === "fulfilled" && r.value) stopped.push(r.value);
+      else if (r.status === "rejected")
+        this.opts.log.warn("could not stop a session", { err: r.reason });
+    }
+    return stopped;
+  }
+
+  async ended(): Promise<DriverSession[]> {
+    return [...this.endedSessions.values()].map(toDriverSession);
+  }
+
+  async forgetEnded(sessionIds: readonly string[]): Promise<void> {
+    for (const id of sessionIds) {
+      if (!isValidSessionId(id)) continue;
+      await this.locked(id, async () => {
+        if (this.endedSessions.delete(id)) this.store.remove(id);
+      });
+    }
   }
 
   hibernate(sessionId: string, _signal: AbortSignal): Promise<DriverSession> {
@@ -194,8 +261,17 @@ export class LocalDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    // A closed driver touches no record: the next driver (a restart, the new HA leader) owns them.
+    this.closed = true;
     clearInterval(this.poll);
     await Promise.allSettled([...this.locks.values(), this.builtin]);
+  }
+
+  private markEnded(rec: LocalSessionRecord, reason: string): LocalSessionRecord {
+    const ended: LocalSessionRecord = { ...rec, state: "stopped", reason };
+    this.store.save(ended);
+    this.endedSessions.set(rec.sessionId, ended);
+    return ended;
   }
 
   private builtinCommand(): Promise<BuiltinCommand> {
@@ -247,7 +323,7 @@ export class LocalDriver implements Driver {
 
   /** Notices sessions whose processes are all gone and reports them once. */
   private reap(): void {
-    if (this.sessions.size === 0) return;
+    if (this.closed || this.sessions.size === 0) return;
     const live = liveGroups();
     for (const [id, rec] of this.sessions) {
       if (this.stopping.has(id) || this.locks.has(id)) continue;

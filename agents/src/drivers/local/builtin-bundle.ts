@@ -11,9 +11,9 @@ import { existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, stop } from "esbuild";
-import type { Logger } from "../runtime/log.ts";
+import type { Logger } from "../../runtime/log.ts";
 
-const ENTRY = fileURLToPath(new URL("../vnc/demo-server-main.ts", import.meta.url));
+const ENTRY = fileURLToPath(new URL("../../vnc/demo-server-main.ts", import.meta.url));
 // In a production bundle (scripts/bundle.ts) the server is prebuilt beside the agent's bundle.
 const PREBUILT = fileURLToPath(new URL("./builtin-vnc.mjs", import.meta.url));
 

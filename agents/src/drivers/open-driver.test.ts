@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { silentLogger } from "../runtime/log.ts";
+import {
+  assertDriverBuilt,
+  BUILT_PLATFORMS,
+  openDriver,
+  PLATFORM_NAMES,
+  PlatformNotBuiltError,
+} from "./open-driver.ts";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+
+describe("openDriver", () => {
+  test("PLATFORM=local opens the local driver", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ss-open-driver-"));
+    try {
+      const d = await openDriver({
+        platform: "local",
+        dataDir: dir,
+        namespace: "streamspace",
+        log: silentLogger,
+      });
+      assert.equal(d.name, "local");
+      assert.deepEqual(await d.list(), []);
+      await d.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (const platform of ["docker", "kubernetes"] as const) {
+    test(`PLATFORM=${platform} is refused with one line until its driver is built`, async () => {
+      const isNotBuilt = (e: unknown) =>
+        e instanceof PlatformNotBuiltError &&
+        e.message.startsWith(`PLATFORM=${platform} has no driver in this build yet`) &&
+        e.message.includes("PLATFORM=local") &&
+        !e.message.includes("\n");
+      assert.throws(() => assertDriverBuilt(platform), isNotBuilt);
+      await assert.rejects(
+        openDriver({ platform, dataDir: "/nonexistent", namespace: "ns", log: silentLogger }),
+        isNotBuilt,
+      );
+    });
+  }
+
+  test("every platform has a folder; every built driver runs the shared driver suite", () => {
+    for (const p of PLATFORM_NAMES) {
+      assert.ok(existsSync(join(HERE, p)), `drivers/${p}/ exists`);
+    }
+    assert.ok(BUILT_PLATFORMS.includes("local"));
+    for (const p of BUILT_PLATFORMS) {
+      const testFile = join(HERE, p, `${p}-driver.test.ts`);
+      assert.ok(existsSync(testFile), `drivers/${p}/${p}-driver.test.ts exists`);
+      assert.match(
+        readFileSync(testFile, "utf8"),
+        /runDriverCases\(/,
+        `drivers/${p}/${p}-driver.test.ts runs the shared suite from driver-cases.ts`,
+      );
+    }
+  });
+});

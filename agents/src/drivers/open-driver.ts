@@ -1,0 +1,61 @@
+/**
+ * The one place `PLATFORM` turns into a driver. Each platform has a folder under drivers/ with
+ * mirrored file names (`local/local-driver.ts`, later `docker/docker-driver.ts` and
+ * `kubernetes/kubernetes-driver.ts`), and one entry below. A platform whose driver is not built
+ * yet is refused before the agent does anything else, with one line an operator can act on.
+ */
+import type { Driver } from "../runtime/driver.ts";
+import type { Logger } from "../runtime/log.ts";
+import { LocalDriver } from "./local/local-driver.ts";
+
+/** The platforms `PLATFORM` may name; each gets a folder under drivers/. */
+export const PLATFORM_NAMES = ["local", "docker", "kubernetes"] as const;
+
+/** A value of `PLATFORM`. */
+export type PlatformName = (typeof PLATFORM_NAMES)[number];
+
+/** What any driver may need from the agent's configuration. */
+export interface DriverConfig {
+  platform: PlatformName;
+  /** AGENT_DATA_DIR: the local driver keeps its session records here. */
+  dataDir: string;
+  /** NAMESPACE: where the Kubernetes driver will create its objects. */
+  namespace: string;
+  log: Logger;
+}
+
+type Opener = (cfg: DriverConfig) => Promise<Driver>;
+
+// A platform maps to undefined until its driver lands; the entry is the whole wiring it needs.
+const OPENERS: Record<PlatformName, Opener | undefined> = {
+  local: (cfg) => LocalDriver.open({ dataDir: cfg.dataDir, log: cfg.log }),
+  docker: undefined,
+  kubernetes: undefined,
+};
+
+/** Platforms this build has a driver for (the shared driver suite runs against each). */
+export const BUILT_PLATFORMS: readonly PlatformName[] = PLATFORM_NAMES.filter(
+  (p) => OPENERS[p] !== undefined,
+);
+
+/** PLATFORM names a driver this build does not have; the message is the one line main prints. */
+export class PlatformNotBuiltError extends Error {
+  constructor(readonly platform: string) {
+    super(
+      `PLATFORM=${platform} has no driver in this build yet; use ${BUILT_PLATFORMS.map((p) => `PLATFORM=${p}`).join(" or ")}`,
+    );
+    this.name = "PlatformNotBuiltError";
+  }
+}
+
+/** Throws PlatformNotBuiltError unless this build has a driver for `platform`. */
+export function assertDriverBuilt(platform: PlatformName): void {
+  if (!OPENERS[platform]) throw new PlatformNotBuiltError(platform);
+}
+
+/** Opens the driver `cfg.platform` selects (re-adopting what it left running, where it can). */
+export async function openDriver(cfg: DriverConfig): Promise<Driver> {
+  const open = OPENERS[cfg.platform];
+  if (!open) throw new PlatformNotBuiltError(cfg.platform);
+  return open(cfg);
+}
