@@ -50,8 +50,8 @@ describe("agent config", () => {
     bad({ MAX_CPU: "two" }, "MAX_CPU", /1500m/);
     bad({ MAX_MEMORY: "4GB" }, "MAX_MEMORY", /4Gi/);
     bad({ ENABLE_HA: "maybe" }, "ENABLE_HA", /true or false/);
-    bad({ HA_BACKEND: "kubernetes" }, "HA_BACKEND", /Kubernetes driver/);
-    bad({ HA_BACKEND: "etcd" }, "HA_BACKEND", /redis\|file/);
+    bad({ HA_BACKEND: "etcd" }, "HA_BACKEND", /redis\|file\|kubernetes/);
+    bad({ LEASE_LOCK_NAME: "Not_A_Name" }, "LEASE_LOCK_NAME", /Kubernetes object name/);
     bad({ ENABLE_HA: "true", HA_BACKEND: "redis" }, "REDIS_URL", /HA_BACKEND=redis/);
     bad({ REDIS_URL: "localhost:6379" }, "REDIS_URL", /redis:\/\//);
     bad({ LEASE_DURATION: "soon" }, "LEASE_DURATION", /duration/);
@@ -64,6 +64,33 @@ describe("agent config", () => {
     bad({ AGENT_HEALTH_PORT: "70000" }, "AGENT_HEALTH_PORT", /0 to 65535/);
     bad({ LOG_LEVEL: "loud" }, "LOG_LEVEL", /debug\|info/);
     bad({ AGENT_LABELS: "novalue" }, "AGENT_LABELS", /key=value/);
+  });
+
+  test("HA_BACKEND=kubernetes: a Lease per agent id, client-go's 15 s / 10 s / 2 s unless set", () => {
+    const c = loadConfig({
+      ...base,
+      AGENT_ID: "Cluster_A",
+      NAMESPACE: "desktops",
+      HA_BACKEND: "kubernetes",
+    });
+    assert.equal(c.haBackend, "kubernetes");
+    assert.equal(c.leaseLockName, "streamspace-agent-cluster-a");
+    assert.equal(c.leaseLockNamespace, "desktops");
+    assert.deepEqual(
+      [c.leaseDurationMs, c.renewDeadlineMs, c.retryPeriodMs],
+      [15_000, 10_000, 2_000],
+    );
+    const d = loadConfig({
+      ...base,
+      HA_BACKEND: "kubernetes",
+      LEASE_LOCK_NAME: "agents-lead",
+      LEASE_LOCK_NAMESPACE: "ha",
+      LEASE_DURATION: "4s",
+      RENEW_DEADLINE: "3s",
+      RETRY_PERIOD: "500ms",
+    });
+    assert.deepEqual([d.leaseLockName, d.leaseLockNamespace], ["agents-lead", "ha"]);
+    assert.deepEqual([d.leaseDurationMs, d.renewDeadlineMs, d.retryPeriodMs], [4_000, 3_000, 500]);
   });
 
   test("quantity and duration parsers", () => {

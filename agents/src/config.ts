@@ -32,7 +32,10 @@ export interface AgentConfig {
   maxMemoryBytes: bigint;
   labels: Record<string, string>;
   enableHa: boolean;
-  haBackend: "redis" | "file";
+  haBackend: "redis" | "file" | "kubernetes";
+  /** The Lease HA_BACKEND=kubernetes elects with (LEASE_LOCK_NAME in LEASE_LOCK_NAMESPACE). */
+  leaseLockName: string;
+  leaseLockNamespace: string;
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
@@ -150,6 +153,15 @@ function labels(env: Env): Record<string, string> {
   return out;
 }
 
+/** LEASE_LOCK_NAME when unset: one Lease per agent id, named so Kubernetes accepts it. */
+export function defaultLeaseName(agentId: string): string {
+  const safe = agentId
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/^-+|-+$/g, "");
+  return `streamspace-agent-${safe || "agent"}`.slice(0, 63).replace(/-+$/, "");
+}
+
 /** Reads and validates the whole configuration; throws ConfigError on the first bad variable. */
 export function loadConfig(env: Env, cwd = process.cwd()): AgentConfig {
   const agentId = env.AGENT_ID;
@@ -173,23 +185,24 @@ export function loadConfig(env: Env, cwd = process.cwd()): AgentConfig {
       env.MAX_MEMORY,
     );
   const enableHa = bool(env, "ENABLE_HA", false);
-  const haRaw = env.HA_BACKEND;
-  if (haRaw === "kubernetes") {
-    throw new ConfigError(
-      "HA_BACKEND",
-      "redis or file (the kubernetes Lease backend ships with the Kubernetes driver)",
-      haRaw,
-    );
-  }
-  const haBackend = oneOf(env, "HA_BACKEND", ["redis", "file"] as const, "file");
+  const haBackend = oneOf(env, "HA_BACKEND", ["redis", "file", "kubernetes"] as const, "file");
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
     throw new ConfigError("REDIS_URL", "a redis:// or rediss:// URL", redisUrl);
   if (enableHa && haBackend === "redis" && !redisUrl)
     throw new ConfigError("REDIS_URL", "a redis:// URL because HA_BACKEND=redis", undefined);
-  const leaseDurationMs = duration(env, "LEASE_DURATION", 2_000);
-  const renewDeadlineMs = duration(env, "RENEW_DEADLINE", 1_500);
-  const retryPeriodMs = duration(env, "RETRY_PERIOD", 250);
+  // A Kubernetes Lease keeps client-go's (and the seeds') defaults: 15 s / 10 s / 2 s.
+  const kube = haBackend === "kubernetes";
+  const leaseDurationMs = duration(env, "LEASE_DURATION", kube ? 15_000 : 2_000);
+  const renewDeadlineMs = duration(env, "RENEW_DEADLINE", kube ? 10_000 : 1_500);
+  const retryPeriodMs = duration(env, "RETRY_PERIOD", kube ? 2_000 : 250);
+  const leaseLockName = env.LEASE_LOCK_NAME || defaultLeaseName(agentId);
+  if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(leaseLockName))
+    throw new ConfigError(
+      "LEASE_LOCK_NAME",
+      "a Kubernetes object name: lower-case letters, digits, '-' and '.'",
+      env.LEASE_LOCK_NAME,
+    );
   if (renewDeadlineMs >= leaseDurationMs)
     throw new ConfigError(
       "RENEW_DEADLINE",
@@ -220,6 +233,8 @@ export function loadConfig(env: Env, cwd = process.cwd()): AgentConfig {
     renewDeadlineMs,
     retryPeriodMs,
     leaseFile: resolve(cwd, env.HA_LEASE_FILE || join(dataDir, "leader.lease")),
+    leaseLockName,
+    leaseLockNamespace: env.LEASE_LOCK_NAMESPACE || env.NAMESPACE || "streamspace",
     redisUrl,
     bootstrapToken: env.AGENT_BOOTSTRAP_TOKEN || undefined,
     credential: env.AGENT_CREDENTIAL || undefined,

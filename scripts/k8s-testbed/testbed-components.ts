@@ -71,6 +71,9 @@ export function apiserver(l: BedLayout): Component {
       "--authorization-mode=RBAC",
       // The `kubernetes` Service would list 127.0.0.1, which Endpoints validation refuses.
       "--endpoint-reconciler-type=none",
+      // ConfigMap watches go to etcd itself rather than the watch cache, so a test can compact
+      // etcd and get a real `410 Gone` (the cache would replay its whole window instead).
+      "--watch-cache-sizes=configmaps#0",
       "--profiling=false",
       "--v=0",
     ],

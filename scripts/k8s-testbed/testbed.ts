@@ -59,6 +59,8 @@ export interface K8sTestbed extends AsyncDisposable {
   serviceAccountKubeconfig(namespace: string, name: string): Promise<string>;
   /** Where a bed keeps files; tests may put their own files there. */
   readonly dir: string;
+  /** etcd's client URL (tests compact it to provoke 410 Gone). */
+  readonly etcdUrl: string;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ interface SharedBed {
   kubeconfig: string;
   admin: AdminCredentials;
   dir: string;
+  etcdUrl: string;
 }
 
 /** The bin folder of build.sh's cache; throws with the build command when it is not built. */
@@ -167,6 +170,7 @@ async function startOwnTestbed(parent = tmpdir()): Promise<K8sTestbed> {
       certs,
     };
     const server = `https://127.0.0.1:${layout.apiPort}`;
+    const etcdUrl = `http://127.0.0.1:${layout.etcdPort}`;
     const admin: AdminCredentials = {
       server,
       caCert: certs.caCert,
@@ -211,14 +215,24 @@ async function startOwnTestbed(parent = tmpdir()): Promise<K8sTestbed> {
     });
     writeFileSync(
       join(dir, "testbed.json"),
-      JSON.stringify({ kubeconfig: layout.componentKubeconfig, admin, dir } satisfies SharedBed),
+      JSON.stringify({
+        kubeconfig: layout.componentKubeconfig,
+        admin,
+        dir,
+        etcdUrl,
+      } satisfies SharedBed),
     );
     const stop = async () => {
       await removeHostPathVolumes(admin).catch(() => {});
       await stopAll(procs);
       rmSync(dir, { recursive: true, force: true });
     };
-    return handle({ kubeconfig: layout.componentKubeconfig, admin, dir }, false, namespaces, stop);
+    return handle(
+      { kubeconfig: layout.componentKubeconfig, admin, dir, etcdUrl },
+      false,
+      namespaces,
+      stop,
+    );
   } catch (err) {
     const logs = procs.map((p) => `--- ${p.name} ---\n${tail(p.log)}`).join("\n");
     await stopAll(procs, 2_000);
@@ -298,6 +312,7 @@ function handle(
     server: bed.admin.server,
     admin: bed.admin,
     dir: bed.dir,
+    etcdUrl: bed.etcdUrl,
     shared,
     async namespace(prefix = "t") {
       const ns = await createNamespace(bed.admin, prefix);

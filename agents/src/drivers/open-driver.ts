@@ -6,6 +6,7 @@
  */
 import type { Driver } from "../runtime/driver.ts";
 import type { Logger } from "../runtime/log.ts";
+import { KubernetesDriver } from "./kubernetes/kubernetes-driver.ts";
 import { LocalDriver } from "./local/local-driver.ts";
 
 /** The platforms `PLATFORM` may name; each gets a folder under drivers/. */
@@ -19,8 +20,10 @@ export interface DriverConfig {
   platform: PlatformName;
   /** AGENT_DATA_DIR: the local driver keeps its session records here. */
   dataDir: string;
-  /** NAMESPACE: where the Kubernetes driver will create its objects. */
+  /** NAMESPACE: where the Kubernetes driver creates its objects. */
   namespace: string;
+  /** AGENT_ID: the Kubernetes driver labels its objects with it and finds them again by it. */
+  agentId: string;
   log: Logger;
 }
 
@@ -30,7 +33,8 @@ type Opener = (cfg: DriverConfig) => Promise<Driver>;
 const OPENERS: Record<PlatformName, Opener | undefined> = {
   local: (cfg) => LocalDriver.open({ dataDir: cfg.dataDir, log: cfg.log }),
   docker: undefined,
-  kubernetes: undefined,
+  kubernetes: (cfg) =>
+    KubernetesDriver.open({ namespace: cfg.namespace, agentId: cfg.agentId, log: cfg.log }),
 };
 
 /** Platforms this build has a driver for (the shared driver suite runs against each). */

@@ -1,22 +1,24 @@
 /**
- * The one place `HA_BACKEND` turns into a LeaseBackend, mirroring drivers/open-driver.ts. The
- * Kubernetes Lease backend lands here as one more case (`kubernetes-lease-backend.ts`, with the
- * Kubernetes driver); config.ts refuses `HA_BACKEND=kubernetes` until then.
+ * The one place `HA_BACKEND` turns into a LeaseBackend, mirroring drivers/open-driver.ts.
  */
 import { FileLeaseBackend } from "./file-lease-backend.ts";
+import { KubernetesLeaseBackend } from "./kubernetes-lease-backend.ts";
 import type { LeaseBackend } from "./lease-backend.ts";
 import { RedisLeaseBackend } from "./redis-lease-backend.ts";
 
 /** What the HA backends need from the agent's configuration. */
 export interface LeaseBackendConfig {
   /** HA_BACKEND. */
-  backend: "redis" | "file";
+  backend: "redis" | "file" | "kubernetes";
   /** All replicas of one AGENT_ID share one lease. */
   agentId: string;
   /** HA_LEASE_FILE, for the file backend. */
   leaseFile: string;
   /** REDIS_URL, required by the Redis backend (config.ts checks it). */
   redisUrl?: string;
+  /** LEASE_LOCK_NAME and LEASE_LOCK_NAMESPACE, for the Kubernetes Lease backend. */
+  leaseLockName?: string;
+  leaseLockNamespace?: string;
 }
 
 /** Opens the backend `cfg.backend` names. */
@@ -27,5 +29,14 @@ export function openLeaseBackend(cfg: LeaseBackendConfig): LeaseBackend {
       return new RedisLeaseBackend(cfg.redisUrl, cfg.agentId);
     case "file":
       return new FileLeaseBackend(cfg.leaseFile);
+    case "kubernetes":
+      if (!cfg.leaseLockName || !cfg.leaseLockNamespace)
+        throw new Error(
+          "LEASE_LOCK_NAME and LEASE_LOCK_NAMESPACE are needed by HA_BACKEND=kubernetes",
+        );
+      return new KubernetesLeaseBackend({
+        name: cfg.leaseLockName,
+        namespace: cfg.leaseLockNamespace,
+      });
   }
 }
