@@ -112,7 +112,10 @@ describe("values-ha.yaml gives the seeds' topology", async () => {
     assert.equal(find(objs, "HorizontalPodAutoscaler", "-relay").spec.minReplicas, 3);
     assert.equal(find(objs, "Service", "-relay-headless").spec.clusterIP, "None");
     const vnc = find(objs, "Ingress", "-vnc");
-    assert.equal(vnc.metadata.annotations?.["nginx.ingress.kubernetes.io/upstream-hash-by"], "$uri");
+    assert.equal(
+      vnc.metadata.annotations?.["nginx.ingress.kubernetes.io/upstream-hash-by"],
+      "$uri",
+    );
     const path = vnc.spec.rules[0].http.paths[0];
     assert.equal(path.path, "/vnc/");
     assert.match(path.backend.service.name, /-relay$/);
