@@ -12,6 +12,7 @@ have xterm || need+=(xterm)
 have haproxy || need+=(haproxy)
 have chromium || need+=(chromium)
 have websockify || need+=(websockify)
+[ -x /usr/sbin/pgbouncer ] || have pgbouncer || need+=(pgbouncer)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages present"
   exit 0

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { eventually } from "@streamspace/common/testing";
 import { type K8sTestbed, testbedBin } from "../../../scripts/k8s-testbed/testbed.ts";
 import { apiCall, apiMust } from "../../../scripts/k8s-testbed/testbed-api.ts";
-import { monitoringCrdFiles, sh } from "./chart-kit.ts";
+import { monitoringCrdFiles, REPO, sh } from "./chart-kit.ts";
 
 /** The taint (and toleration key) of the chart tests' own nodes. */
 export const HELM_TAINT = "streamspace.io/helm-test";
@@ -22,9 +22,12 @@ export const kubectl = (bed: K8sTestbed, args: string[], input?: string) =>
 
 /** Starts the StatefulSet, HPA and disruption controllers against the bed. */
 export async function startExtraControllers(bed: K8sTestbed): Promise<AsyncDisposable> {
+  // Under the bed's lifeline.sh (fd 3): it ends with this process even if no dispose runs.
   const child: ChildProcess = spawn(
-    join(testbedBin(), "kube-controller-manager"),
+    "bash",
     [
+      join(REPO, "scripts/k8s-testbed/lifeline.sh"),
+      join(testbedBin(), "kube-controller-manager"),
       `--kubeconfig=${bed.kubeconfig}`,
       "--bind-address=127.0.0.1",
       "--secure-port=0",
@@ -34,7 +37,7 @@ export async function startExtraControllers(bed: K8sTestbed): Promise<AsyncDispo
       "--horizontal-pod-autoscaler-sync-period=2s",
       "--v=0",
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { stdio: ["ignore", "ignore", "pipe", "pipe"] },
   );
   let log = "";
   child.stderr?.on("data", (d) => {

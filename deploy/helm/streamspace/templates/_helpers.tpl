@@ -166,6 +166,22 @@ lifecycle:
 {{- end }}
 {{- end -}}
 
+{{/* Rolling update of a tier: (dict "strategy" .Values.api.rollingUpdate "mode" .Values.api.antiAffinity).
+     A new pod comes up before an old one goes, except under hard anti-affinity, where every
+     node may already hold one pod and a surge pod could never be scheduled: then pods are
+     replaced one at a time (the PDB keeps the rest serving). */}}
+{{- define "streamspace.rollingUpdate" -}}
+{{- if .strategy -}}
+{{- toYaml .strategy -}}
+{{- else if eq .mode "hard" -}}
+maxSurge: 0
+maxUnavailable: 1
+{{- else -}}
+maxSurge: 1
+maxUnavailable: 0
+{{- end -}}
+{{- end -}}
+
 {{/* A NetworkPolicy peer: this release's pods of one component. */}}
 {{- define "streamspace.npPeer" -}}
 - podSelector:
