@@ -96,14 +96,16 @@ module.exports = {
     },
     {
       name: "gateway-imports-store-or-transport",
-      comment: "gateway/ talks to Postgres through its ports (gateway-ports.ts), and never to the public API transports",
+      comment:
+        "gateway/ talks to Postgres through its ports (gateway-ports.ts), and never to the public API transports",
       severity: "error",
       from: { path: "^control-plane/src/gateway/", pathNot: TEST_CODE },
       to: { path: "^control-plane/src/(store|connect|trpc|server)/" },
     },
     {
       name: "auth-imports-store-or-transport",
-      comment: "auth/ reaches the database through its port and is called by the transports, never the reverse",
+      comment:
+        "auth/ reaches the database through its port and is called by the transports, never the reverse",
       severity: "error",
       from: { path: "^control-plane/src/auth/", pathNot: TEST_CODE },
       to: { path: "^control-plane/src/(store|connect|trpc|server|gateway)/" },
@@ -125,21 +127,27 @@ module.exports = {
     },
     {
       name: "agent-runtime-imports-driver-or-ha-backend",
-      comment: "the agent runtime uses the Driver interface; drivers and HA backends are chosen by the composition root",
+      comment:
+        "the agent runtime uses the Driver interface; drivers and HA backends are chosen by the composition root",
       severity: "error",
       from: { path: "^agents/src/runtime/", pathNot: TEST_CODE },
       to: { path: "^agents/src/(drivers|ha)/" },
     },
     {
       name: "driver-imports-another-driver",
-      comment: "drivers/{local,docker,kubernetes}/ are parallel: each may use the shared driver code, never a sibling",
+      comment:
+        "drivers/{local,docker,kubernetes}/ are parallel: each may use the shared driver code, never a sibling",
       severity: "error",
       from: { path: "^agents/src/drivers/(local|docker|kubernetes)/" },
-      to: { path: "^agents/src/drivers/(local|docker|kubernetes)/", pathNot: "^agents/src/drivers/$1/" },
+      to: {
+        path: "^agents/src/drivers/(local|docker|kubernetes)/",
+        pathNot: "^agents/src/drivers/$1/",
+      },
     },
     {
       name: "ha-imports-runtime-or-drivers",
-      comment: "leader election knows leases only; the runtime and the drivers depend on it, not the reverse",
+      comment:
+        "leader election knows leases only; the runtime and the drivers depend on it, not the reverse",
       severity: "error",
       from: { path: "^agents/src/ha/", pathNot: TEST_CODE },
       to: { path: "^agents/src/(runtime|drivers|relay)/" },

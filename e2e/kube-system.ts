@@ -49,8 +49,8 @@ export interface KubeSystem extends AsyncDisposable {
   sessions: Client<typeof SessionService>;
   templates: Client<typeof TemplateService>;
   auth: { authorization: string };
-  /** Index of the replica whose /health says it leads and holds the stream, if any. */
-  leader(): Promise<number | undefined>;
+  /** The replica whose /health says it leads and holds the stream, if any. */
+  leader(): Promise<AgentReplica | undefined>;
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts replica i again with a fresh data folder. */
   restart(i: number): Promise<void>;
@@ -168,7 +168,7 @@ export async function startKubeSystem(opts: KubeSystemOptions): Promise<KubeSyst
         const h = (await fetch(`http://127.0.0.1:${r.healthPort}/health`)
           .then((x) => x.json())
           .catch(() => undefined)) as { leader?: boolean; connected?: boolean } | undefined;
-        if (h?.leader && h.connected) return r.index;
+        if (h?.leader && h.connected) return r;
       }
       return undefined;
     };

@@ -4,8 +4,9 @@
  * services. Pass file or folder paths to run a subset.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { startRunWideTestbed } from "./k8s-testbed/testbed.ts";
 import { startServices } from "./services.ts";
 
 const ROOTS = [
@@ -47,6 +48,11 @@ const services = await startServices();
 console.error(
   `test services: postgres ${services.env.DATABASE_URL}, redis ${services.env.REDIS_URL}`,
 );
+// One Kubernetes test bed for the run when a selected test uses it (built once per version).
+const wantsKube = files.some((f) => readFileSync(f, "utf8").includes("startK8sTestbed"));
+if (wantsKube) execFileSync("bash", ["scripts/k8s-testbed/build.sh"], { stdio: "inherit" });
+const kube = wantsKube ? await startRunWideTestbed() : undefined;
+if (kube) console.error(`test services: kubernetes test bed, KUBECONFIG=${kube.kubeconfig}`);
 const concurrency = process.env.TEST_CONCURRENCY ?? "1";
 const child = spawn(
   process.execPath,
@@ -58,11 +64,15 @@ const child = spawn(
     "--test-timeout=240000",
     ...files.map((f) => relative(".", f)),
   ],
-  { stdio: "inherit", env: { ...process.env, ...services.env } },
+  {
+    stdio: "inherit",
+    env: { ...process.env, ...services.env, ...(kube ? { TEST_K8S_TESTBED: kube.file } : {}) },
+  },
 );
 const stop = () => child.kill("SIGINT");
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 const code: number = await new Promise((r) => child.on("exit", (c, s) => r(c ?? (s ? 1 : 0))));
+await kube?.stop();
 await services.stop();
 process.exit(code);

@@ -6,13 +6,13 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { silentLogger } from "@streamspace/common/log";
 import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import type { AgentMessage } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { startAgentProcess } from "./agent-process.ts";
 import { loadConfig } from "./config.ts";
 import { groupMembers } from "./drivers/local/process-group.ts";
-import { silentLogger } from "./runtime/log.ts";
 import { FakeGateway } from "./testing/fake-gateway.ts";
 import { RfbClient } from "./vnc/rfb-client.ts";
 
@@ -26,6 +26,24 @@ function env(gw: FakeGateway, dataDir: string, extra: Record<string, string> = {
     AGENT_BOOTSTRAP_TOKEN: "boot",
     ...extra,
   };
+}
+
+/** IPv4 addresses with a listening TCP socket on `port`, from /proc/net/tcp. */
+function listeningAddresses(port: number): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const [, local, , state] = line.trim().split(/\s+/);
+    const [hexIp, hexPort] = (local ?? "").split(":");
+    if (state !== "0A" || !hexIp || Number.parseInt(hexPort ?? "", 16) !== port) continue;
+    // Little-endian hex: 0100007F is 127.0.0.1.
+    out.push(
+      (hexIp.match(/../g) ?? [])
+        .reverse()
+        .map((b) => Number.parseInt(b, 16))
+        .join("."),
+    );
+  }
+  return out;
 }
 
 const resultOf = (id: string) => (m: AgentMessage) =>
@@ -109,6 +127,31 @@ describe("agent process", () => {
     }
   });
 
+  test("the health port listens on loopback unless AGENT_HEALTH_HOST opens it", async () => {
+    await using gw = await FakeGateway.start();
+    const dir = mkdtempSync(join(tmpdir(), "ss-agent-host-"));
+    try {
+      const { AGENT_HEALTH_HOST: _, ...loopback } = env(gw, dir);
+      for (const [e, want] of [
+        [loopback, "127.0.0.1"],
+        // Tests listen on loopback only; 127.0.0.2 stands in for an operator's address.
+        [{ ...loopback, AGENT_HEALTH_HOST: "127.0.0.2" }, "127.0.0.2"],
+      ] as const) {
+        const agent = await startAgentProcess(loadConfig(e), silentLogger);
+        try {
+          assert.deepEqual(listeningAddresses(agent.healthPort), [want]);
+          const res = await fetch(`http://${want}:${agent.healthPort}/metrics`);
+          assert.equal(res.status, 200);
+          assert.match(await res.text(), /process_cpu_user_seconds_total/);
+        } finally {
+          await agent.stop();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("with ENABLE_HA only the leader dials; the follower takes over when it stops", async () => {
     await using gw = await FakeGateway.start();
     const dir = mkdtempSync(join(tmpdir(), "ss-agent-ha-"));
@@ -151,7 +194,10 @@ describe("agent process", () => {
       });
       const code = await new Promise((r) => bad.on("exit", r));
       assert.equal(code, 2);
-      assert.equal(err, 'agent: MAX_SESSIONS is "-1": expected an integer from 1 to 100000\n');
+      assert.equal(
+        err,
+        'agent: MAX_SESSIONS="-1" is not valid: expected an integer from 1 to 100000.\n',
+      );
 
       // A platform whose driver is not built yet stops the agent with one line, before it dials.
       const docker = run({ ...env(gw, dir), PLATFORM: "docker" });

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import type { Logger } from "@streamspace/common/log";
 import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
 import type { AgentConfig } from "./config.ts";
 import { assertDriverBuilt, openDriver } from "./drivers/open-driver.ts";
@@ -18,7 +19,6 @@ import { createRelayLinks } from "./relay/index.ts";
 import { AgentRuntime } from "./runtime/agent-runtime.ts";
 import type { Driver } from "./runtime/driver.ts";
 import { type HealthServer, startHealthServer } from "./runtime/health-server.ts";
-import type { Logger } from "./runtime/log.ts";
 
 /** The agent's version, reported in Hello and /health. */
 export const AGENT_VERSION: string = (
@@ -164,6 +164,7 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
         };
       },
       cfg.healthHost,
+      log.child({ component: "health" }),
     );
   } catch (err) {
     await relay.close();

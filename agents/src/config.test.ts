@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import {
+  AGENT_ENV_VARIABLES,
   ConfigError,
   loadConfig,
   parseCpuMillis,
@@ -38,10 +40,32 @@ describe("agent config", () => {
     assert.deepEqual([c.leaseDurationMs, c.renewDeadlineMs, c.retryPeriodMs], [2000, 1500, 250]);
     assert.equal(c.healthPort, 8082);
     assert.equal(c.enableHa, false);
+    assert.equal(c.healthHost, "127.0.0.1", "the health port is loopback unless configured");
+    assert.equal(c.logLevel, "info");
+    assert.equal(c.stopSessionsOnExit, false);
+    assert.deepEqual([c.region, c.namespace, c.haBackend], ["default", "streamspace", "file"]);
+  });
+
+  test("durations take the kit's units, h and d included; a bare number is seconds", () => {
+    const c = loadConfig(
+      { ...base, LEASE_DURATION: "1d", RENEW_DEADLINE: "2h", RETRY_PERIOD: "90" },
+      "/srv",
+    );
+    assert.deepEqual(
+      [c.leaseDurationMs, c.renewDeadlineMs, c.retryPeriodMs],
+      [86_400_000, 7_200_000, 90_000],
+    );
+    bad({ LEASE_DURATION: "0s" }, "LEASE_DURATION", /duration/);
+    bad({ RETRY_PERIOD: "1w" }, "RETRY_PERIOD", /500ms, 30s, 5m, 2h or 1d/);
+  });
+
+  test("AGENT_HEALTH_HOST opens the health port where an operator needs it", () => {
+    const c = loadConfig({ ...base, AGENT_HEALTH_HOST: "0.0.0.0", AGENT_HEALTH_PORT: "0" }, "/");
+    assert.deepEqual([c.healthHost, c.healthPort], ["0.0.0.0", 0]);
   });
 
   test("each malformed variable is named in one line", () => {
-    assert.throws(() => loadConfig({}, "/"), /AGENT_ID is missing/);
+    assert.throws(() => loadConfig({}, "/"), /AGENT_ID is required but not set/);
     bad({ AGENT_ID: "has space" }, "AGENT_ID", /letters, digits/);
     bad({ CONTROL_PLANE_URL: "cp:8080" }, "CONTROL_PLANE_URL", /http:\/\//);
     bad({ PLATFORM: "vm" }, "PLATFORM", /local\|docker\|kubernetes/);
@@ -64,6 +88,11 @@ describe("agent config", () => {
     bad({ AGENT_HEALTH_PORT: "70000" }, "AGENT_HEALTH_PORT", /0 to 65535/);
     bad({ LOG_LEVEL: "loud" }, "LOG_LEVEL", /debug\|info/);
     bad({ AGENT_LABELS: "novalue" }, "AGENT_LABELS", /key=value/);
+  });
+
+  test("agents/README.md documents every variable the agent reads", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    for (const v of AGENT_ENV_VARIABLES) assert.ok(readme.includes(`\`${v}\``), v);
   });
 
   test("HA_BACKEND=kubernetes: a Lease per agent id, client-go's 15 s / 10 s / 2 s unless set", () => {
@@ -98,6 +127,8 @@ describe("agent config", () => {
     assert.equal(parseDurationMs("1.5s"), 1500);
     assert.equal(parseDurationMs("2"), 2000);
     assert.equal(parseDurationMs("1m"), 60_000);
+    assert.equal(parseDurationMs("2h"), 7_200_000);
+    assert.equal(parseDurationMs("1d"), 86_400_000);
     assert.equal(parseDurationMs("-1s"), undefined);
     assert.equal(parseCpuMillis("2"), 2000n);
     assert.equal(parseCpuMillis("250m"), 250n);

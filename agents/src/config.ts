@@ -1,30 +1,34 @@
 /**
- * Agent configuration from the environment, validated once at start. Any missing or malformed
- * value throws a ConfigError whose message is the one line main.ts prints before exiting: it
- * names the variable and says what was expected.
+ * Agent configuration from the environment, validated once at start with the kit's zod shapes
+ * (@streamspace/common/env). Any missing or malformed value throws a ConfigError whose message
+ * is the one line main.ts prints before exiting: it names the variable and says what was
+ * expected. Durations use the kit's one syntax (`250ms`, `2s`, `5m`, `2h`, `1d`); a bare number
+ * stays seconds, as the agent has always read it.
  */
 import { availableParallelism, totalmem } from "node:os";
 import { join, resolve } from "node:path";
+import {
+  bool,
+  ConfigError,
+  custom,
+  duration,
+  list,
+  parseDuration,
+  parseEnv,
+  port,
+  str,
+  url,
+} from "@streamspace/common/env";
+import type { LogLevel } from "@streamspace/common/log";
+import { PLATFORM_NAMES, type PlatformName } from "./drivers/open-driver.ts";
 
-/** One bad variable; `message` is a complete sentence for the operator. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    expected: string,
-    got: string | undefined,
-  ) {
-    super(
-      `${variable} ${got === undefined ? "is missing" : `is ${JSON.stringify(got)}`}: expected ${expected}`,
-    );
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 /** The validated agent configuration. */
 export interface AgentConfig {
   agentId: string;
   controlPlaneUrls: string[];
-  platform: "local" | "docker" | "kubernetes";
+  platform: PlatformName;
   region: string;
   namespace: string;
   maxSessions: number;
@@ -46,51 +50,13 @@ export interface AgentConfig {
   dataDir: string;
   healthPort: number;
   healthHost: string;
-  logLevel: "debug" | "info" | "warn" | "error";
+  logLevel: LogLevel;
   stopSessionsOnExit: boolean;
 }
 
-type Env = Record<string, string | undefined>;
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], dflt?: T): T {
-  const v = env[name] ?? dflt;
-  if (v === undefined || !allowed.includes(v as T))
-    throw new ConfigError(name, `one of ${allowed.join("|")}`, env[name]);
-  return v as T;
-}
-
-function int(env: Env, name: string, min: number, max: number, dflt: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return dflt;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max)
-    throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
-  return n;
-}
-
-function bool(env: Env, name: string, dflt: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return dflt;
-  if (/^(true|1|yes)$/i.test(raw)) return true;
-  if (/^(false|0|no)$/i.test(raw)) return false;
-  throw new ConfigError(name, "true or false", raw);
-}
-
-/** Parses "250ms", "2s", "1.5s", "1m" or plain seconds. */
+/** Parses "250ms", "2s", "1.5s", "1m", "2h", "1d", or plain seconds. */
 export function parseDurationMs(raw: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
-}
-
-function duration(env: Env, name: string, dflt: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return dflt;
-  const ms = parseDurationMs(raw);
-  if (ms === undefined || ms <= 0)
-    throw new ConfigError(name, 'a positive duration such as "250ms", "2s" or "1m"', raw);
-  return ms;
+  return parseDuration(raw, "s");
 }
 
 /** Parses Kubernetes-style quantities: CPU "2" / "500m" → millicores. */
@@ -119,39 +85,75 @@ export function parseMemoryBytes(raw: string): bigint | undefined {
   return BigInt(Math.round(Number(m[1]) * (MEM_UNITS[m[2] ?? ""] ?? 1)));
 }
 
-function urls(env: Env): string[] {
-  const raw = env.CONTROL_PLANE_URL;
-  const list = (raw ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const ok =
-    list.length > 0 && list.every((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol));
-  if (!ok)
-    throw new ConfigError(
-      "CONTROL_PLANE_URL",
-      "a comma-separated list of http:// or https:// URLs",
-      raw,
-    );
-  return list.map((u) => u.replace(/\/+$/, ""));
-}
-
-function labels(env: Env): Record<string, string> {
-  const raw = env.AGENT_LABELS;
+function parseLabels(raw: string): Record<string, string> | undefined {
   const out: Record<string, string> = {};
-  if (!raw) return out;
   for (const pair of raw.split(",")) {
     const m = /^\s*([A-Za-z0-9._/-]{1,63})=([^,]{0,63})\s*$/.exec(pair);
-    if (!m)
-      throw new ConfigError(
-        "AGENT_LABELS",
-        'comma-separated key=value pairs, e.g. "gpu=none,zone=a"',
-        raw,
-      );
+    if (!m) return undefined;
     out[m[1] as string] = (m[2] as string).trim();
   }
   return out;
 }
+
+const positive = (v: bigint | undefined) => (v !== undefined && v > 0n ? v : undefined);
+const leaseDuration = () => duration({ min: 1, bareUnit: "s" });
+/** One of fixed words; "a|b|c" is how the agent's messages have always listed them. */
+const choice = <const T extends readonly string[]>(values: T, note = "") =>
+  custom(`one of ${values.join("|")}${note}`, (s) =>
+    values.includes(s) ? (s as T[number]) : undefined,
+  );
+
+/** Every variable the agent reads, with its schema; defaults are applied after parsing. */
+const SHAPE = {
+  AGENT_ID: str({
+    pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    expected: "1-63 characters of letters, digits, '.', '_' or '-'",
+  }),
+  CONTROL_PLANE_URL: list(url(), {
+    min: 1,
+    expected: "a comma-separated list of http:// or https:// URLs",
+  }),
+  PLATFORM: choice(PLATFORM_NAMES).default("local"),
+  REGION: str().default("default"),
+  NAMESPACE: str().default("streamspace"),
+  MAX_SESSIONS: custom("an integer from 1 to 100000", (s) =>
+    /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 100_000 ? Number(s) : undefined,
+  ).default(10),
+  MAX_CPU: custom('CPU cores such as "2" or "1500m"', (s) =>
+    positive(parseCpuMillis(s)),
+  ).optional(),
+  MAX_MEMORY: custom('bytes or a quantity such as "4Gi" or "512Mi"', (s) =>
+    positive(parseMemoryBytes(s)),
+  ).optional(),
+  AGENT_LABELS: custom(
+    'comma-separated key=value pairs, e.g. "gpu=none,zone=a"',
+    parseLabels,
+  ).optional(),
+  ENABLE_HA: bool().default(false),
+  HA_BACKEND: choice(["redis", "file", "kubernetes"] as const).default("file"),
+  REDIS_URL: url(["redis:", "rediss:"]).optional(),
+  // Defaults depend on HA_BACKEND (see loadConfig), so these are optional here.
+  LEASE_DURATION: leaseDuration().optional(),
+  RENEW_DEADLINE: leaseDuration().optional(),
+  RETRY_PERIOD: leaseDuration().optional(),
+  LEASE_LOCK_NAME: str({
+    pattern: /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/,
+    expected: "a Kubernetes object name: lower-case letters, digits, '-' and '.'",
+  }).optional(),
+  LEASE_LOCK_NAMESPACE: str().optional(),
+  HA_LEASE_FILE: str().optional(),
+  AGENT_BOOTSTRAP_TOKEN: str().optional(),
+  AGENT_CREDENTIAL: str().optional(),
+  AGENT_DATA_DIR: str().optional(),
+  AGENT_HEALTH_PORT: port().default(8082),
+  // Loopback unless the operator opens it: inside a container or pod set 0.0.0.0 for probes.
+  AGENT_HEALTH_HOST: str().default("127.0.0.1"),
+  AGENT_STOP_SESSIONS_ON_EXIT: bool().default(false),
+  LOG_LEVEL: choice(["debug", "info", "warn", "error"] as const).default("info"),
+};
+
+/** The variables the agent reads (agents/README.md lists each with its meaning). */
+export const AGENT_ENV_VARIABLES: readonly string[] = Object.keys(SHAPE);
 
 /** LEASE_LOCK_NAME when unset: one Lease per agent id, named so Kubernetes accepts it. */
 export function defaultLeaseName(agentId: string): string {
@@ -163,85 +165,56 @@ export function defaultLeaseName(agentId: string): string {
 }
 
 /** Reads and validates the whole configuration; throws ConfigError on the first bad variable. */
-export function loadConfig(env: Env, cwd = process.cwd()): AgentConfig {
-  const agentId = env.AGENT_ID;
-  if (!agentId || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(agentId)) {
-    throw new ConfigError(
-      "AGENT_ID",
-      "1-63 characters of letters, digits, '.', '_' or '-'",
-      agentId,
-    );
-  }
-  const controlPlaneUrls = urls(env);
-  const platform = oneOf(env, "PLATFORM", ["local", "docker", "kubernetes"] as const, "local");
-  const cpu = env.MAX_CPU ? parseCpuMillis(env.MAX_CPU) : BigInt(availableParallelism() * 1000);
-  if (cpu === undefined || cpu <= 0n)
-    throw new ConfigError("MAX_CPU", 'CPU cores such as "2" or "1500m"', env.MAX_CPU);
-  const mem = env.MAX_MEMORY ? parseMemoryBytes(env.MAX_MEMORY) : BigInt(totalmem());
-  if (mem === undefined || mem <= 0n)
-    throw new ConfigError(
-      "MAX_MEMORY",
-      'bytes or a quantity such as "4Gi" or "512Mi"',
-      env.MAX_MEMORY,
-    );
-  const enableHa = bool(env, "ENABLE_HA", false);
-  const haBackend = oneOf(env, "HA_BACKEND", ["redis", "file", "kubernetes"] as const, "file");
-  const redisUrl = env.REDIS_URL || undefined;
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
-    throw new ConfigError("REDIS_URL", "a redis:// or rediss:// URL", redisUrl);
-  if (enableHa && haBackend === "redis" && !redisUrl)
-    throw new ConfigError("REDIS_URL", "a redis:// URL because HA_BACKEND=redis", undefined);
-  // A Kubernetes Lease keeps client-go's (and the seeds') defaults: 15 s / 10 s / 2 s.
-  const kube = haBackend === "kubernetes";
-  const leaseDurationMs = duration(env, "LEASE_DURATION", kube ? 15_000 : 2_000);
-  const renewDeadlineMs = duration(env, "RENEW_DEADLINE", kube ? 10_000 : 1_500);
-  const retryPeriodMs = duration(env, "RETRY_PERIOD", kube ? 2_000 : 250);
-  const leaseLockName = env.LEASE_LOCK_NAME || defaultLeaseName(agentId);
-  if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(leaseLockName))
-    throw new ConfigError(
-      "LEASE_LOCK_NAME",
-      "a Kubernetes object name: lower-case letters, digits, '-' and '.'",
-      env.LEASE_LOCK_NAME,
-    );
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  cwd = process.cwd(),
+): AgentConfig {
+  const e = parseEnv(SHAPE, env);
+  if (e.ENABLE_HA && e.HA_BACKEND === "redis" && !e.REDIS_URL)
+    throw ConfigError.invalid("REDIS_URL", undefined, "a redis:// URL because HA_BACKEND=redis");
+  // A Kubernetes Lease keeps client-go's (and the seeds') timing: 15 s / 10 s / 2 s.
+  const kube = e.HA_BACKEND === "kubernetes";
+  const leaseDurationMs = e.LEASE_DURATION ?? (kube ? 15_000 : 2_000);
+  const renewDeadlineMs = e.RENEW_DEADLINE ?? (kube ? 10_000 : 1_500);
+  const retryPeriodMs = e.RETRY_PERIOD ?? (kube ? 2_000 : 250);
   if (renewDeadlineMs >= leaseDurationMs)
-    throw new ConfigError(
+    throw ConfigError.invalid(
       "RENEW_DEADLINE",
-      `less than LEASE_DURATION (${leaseDurationMs} ms)`,
       env.RENEW_DEADLINE,
+      `less than LEASE_DURATION (${leaseDurationMs} ms)`,
     );
   if (retryPeriodMs >= renewDeadlineMs)
-    throw new ConfigError(
+    throw ConfigError.invalid(
       "RETRY_PERIOD",
-      `less than RENEW_DEADLINE (${renewDeadlineMs} ms)`,
       env.RETRY_PERIOD,
+      `less than RENEW_DEADLINE (${renewDeadlineMs} ms)`,
     );
-  const dataDir = resolve(cwd, env.AGENT_DATA_DIR || join(".data", `agent-${agentId}`));
-  const logLevel = oneOf(env, "LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info");
+  const dataDir = resolve(cwd, e.AGENT_DATA_DIR ?? join(".data", `agent-${e.AGENT_ID}`));
   return {
-    agentId,
-    controlPlaneUrls,
-    platform,
-    region: env.REGION || "default",
-    namespace: env.NAMESPACE || "streamspace",
-    maxSessions: int(env, "MAX_SESSIONS", 1, 100_000, 10),
-    maxCpuMillis: cpu,
-    maxMemoryBytes: mem,
-    labels: labels(env),
-    enableHa,
-    haBackend,
+    agentId: e.AGENT_ID,
+    controlPlaneUrls: e.CONTROL_PLANE_URL.map((u) => u.replace(/\/+$/, "")),
+    platform: e.PLATFORM,
+    region: e.REGION,
+    namespace: e.NAMESPACE,
+    maxSessions: e.MAX_SESSIONS,
+    maxCpuMillis: e.MAX_CPU ?? BigInt(availableParallelism() * 1000),
+    maxMemoryBytes: e.MAX_MEMORY ?? BigInt(totalmem()),
+    labels: e.AGENT_LABELS ?? {},
+    enableHa: e.ENABLE_HA,
+    haBackend: e.HA_BACKEND,
     leaseDurationMs,
     renewDeadlineMs,
     retryPeriodMs,
-    leaseFile: resolve(cwd, env.HA_LEASE_FILE || join(dataDir, "leader.lease")),
-    leaseLockName,
-    leaseLockNamespace: env.LEASE_LOCK_NAMESPACE || env.NAMESPACE || "streamspace",
-    redisUrl,
-    bootstrapToken: env.AGENT_BOOTSTRAP_TOKEN || undefined,
-    credential: env.AGENT_CREDENTIAL || undefined,
+    leaseFile: resolve(cwd, e.HA_LEASE_FILE ?? join(dataDir, "leader.lease")),
+    leaseLockName: e.LEASE_LOCK_NAME ?? defaultLeaseName(e.AGENT_ID),
+    leaseLockNamespace: e.LEASE_LOCK_NAMESPACE ?? e.NAMESPACE,
+    redisUrl: e.REDIS_URL,
+    bootstrapToken: e.AGENT_BOOTSTRAP_TOKEN,
+    credential: e.AGENT_CREDENTIAL,
     dataDir,
-    healthPort: int(env, "AGENT_HEALTH_PORT", 0, 65_535, 8082),
-    healthHost: env.AGENT_HEALTH_HOST || "0.0.0.0",
-    logLevel,
-    stopSessionsOnExit: bool(env, "AGENT_STOP_SESSIONS_ON_EXIT", false),
+    healthPort: e.AGENT_HEALTH_PORT,
+    healthHost: e.AGENT_HEALTH_HOST,
+    logLevel: e.LOG_LEVEL,
+    stopSessionsOnExit: e.AGENT_STOP_SESSIONS_ON_EXIT,
   };
 }

@@ -5,20 +5,17 @@
  * re-adopted by the next start) unless AGENT_STOP_SESSIONS_ON_EXIT=true: then it stops them and
  * reports them stopped ("stopped with the system") before it closes the stream.
  */
+import { exitOnConfigError } from "@streamspace/common/env";
+import { createLogger } from "@streamspace/common/log";
 import { startTracing } from "@streamspace/common/tracing";
 import { startAgentProcess } from "./agent-process.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger } from "./runtime/log.ts";
+import { loadConfig } from "./config.ts";
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig(process.env);
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`agent: ${err.message}\n`);
-  process.exit(2);
-}
-const log = createLogger(config.logLevel, { service: "agent", agentId: config.agentId });
+const config = exitOnConfigError(() => loadConfig(process.env), "agent");
+const log = createLogger({
+  level: config.logLevel,
+  base: { service: "agent", agentId: config.agentId },
+});
 // Commands carry the caller's trace context; spans are exported when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 const tracing = startTracing({ service: "streamspace-agent" });
 let agent: Awaited<ReturnType<typeof startAgentProcess>>;

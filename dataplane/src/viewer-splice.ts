@@ -266,11 +266,3 @@ export function spliceViewer(
   ws.resume();
   return splice;
 }
-
-/** Encodes a TunnelRequest data frame; exported for tests that play the agent by hand. */
-export function encodeRequestData(data: Uint8Array): Buffer {
-  return encodeMessage(
-    TunnelRequestSchema,
-    create(TunnelRequestSchema, { payload: { case: "data", value: data } }),
-  );
-}

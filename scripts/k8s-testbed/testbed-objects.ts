@@ -65,12 +65,3 @@ export async function createServiceAccountKubeconfig(
   );
   return file;
 }
-
-/** Applies one object with POST (409 "already exists" is fine); for tests that set up RBAC. */
-export async function applyObject(
-  admin: AdminCredentials,
-  collectionPath: string,
-  object: object,
-): Promise<void> {
-  await apiMust(admin, "POST", collectionPath, object, { existsOk: true });
-}

@@ -35,7 +35,7 @@ export interface DriverFixture {
   hibernateEndsViewers?: boolean;
 }
 
-/** Builds a template with the given image/command; a helper for fixtures. */
+/** Builds a template with the given image/command, for fixtures. */
 export function makeTemplate(image: string, command: string[] = []): Template {
   return create(TemplateSchema, {
     id: `tpl-${image}`,

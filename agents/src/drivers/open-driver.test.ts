@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { silentLogger } from "../runtime/log.ts";
+import { silentLogger } from "@streamspace/common/log";
 import {
   assertDriverBuilt,
   BUILT_PLATFORMS,

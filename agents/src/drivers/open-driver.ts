@@ -4,8 +4,9 @@
  * `kubernetes/kubernetes-driver.ts`), and one entry below. A platform whose driver is not built
  * yet is refused before the agent does anything else, with one line an operator can act on.
  */
+
+import type { Logger } from "@streamspace/common/log";
 import type { Driver } from "../runtime/driver.ts";
-import type { Logger } from "../runtime/log.ts";
 import { KubernetesDriver } from "./kubernetes/kubernetes-driver.ts";
 import { LocalDriver } from "./local/local-driver.ts";
 

@@ -22,7 +22,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { type Clock, systemClock } from "../runtime/clock.ts";
+import { type Clock, systemClock } from "@streamspace/common/clock";
 import type { LeaseBackend } from "./lease-backend.ts";
 
 interface LeaseFile {

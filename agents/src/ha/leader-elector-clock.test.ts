@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Clock } from "../runtime/clock.ts";
-import { silentLogger } from "../runtime/log.ts";
-import { ManualClock, settle } from "../testing/manual-clock.ts";
+import type { Clock } from "@streamspace/common/clock";
+import { silentLogger } from "@streamspace/common/log";
+import { ManualClock, settle } from "@streamspace/common/testing";
 import { LeaderElector } from "./leader-elector.ts";
 import type { LeaseBackend } from "./lease-backend.ts";
 

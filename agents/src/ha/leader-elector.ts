@@ -11,8 +11,8 @@
  *
  * Core code: it knows nothing of Redis or files; it talks to a LeaseBackend (lease-backend.ts).
  */
-import { type Clock, systemClock, type TimerHandle } from "../runtime/clock.ts";
-import type { Logger } from "../runtime/log.ts";
+import { type Clock, systemClock, type TimerHandle } from "@streamspace/common/clock";
+import type { Logger } from "@streamspace/common/log";
 import type { LeaseBackend } from "./lease-backend.ts";
 
 /** Timing and callbacks of one elector. */

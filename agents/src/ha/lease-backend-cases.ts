@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { silentLogger } from "@streamspace/common/log";
 import { eventually, eventuallyFound, WAIT } from "@streamspace/common/testing";
-import { silentLogger } from "../runtime/log.ts";
 import { LeaderElector } from "./leader-elector.ts";
 import type { LeaseBackend } from "./lease-backend.ts";
 

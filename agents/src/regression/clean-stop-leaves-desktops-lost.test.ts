@@ -1,11 +1,12 @@
 /**
- * A desktop running when the person pressed Ctrl-C on `npm start` came back "Failed: the agent
- * reconnected without this session; it was lost": the agent closed its stream first and stopped
- * the desktops afterwards, so the next Hello simply lacked them. Now a clean stop reports each
- * desktop stopped ("stopped with the system") before the stream closes, or in the next Hello
- * when the control plane could not hear it; and a restarted agent reports a desktop that died
- * meanwhile as stopped with a reason, next to the live ones it adopts. Real processes: the local
- * driver's built-in VNC server, a real agent process for the signal path.
+ * What broke: a desktop running when the person pressed Ctrl-C on `npm start` came back
+ * "Failed: the agent reconnected without this session; it was lost", because the agent closed
+ * its stream before stopping the desktops and the next Hello simply lacked them. Guarded here:
+ * a clean stop reports each desktop stopped ("stopped with the system") before the stream
+ * closes, or in the next Hello when the control plane could not hear it; a restarted agent
+ * reports a desktop that died meanwhile as stopped with a reason, next to the live ones it
+ * adopts. Real processes: the local driver's built-in VNC server, a real agent process for the
+ * signal path.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -15,6 +16,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { silentLogger } from "@streamspace/common/log";
 import { eventually, WAIT } from "@streamspace/common/testing";
 import type { AgentMessage } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
@@ -22,7 +24,6 @@ import { STOPPED_WITH_THE_SYSTEM, startAgentProcess } from "../agent-process.ts"
 import { loadConfig } from "../config.ts";
 import { ENDED_WHILE_AWAY } from "../drivers/local/local-driver.ts";
 import { groupMembers, signalGroup } from "../drivers/local/process-group.ts";
-import { silentLogger } from "../runtime/log.ts";
 import { FakeGateway, type FakeStream } from "../testing/fake-gateway.ts";
 
 function env(url: string, dataDir: string, extra: Record<string, string> = {}) {

@@ -17,22 +17,30 @@
 import { availableParallelism, hostname, loadavg } from "node:os";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { BoundedQueue } from "@streamspace/common/bounded-queue";
+import { type Clock, sleep, systemClock } from "@streamspace/common/clock";
+import type { Logger } from "@streamspace/common/log";
 import {
   type ControlMessage,
   HelloSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { CapacitySchema, type Platform } from "@streamspace/proto/streamspace/v1/types_pb";
 import { type BackoffPolicy, fullJitterDelay } from "./backoff.ts";
-import { BoundedQueue } from "./bounded-queue.ts";
-import { type Clock, sleep, systemClock } from "./clock.ts";
 import { CommandTracker, type Outgoing } from "./command-tracker.ts";
 import type { Driver, DriverSession } from "./driver.ts";
 import { EndedReports } from "./ended-reports.ts";
 import { dialGateway, type GatewayConnection } from "./gateway-dialer.ts";
-import type { Logger } from "./log.ts";
 import type { RelayHook } from "./relay-hook.ts";
 import { toSessionReport } from "./session-report.ts";
 import { SessionView } from "./session-view.ts";
+
+/**
+ * The queue as a generator: connect-es aborts a client stream through its iterator's throw(),
+ * which a plain iterator object lacks ("AsyncIterable does not implement throw").
+ */
+async function* frames(out: BoundedQueue<Outgoing>): AsyncGenerator<Outgoing> {
+  yield* out;
+}
 
 /** Everything the runtime needs; main.ts builds it from the environment. */
 export interface AgentRuntimeOptions {
@@ -233,7 +241,7 @@ export class AgentRuntime {
       else if (this.opts.bootstrapToken)
         headers["x-streamspace-bootstrap-token"] = this.opts.bootstrapToken;
       this.opts.log.info("dialling control plane", { url });
-      for await (const msg of conn.client.connect(out, { signal: ac.signal, headers })) {
+      for await (const msg of conn.client.connect(frames(out), { signal: ac.signal, headers })) {
         const p = msg.payload;
         if (p.case === "welcome") {
           welcomed = true;

@@ -4,13 +4,13 @@
  * control plane can mark the session failed with a useful reason.
  */
 import { create } from "@bufbuild/protobuf";
+import type { Logger } from "@streamspace/common/log";
 import {
   type Command,
   type CommandResult,
   CommandResultSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { type Driver, DriverError, type DriverSession } from "./driver.ts";
-import type { Logger } from "./log.ts";
 import { toSessionReport } from "./session-report.ts";
 
 /** The runtime state a command may read or change. */

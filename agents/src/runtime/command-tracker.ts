@@ -7,16 +7,16 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Clock } from "@streamspace/common/clock";
+import type { Logger } from "@streamspace/common/log";
 import { extractContext, inSpan, SpanKind, SpanStatusCode } from "@streamspace/common/tracing";
 import type {
   AgentMessageSchema,
   Command,
   CommandResult,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import type { Clock } from "./clock.ts";
 import { type CommandContext, type CommandOutcome, runCommand } from "./command-runner.ts";
 import { CompletedCommands } from "./completed-commands.ts";
-import type { Logger } from "./log.ts";
 
 /** A frame the agent sends. */
 export type Outgoing = MessageInitShape<typeof AgentMessageSchema>;

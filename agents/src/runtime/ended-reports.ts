@@ -6,10 +6,11 @@
  * on its way out) and, in memory, events that found no stream while this process ran. Both are
  * dropped once a Welcome answers the Hello that carried them.
  */
+
+import type { Logger } from "@streamspace/common/log";
 import type { SessionReport } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import type { Driver, DriverSession } from "./driver.ts";
-import type { Logger } from "./log.ts";
 
 /** A frame as the runtime queues it; only session events matter here. */
 interface Frame {

@@ -1,10 +1,18 @@
 /**
- * The agent's own /health and /ready (AGENT_HEALTH_PORT), for the kubelet or a supervisor.
- * Liveness is "the process answers"; readiness is "holds the control-plane stream and is the
- * leader", so a follower replica or a disconnected agent is visibly not ready.
+ * The agent's own probe port (AGENT_HEALTH_PORT), for the kubelet or a supervisor, served by
+ * the kit's one health handler on the kit's listener. Liveness is "the process answers";
+ * readiness is "holds the control-plane stream and is the leader", so a follower replica or a
+ * disconnected agent is visibly not ready. /metrics carries the process metrics (memory, event
+ * loop, GC) every StreamSpace process exports.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createHealthHandler, healthOnly } from "@streamspace/common/health";
+import { listen } from "@streamspace/common/listener";
+import type { Logger } from "@streamspace/common/log";
+import { createMetrics, type Metrics } from "@streamspace/common/metrics";
+
+// Process metrics describe the process, not one agent in it; one registry serves every agent a
+// process starts (tests start several), and prom-client's collectors are installed only once.
+let processMetrics: Metrics | undefined;
 
 /** What the health endpoints report. */
 export interface HealthStatus {
@@ -22,49 +30,27 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-/** Listens on 127.0.0.1 or 0.0.0.0 at `port` (0 = any free port). */
+/** Listens on `host` (AGENT_HEALTH_HOST, loopback by default) at `port` (0 = any free port). */
 export async function startHealthServer(
   port: number,
   status: () => HealthStatus,
-  host = "0.0.0.0",
+  host: string,
+  log?: Logger,
 ): Promise<HealthServer> {
-  const server: Server = createServer((req, res) => {
-    const s = status();
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { allow: "GET, HEAD" }).end();
-      return;
-    }
-    if (path === "/health") {
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: "ok", ...s }));
-    } else if (path === "/ready") {
-      const ready = s.connected && s.leader;
+  processMetrics ??= createMetrics();
+  const handler = createHealthHandler({
+    health: status,
+    ready: () => {
+      const s = status();
       const detail = !s.leader
         ? "not the leader"
         : !s.connected
           ? "not connected to the control plane"
           : "ready";
-      res
-        .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ ready, detail }));
-    } else {
-      res
-        .writeHead(404, { "content-type": "application/json" })
-        .end(JSON.stringify({ error: "try /health or /ready" }));
-    }
+      return { ready: s.connected && s.leader, detail };
+    },
+    metrics: processMetrics,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  const listener = await listen({ host, port, log, onRequest: healthOnly(handler) });
+  return { port: listener.port, close: () => listener.close(0) };
 }

@@ -1,7 +1,7 @@
 /**
- * The seam between the agent runtime and the agent side of the VNC tunnel (agents/src/relay,
- * owned by the relay work). The runtime only tells the tunnel what changed; it never waits on
- * it, so a slow relay can never stall the control stream.
+ * The seam between the agent runtime and the agent side of the VNC tunnel (agents/src/relay).
+ * The runtime only tells the tunnel what changed; it never waits on it, so a slow relay can
+ * never stall the control stream.
  */
 import type { RelayRing } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 

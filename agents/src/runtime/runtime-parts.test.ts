@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
+import { BoundedQueue } from "@streamspace/common/bounded-queue";
 import { CommandResultSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { fullJitterDelay } from "./backoff.ts";
-import { BoundedQueue } from "./bounded-queue.ts";
 import { CompletedCommands } from "./completed-commands.ts";
 
 describe("runtime parts", () => {

@@ -9,13 +9,13 @@ import type { AddressInfo } from "node:net";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { BoundedQueue } from "@streamspace/common/bounded-queue";
 import { WAIT } from "@streamspace/common/testing";
 import {
   AgentGateway,
   type AgentMessage,
   type ControlMessageSchema,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
-import { BoundedQueue } from "../runtime/bounded-queue.ts";
 
 type ControlInit = MessageInitShape<typeof ControlMessageSchema>;
 

@@ -4,13 +4,13 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { silentLogger } from "@streamspace/common/log";
 import type {
   AgentMessage,
   RelayRing,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
 import { Platform, TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
 import { AgentRuntime, type AgentRuntimeOptions } from "../runtime/agent-runtime.ts";
-import { silentLogger } from "../runtime/log.ts";
 import type { FakeDriver } from "./fake-driver.ts";
 import type { FakeGateway, FakeStream } from "./fake-gateway.ts";
 

@@ -7,11 +7,11 @@
  */
 import { renameSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { createLogger } from "../runtime/log.ts";
+import { createLogger } from "@streamspace/common/log";
 import { DemoDesktop } from "./demo-desktop.ts";
 import { createRfbServer } from "./rfb-server.ts";
 
-const log = createLogger("info", { component: "builtin-vnc" });
+const log = createLogger({ base: { component: "builtin-vnc" } });
 const portFile = process.env.SS_PORT_FILE;
 const title = (process.env.SS_TITLE ?? "StreamSpace demo").slice(0, 60);
 const [w, h] = (process.env.SS_GEOMETRY ?? "1024x768").split("x").map(Number);

@@ -8,7 +8,7 @@
  * write buffer is above a bound we wait for `drain` before sending more.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import type { Logger } from "../runtime/log.ts";
+import type { Logger } from "@streamspace/common/log";
 import { ByteReader } from "./byte-reader.ts";
 import type { DemoDesktop, Rect } from "./demo-desktop.ts";
 import {

@@ -195,9 +195,3 @@ export interface OutboxNotifier {
 export interface RevokedAgentCutter {
   cut(agentId: string): void;
 }
-
-/** Default notifier: delivery then happens on the gateway's own sweep. */
-export const NOOP_NOTIFIER: OutboxNotifier = { commandsEnqueued() {} };
-
-/** Default cutter for single-component tests. */
-export const NOOP_CUTTER: RevokedAgentCutter = { cut() {} };

@@ -67,7 +67,6 @@ const PLATFORM_BACK = invert(PLATFORM);
 export const sessionStateFromProto = (s: PbSessionState) => SESSION_STATE_BACK.get(s);
 export const agentStateFromProto = (s: PbAgentState) => AGENT_STATE_BACK.get(s);
 export const platformFromProto = (p: PbPlatform) => PLATFORM_BACK.get(p);
-export const sessionStateToProto = (s: SessionState) => SESSION_STATE[s];
 export const platformToProto = (p: Platform) => PLATFORM[p];
 
 /** The viewer path a browser opens for a session (DESIGN.md §5). */

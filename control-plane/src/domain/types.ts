@@ -129,9 +129,3 @@ export interface AgentCommand {
   createdAt: Date;
   updatedAt: Date;
 }
-
-/** A page of results plus the opaque token for the next one ("" at the end). */
-export interface Page<T> {
-  items: T[];
-  nextPageToken: string;
-}

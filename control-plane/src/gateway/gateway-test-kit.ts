@@ -81,14 +81,6 @@ export async function untilRead(
   await eventually(() => gateway.connection(agentId)?.lastSequence === sequence);
 }
 
-/** An in-process transport for tests that need no sockets. */
-export function routerClient(gateway: Gateway): Client<typeof AgentGateway> {
-  return createClient(
-    AgentGateway,
-    createRouterTransport((r) => registerAgentGateway(r, gateway)),
-  );
-}
-
 type PayloadOf<K> =
   Extract<ControlMessage["payload"], { case: K }> extends { value: infer V } ? V : never;
 

@@ -119,7 +119,10 @@ export class KubernetesDriver implements Driver {
         m?.delete(p.name);
         if (m?.size === 0) this.podsBySession.delete(p.sessionId);
       } else {
-        if (!m) this.podsBySession.set(p.sessionId, (m = new Map()));
+        if (!m) {
+          m = new Map();
+          this.podsBySession.set(p.sessionId, m);
+        }
         m.set(p.name, p);
       }
       this.changed(p.sessionId);

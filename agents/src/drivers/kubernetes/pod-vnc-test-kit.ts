@@ -119,7 +119,10 @@ export async function servePodVnc(opts: {
         if (Date.now() > deadline) throw new Error(`no Ready pod at ${ip} within 60 s`);
         await new Promise<void>((r) => {
           let set = waiting.get(ip);
-          if (!set) waiting.set(ip, (set = new Set()));
+          if (!set) {
+            set = new Set();
+            waiting.set(ip, set);
+          }
           const fn = () => {
             set.delete(fn);
             r();

@@ -57,7 +57,10 @@ export class SessionWaits {
     if (signal.aborted) return Promise.reject(onDeadline());
     return new Promise<T>((resolve, reject) => {
       let set = this.waiters.get(id);
-      if (!set) this.waiters.set(id, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        this.waiters.set(id, set);
+      }
       const done = () => {
         signal.removeEventListener("abort", onAbort);
         set.delete(w);

@@ -10,8 +10,8 @@
 import { existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Logger } from "@streamspace/common/log";
 import { build, stop } from "esbuild";
-import type { Logger } from "../../runtime/log.ts";
 
 const ENTRY = fileURLToPath(new URL("../../vnc/demo-server-main.ts", import.meta.url));
 // In a production bundle (scripts/bundle.ts) the server is prebuilt beside the agent's bundle.
@@ -40,6 +40,11 @@ export async function prepareBuiltinServer(dir: string, log: Logger): Promise<Bu
       target: "node20",
       outfile: tmp,
       logLevel: "silent",
+      // The kit's logger (pino) is CommonJS and requires Node built-ins; ESM output has no
+      // require() unless we make one.
+      banner: {
+        js: "import { createRequire as __ssCreateRequire } from 'node:module'; const require = __ssCreateRequire(import.meta.url);",
+      },
     });
     renameSync(tmp, out);
     return { cmd: process.execPath, args: [out] };

@@ -13,6 +13,8 @@
  *   stopAll() ends, is kept as an "ended" record (state stopped, with a reason) until
  *   forgetEnded(), so the control plane learns it stopped instead of finding it lost.
  */
+
+import type { Logger } from "@streamspace/common/log";
 import {
   type Driver,
   DriverError,
@@ -21,7 +23,6 @@ import {
   type StartSpec,
   type VncEndpoint,
 } from "../../runtime/driver.ts";
-import type { Logger } from "../../runtime/log.ts";
 import { type BuiltinCommand, prepareBuiltinServer } from "./builtin-bundle.ts";
 import { spawnLocalSession } from "./local-session-spawn.ts";
 import {

@@ -9,9 +9,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, type FSWatcher, openSync, readFileSync, watch } from "node:fs";
 import { basename, delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "@streamspace/common/testing";
 import { DriverError, type StartSpec } from "../../runtime/driver.ts";
 import type { BuiltinCommand } from "./builtin-bundle.ts";
-import { freeLoopbackPort } from "./free-port.ts";
 import type { LocalSessionRecord, LocalSessionStore } from "./local-session-store.ts";
 import { groupMembers, processStartTime, terminateGroup } from "./process-group.ts";
 
@@ -68,7 +68,7 @@ export async function spawnLocalSession(
   opts.store.remove(spec.sessionId);
   const logFd = openSync(paths.log, "a");
   const geometry = opts.geometry ?? (builtin ? "1024x768" : "1280x800");
-  const port = builtin ? 0 : await freeLoopbackPort();
+  const port = builtin ? 0 : await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...template.env,

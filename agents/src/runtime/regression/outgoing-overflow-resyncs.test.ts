@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
+import { silentLogger } from "@streamspace/common/log";
 import { eventuallyFound } from "@streamspace/common/testing";
 import {
   type AgentGateway,
@@ -19,7 +20,6 @@ import {
 import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
 import { FakeDriver } from "../../testing/fake-driver.ts";
 import { AgentRuntime } from "../agent-runtime.ts";
-import { silentLogger } from "../log.ts";
 
 const welcome = create(ControlMessageSchema, {
   payload: {
