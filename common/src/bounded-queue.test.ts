@@ -89,4 +89,15 @@ describe("BoundedQueue", () => {
     assert.equal(q.push(4), false, "producers learn the stream is gone");
     assert.deepEqual(q.takeAll(), [2, 3]);
   });
+
+  test("throw() on its iterator closes the queue and rethrows, as connect-es aborts a stream", async () => {
+    const q = new BoundedQueue<number>(10);
+    q.push(1);
+    const it = q[Symbol.asyncIterator]();
+    assert.equal(typeof it.throw, "function");
+    await assert.rejects(it.throw?.(new Error("aborted")) ?? Promise.resolve(), /aborted/);
+    assert.ok(q.closed);
+    assert.equal(q.push(2), false);
+    assert.deepEqual(q.takeAll(), [1]);
+  });
 });

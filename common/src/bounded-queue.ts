@@ -97,7 +97,9 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
 
   /**
    * One consumer. Breaking out of the loop closes the queue (later pushes say false, so
-   * producers learn the stream is gone) but keeps unconsumed items for takeAll().
+   * producers learn the stream is gone) but keeps unconsumed items for takeAll(). throw() is
+   * there because connect-es aborts a client stream through it; it closes the queue the same
+   * way and rethrows, as a generator would.
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
@@ -105,6 +107,10 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
       return: async () => {
         this.close();
         return { value: undefined, done: true };
+      },
+      throw: async (err?: unknown) => {
+        this.close();
+        throw err;
       },
     };
   }

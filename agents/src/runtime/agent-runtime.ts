@@ -34,14 +34,6 @@ import type { RelayHook } from "./relay-hook.ts";
 import { toSessionReport } from "./session-report.ts";
 import { SessionView } from "./session-view.ts";
 
-/**
- * The queue as a generator: connect-es aborts a client stream through its iterator's throw(),
- * which a plain iterator object lacks ("AsyncIterable does not implement throw").
- */
-async function* frames(out: BoundedQueue<Outgoing>): AsyncGenerator<Outgoing> {
-  yield* out;
-}
-
 /** Everything the runtime needs; main.ts builds it from the environment. */
 export interface AgentRuntimeOptions {
   agentId: string;
@@ -241,7 +233,7 @@ export class AgentRuntime {
       else if (this.opts.bootstrapToken)
         headers["x-streamspace-bootstrap-token"] = this.opts.bootstrapToken;
       this.opts.log.info("dialling control plane", { url });
-      for await (const msg of conn.client.connect(frames(out), { signal: ac.signal, headers })) {
+      for await (const msg of conn.client.connect(out, { signal: ac.signal, headers })) {
         const p = msg.payload;
         if (p.case === "welcome") {
           welcomed = true;
