@@ -91,7 +91,8 @@ test("the control plane through PgBouncer in transaction pooling mode", {
   const onDone: (() => void)[] = [];
   try {
     await waitForPort(port, 15_000);
-    const viaBouncer = `postgres://streamspace:${PASSWORD}@127.0.0.1:${port}/streamspace`;
+    const adminDb = new URL(postgres.url).pathname.slice(1);
+    const viaBouncer = `postgres://streamspace:${PASSWORD}@127.0.0.1:${port}/${adminDb}`;
     await using cluster = await startPodCluster({
       n: 2,
       postgresUrl: viaBouncer,
