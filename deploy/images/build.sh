@@ -132,7 +132,11 @@ for name in "${want[@]}"; do
   log "building $name ($ref)"
   build_image "$name" "$ref" "$ctx"
   record "$name" "$key" "$(podman image inspect -f '{{.Size}}' "$ref")" "$(secs "$t" "$(now)")" built
+  # Earlier builds of this image (other input hashes) only take space now.
+  podman images --format '{{.Repository}}:{{.Tag}}' | grep -E "^$IMAGE_PREFIX/$name:[0-9a-f]{16}$" |
+    grep -v ":$key$" | xargs -r podman rmi >/dev/null 2>&1 || true
 done
+podman image prune -f >/dev/null 2>&1 || true
 
 total="$(secs "$t_all" "$(now)")"
 {

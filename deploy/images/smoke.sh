@@ -12,7 +12,7 @@ ALL=(control-plane relay agent desktop-demo desktop-xterm pgbouncer)
 [ $# -gt 0 ] || set -- "${ALL[@]}"
 HEALTH_TIMEOUT_S="${HEALTH_TIMEOUT_S:-90}"
 
-containers=() dirs=()
+containers=() dirs=() c=""
 cleanup() {
   for c in "${containers[@]}"; do podman rm -f -t 2 "$c" >/dev/null 2>&1 || true; done
   for d in "${dirs[@]}"; do rm -rf "$d"; done
@@ -20,16 +20,15 @@ cleanup() {
 trap cleanup EXIT
 quiet() { grep -v 'systemd' || true; } # Podman's timer warnings: no systemd in CI
 
-run() { # image, then podman run arguments after the image
-  local image="$1" data
-  shift
+# Starts a container and sets $c to its id. Not called in $(…): the id must reach the
+# cleanup list of this shell, not of a subshell.
+run() { # podman run arguments (options, then the image and its arguments)
+  local data
   data="$(mktemp -d)"
   dirs+=("$data")
-  local c
   c="$(podman run -d --network none --read-only --tmpfs /tmp:rw,mode=1777 -v "$data:/data:U" \
     "$@" 2>&1 | quiet | tail -1)"
   containers+=("$c")
-  echo "$c"
 }
 
 healthy() { # container image
@@ -49,18 +48,18 @@ for image in "$@"; do
   t0=$(date +%s.%N)
   case "$image" in
     control-plane)
-      c="$(run "$image" -e ADMIN_PASSWORD=smoke-admin-password "$(ref "$image")")"
+      run -e ADMIN_PASSWORD=smoke-admin-password "$(ref "$image")"
       healthy "$c" "$image" ;;
     relay)
-      c="$(run "$image" -e 'VIEWER_JWKS={"keys":[]}' "$(ref "$image")")"
+      run -e 'VIEWER_JWKS={"keys":[]}' "$(ref "$image")"
       healthy "$c" "$image" ;;
     agent)
       # No control plane to reach: /health answers regardless (/ready waits for the stream).
-      c="$(run "$image" -e AGENT_ID=smoke -e AGENT_BOOTSTRAP_TOKEN=smoke-bootstrap \
-        -e CONTROL_PLANE_URL=http://127.0.0.1:9 "$(ref "$image")")"
+      run -e AGENT_ID=smoke -e AGENT_BOOTSTRAP_TOKEN=smoke-bootstrap \
+        -e CONTROL_PLANE_URL=http://127.0.0.1:9 "$(ref "$image")"
       healthy "$c" "$image" ;;
     desktop-demo | desktop-xterm)
-      c="$(run "$image" "$(ref "$image")")"
+      run "$(ref "$image")"
       healthy "$c" "$image" ;;
     pgbouncer)
       v="$(podman run --rm --network none --read-only "$(ref "$image")" --version 2>&1 | quiet)"
@@ -70,10 +69,13 @@ for image in "$@"; do
       printf '[databases]\n* = host=127.0.0.1\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = 6432\nunix_socket_dir =\nauth_type = trust\nauth_file = /etc/pgbouncer/userlist.txt\npool_mode = transaction\n' >"$conf/pgbouncer.ini"
       printf '"smoke" ""\n' >"$conf/userlist.txt"
       chmod 0755 "$conf" && chmod 0644 "$conf"/*
-      c="$(run "$image" -v "$conf:/etc/pgbouncer:ro" "$(ref "$image")")"
-      sleep 1
-      if [ "$(podman inspect -f '{{.State.Running}}' "$c")" != true ] ||
-        ! podman logs "$c" 2>&1 | grep -q 'listening on 127.0.0.1:6432'; then
+      run -v "$conf:/etc/pgbouncer:ro" "$(ref "$image")"
+      for ((i = 0; i < 60; i++)); do
+        podman logs "$c" 2>&1 | grep -q 'listening on 127.0.0.1:6432' && break
+        [ "$(podman inspect -f '{{.State.Running}}' "$c")" = true ] || break
+        sleep 0.25
+      done
+      if ! podman logs "$c" 2>&1 | grep -q 'listening on 127.0.0.1:6432'; then
         echo "FAIL pgbouncer: not listening; log:" >&2
         podman logs "$c" 2>&1 | tail -20 >&2
         exit 1
