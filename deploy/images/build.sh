@@ -72,9 +72,13 @@ if [ "$cold" = 1 ]; then
 fi
 
 t_all=$(now)
-BASE="$(bash deploy/images/base/make-base.sh)"
 results=()
 record() { results+=("$1	$2	$3	$4	$5"); }
+t=$(now)
+base_built=cached
+bash deploy/images/base/make-base.sh --print-ref >/dev/null 2>&1 || base_built=built
+BASE="$(bash deploy/images/base/make-base.sh)"
+record debian-base "${BASE##*:}" "$(podman image inspect -f '{{.Size}}' "$BASE")" "$(secs "$t" "$(now)")" "$base_built"
 
 # The shared Node runtime: the machine's node, stripped (debug info is ~13 MiB of it).
 node_bin="$(command -v node)"

@@ -29,8 +29,8 @@ import { dirname, join, resolve } from "node:path";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 
-/** What each Node image carries: the workspace whose production dependencies it needs (none
- *  when its bundles import only node:*), the bundles to scan, and the paths copied under app/. */
+/** What each Node image carries: the workspace whose production dependencies it needs, the
+ *  bundles whose imports decide which of them stay, and the paths copied under app/. */
 export const NODE_IMAGES = {
   "control-plane": {
     workspace: "control-plane",
@@ -49,7 +49,8 @@ export const NODE_IMAGES = {
     copy: ["agents/package.json", "agents/dist"],
   },
   "desktop-demo": {
-    workspace: undefined,
+    // The demo server logs through the kit's logger (pino); nothing else of the agent.
+    workspace: "agents",
     bundles: ["agents/dist/builtin-vnc.mjs"],
     copy: ["agents/dist/builtin-vnc.mjs"],
   },
@@ -185,12 +186,6 @@ export function stageApp(image: NodeImage, context: string): number {
     for (const n of importedPackages(readFileSync(join(ROOT, b), "utf8"))) wanted.add(n);
   }
   const nodeModules = join(app, "node_modules");
-  if (!spec.workspace) {
-    if (wanted.size)
-      throw new Error(`${image} imports ${[...wanted].join(", ")}: give it a workspace`);
-    mkdirSync(nodeModules);
-    return 0;
-  }
   const installed = installProduction(spec.workspace);
   cpSync(join(installed, "node_modules"), nodeModules, { recursive: true, verbatimSymlinks: true });
   const keep = dependencyClosure(app, wanted);
