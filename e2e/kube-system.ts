@@ -55,7 +55,12 @@ export interface KubeSystem extends AsyncDisposable {
   /** Starts replica i again with a fresh data folder. */
   restart(i: number): Promise<void>;
   /** Creates a Kubernetes template and returns its name. */
-  template(over?: { image?: string; persistentHome?: boolean }): Promise<string>;
+  template(over?: {
+    image?: string;
+    persistentHome?: boolean;
+    cpuMillis?: bigint;
+    memoryBytes?: bigint;
+  }): Promise<string>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -67,6 +72,8 @@ export interface KubeSystemOptions {
   replicas?: number;
   /** Extra agent environment (LEASE_DURATION, …). */
   agentEnv?: Record<string, string>;
+  /** Every output line of every process, as it arrives (benchmarks read agents' log times). */
+  onLog?: (name: string, line: string) => void;
 }
 
 export async function startKubeSystem(opts: KubeSystemOptions): Promise<KubeSystem> {
@@ -84,11 +91,20 @@ export async function startKubeSystem(opts: KubeSystemOptions): Promise<KubeSyst
       env: { ...base, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    for (const s of [child.stdout, child.stderr])
+    for (const s of [child.stdout, child.stderr]) {
+      let buf = "";
       s?.on("data", (d: Buffer) => {
-        for (const line of d.toString().split("\n")) if (line) log.push(`${name}: ${line}`);
+        buf += d.toString();
+        for (let i = buf.indexOf("\n"); i !== -1; i = buf.indexOf("\n")) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (!line) continue;
+          log.push(`${name}: ${line}`);
+          opts.onLog?.(name, line);
+        }
         if (log.length > 4000) log.splice(0, log.length - 3000);
       });
+    }
     children.push(child);
     return child;
   };
@@ -200,7 +216,10 @@ export async function startKubeSystem(opts: KubeSystemOptions): Promise<KubeSyst
               image: over.image ?? "streamspace.test/desktop:1",
               platform: Platform.KUBERNETES,
               persistentHome: over.persistentHome ?? false,
-              resources: create(ResourcesSchema, { cpuMillis: 100n, memoryBytes: 128n << 20n }),
+              resources: create(ResourcesSchema, {
+                cpuMillis: over.cpuMillis ?? 100n,
+                memoryBytes: over.memoryBytes ?? 128n << 20n,
+              }),
             }),
           },
           { headers: auth },

@@ -76,6 +76,7 @@ describe("agent config", () => {
     bad({ ENABLE_HA: "maybe" }, "ENABLE_HA", /true or false/);
     bad({ HA_BACKEND: "etcd" }, "HA_BACKEND", /redis\|file\|kubernetes/);
     bad({ LEASE_LOCK_NAME: "Not_A_Name" }, "LEASE_LOCK_NAME", /Kubernetes object name/);
+    bad({ NAMESPACE: "Desktops" }, "NAMESPACE", /Kubernetes namespace name/);
     bad({ ENABLE_HA: "true", HA_BACKEND: "redis" }, "REDIS_URL", /HA_BACKEND=redis/);
     bad({ REDIS_URL: "localhost:6379" }, "REDIS_URL", /redis:\/\//);
     bad({ LEASE_DURATION: "soon" }, "LEASE_DURATION", /duration/);

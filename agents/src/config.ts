@@ -115,7 +115,10 @@ const SHAPE = {
   }),
   PLATFORM: choice(PLATFORM_NAMES).default("local"),
   REGION: str().default("default"),
-  NAMESPACE: str().default("streamspace"),
+  NAMESPACE: str({
+    pattern: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    expected: "a Kubernetes namespace name: lower-case letters, digits and '-', at most 63",
+  }).default("streamspace"),
   MAX_SESSIONS: custom("an integer from 1 to 100000", (s) =>
     /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 100_000 ? Number(s) : undefined,
   ).default(10),

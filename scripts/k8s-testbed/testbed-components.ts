@@ -50,8 +50,11 @@ export function etcd(l: BedLayout): Component {
   };
 }
 
-/** kube-apiserver with RBAC and the default admission plugins (ResourceQuota included). */
-export function apiserver(l: BedLayout): Component {
+/**
+ * kube-apiserver with RBAC and the default admission plugins (ResourceQuota included), and an
+ * audit log of ServiceAccount requests (audit-policy.yaml) that benchmarks count.
+ */
+export function apiserver(l: BedLayout, auditPolicy: string): Component {
   const c = l.certs;
   return {
     name: "kube-apiserver",
@@ -74,6 +77,10 @@ export function apiserver(l: BedLayout): Component {
       // ConfigMap watches go to etcd itself rather than the watch cache, so a test can compact
       // etcd and get a real `410 Gone` (the cache would replay its whole window instead).
       "--watch-cache-sizes=configmaps#0",
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${join(l.dir, "audit.log")}`,
+      "--audit-log-mode=batch",
+      "--audit-log-batch-max-wait=1s",
       "--profiling=false",
       "--v=0",
     ],

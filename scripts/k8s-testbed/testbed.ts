@@ -40,7 +40,7 @@ import { createNamespace, createServiceAccountKubeconfig } from "./testbed-objec
 const HERE = resolve(new URL(".", import.meta.url).pathname);
 /** Pod addresses: 127.77.0.0/16, away from 127.0.0.1 where every other test server listens. */
 export const POD_CIDR = "127.77.0.0/16";
-const SERVICE_CIDR = "10.96.0.0/24";
+const SERVICE_CIDR = "10.96.0.0/16";
 /** The fake node every session pod lands on. */
 export const TESTBED_NODE = "kwok-node-0";
 const START_TIMEOUT_MS = 120_000;
@@ -61,6 +61,8 @@ export interface K8sTestbed extends AsyncDisposable {
   readonly dir: string;
   /** etcd's client URL (tests compact it to provoke 410 Gone). */
   readonly etcdUrl: string;
+  /** JSON lines of every ServiceAccount request (audit-policy.yaml); benchmarks count them. */
+  readonly auditLog: string;
   stop(): Promise<void>;
 }
 
@@ -191,7 +193,7 @@ async function startOwnTestbed(parent = tmpdir()): Promise<K8sTestbed> {
       const r = await fetch(`http://127.0.0.1:${layout.etcdPort}/health`).catch(() => undefined);
       return r?.ok ? true : undefined;
     });
-    procs.push(launch(apiserver(layout), dir));
+    procs.push(launch(apiserver(layout, join(HERE, "audit-policy.yaml")), dir));
     await ready("kube-apiserver to be ready", procs, async () => {
       const r = await apiCall(admin, "GET", "/readyz", undefined, 2_000).catch(() => undefined);
       return r?.status === 200 ? true : undefined;
@@ -313,6 +315,7 @@ function handle(
     admin: bed.admin,
     dir: bed.dir,
     etcdUrl: bed.etcdUrl,
+    auditLog: join(bed.dir, "audit.log"),
     shared,
     async namespace(prefix = "t") {
       const ns = await createNamespace(bed.admin, prefix);

@@ -7,7 +7,6 @@
 
 import type { Logger } from "@streamspace/common/log";
 import type { Driver } from "../runtime/driver.ts";
-import { KubernetesDriver } from "./kubernetes/kubernetes-driver.ts";
 import { LocalDriver } from "./local/local-driver.ts";
 
 /** The platforms `PLATFORM` may name; each gets a folder under drivers/. */
@@ -34,8 +33,12 @@ type Opener = (cfg: DriverConfig) => Promise<Driver>;
 const OPENERS: Record<PlatformName, Opener | undefined> = {
   local: (cfg) => LocalDriver.open({ dataDir: cfg.dataDir, log: cfg.log }),
   docker: undefined,
-  kubernetes: (cfg) =>
-    KubernetesDriver.open({ namespace: cfg.namespace, agentId: cfg.agentId, log: cfg.log }),
+  // Loaded on use: the Kubernetes client library alone adds ~80 MiB to a process that never
+  // talks to a cluster.
+  kubernetes: async (cfg) => {
+    const { KubernetesDriver } = await import("./kubernetes/kubernetes-driver.ts");
+    return KubernetesDriver.open({ namespace: cfg.namespace, agentId: cfg.agentId, log: cfg.log });
+  },
 };
 
 /** Platforms this build has a driver for (the shared driver suite runs against each). */

@@ -5,13 +5,13 @@
  * ServiceAccount (in-cluster), else from ~/.kube/config; with none of them the driver refuses
  * to start, because the library would otherwise quietly aim at http://localhost:8080.
  *
- * Every typed call goes through one middleware that (a) reuses one keep-alive TLS agent (the
- * library makes a fresh agent, so a fresh TLS handshake, per request), (b) bounds each call
- * with a timeout (the library sets none), and (c) counts requests, which the benchmarks report
- * as API requests per session. Watches are counted by the informers that open them.
+ * Every typed call goes through one transport (pooledTransport) that reuses one keep-alive TLS
+ * agent (the library makes a fresh agent, so a fresh TLS handshake, per request), bounds each
+ * call with a timeout (the library sets none), and counts requests. Watches are counted by the
+ * informers that open them.
  */
 import { existsSync } from "node:fs";
-import { Agent } from "node:https";
+import { Agent, request } from "node:https";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import {
@@ -21,9 +21,10 @@ import {
   createConfiguration,
   KubeConfig,
   type RequestContext,
-  type ResponseContext,
+  ResponseContext,
   ServerConfiguration,
   Watch,
+  wrapHttpLibrary,
 } from "@kubernetes/client-node";
 
 /** How long one API call may take before it fails (a watch is not a call; it has its own timer). */
@@ -81,32 +82,76 @@ export function loadKubeConfig(kubeconfig = process.env.KUBECONFIG): KubeConfig 
   return kc;
 }
 
+/**
+ * The library's transport is node-fetch with a fresh https.Agent per request; pooling those
+ * sockets through node-fetch fails under load ("Premature close" on reused sockets). This one
+ * sends with node:https over one keep-alive agent that carries the cluster's TLS settings (the
+ * library's own per-request agent is only read for them), and retries once a request whose
+ * reused socket the server had already closed before answering — safe here, because every
+ * call the agent makes is idempotent by object name (a repeated create answers 409).
+ */
+function pooledTransport(requests: RequestCounter) {
+  let pooled: Agent | undefined;
+  const send = (ctx: RequestContext, retry: boolean): Promise<ResponseContext> =>
+    new Promise((resolve, reject) => {
+      const fresh = ctx.getAgent();
+      if (fresh instanceof Agent)
+        pooled ??= new Agent({ ...fresh.options, keepAlive: true, maxSockets: 16 });
+      const body = ctx.getBody();
+      const req = request(
+        ctx.getUrl(),
+        {
+          method: ctx.getHttpMethod().toString(),
+          headers: ctx.getHeaders(),
+          agent: pooled ?? fresh,
+          signal: ctx.getSignal() ?? AbortSignal.timeout(KUBE_REQUEST_TIMEOUT_MS),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => {
+            const buf = Buffer.concat(chunks);
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+            resolve(
+              new ResponseContext(res.statusCode ?? 0, headers, {
+                text: async () => buf.toString("utf8"),
+                binary: async () => buf,
+              }),
+            );
+          });
+        },
+      );
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        const stale = req.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE");
+        if (stale && retry) send(ctx, false).then(resolve, reject);
+        else reject(err);
+      });
+      if (typeof body === "string" || Buffer.isBuffer(body)) req.end(body);
+      else req.end();
+    });
+  return {
+    library: wrapHttpLibrary({
+      send: (ctx) => {
+        requests.add(ctx.getHttpMethod().toString());
+        return send(ctx, true);
+      },
+    }),
+    close: () => pooled?.destroy(),
+  };
+}
+
 /** Builds the clients over `kc`. */
 export function createKubeClients(kc: KubeConfig, requests = new RequestCounter()): KubeClients {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster; set its current-context");
-  let pooled: Agent | undefined;
-  const middleware = {
-    async pre(ctx: RequestContext): Promise<RequestContext> {
-      requests.add(ctx.getHttpMethod().toString());
-      // The library has just put a one-off agent with the cluster's TLS settings on the request;
-      // one keep-alive agent with the same settings serves every request instead.
-      const fresh = ctx.getAgent();
-      if (fresh instanceof Agent) {
-        pooled ??= new Agent({ ...fresh.options, keepAlive: true, maxSockets: 16 });
-        ctx.setAgent(pooled);
-      }
-      if (!ctx.getSignal()) ctx.setSignal(AbortSignal.timeout(KUBE_REQUEST_TIMEOUT_MS));
-      return ctx;
-    },
-    async post(rsp: ResponseContext): Promise<ResponseContext> {
-      return rsp;
-    },
-  };
+  const transport = pooledTransport(requests);
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
-    promiseMiddleware: [middleware],
+    httpApi: transport.library,
   });
   return {
     config: kc,
@@ -115,7 +160,7 @@ export function createKubeClients(kc: KubeConfig, requests = new RequestCounter(
     coordination: new CoordinationV1Api(configuration),
     watch: new Watch(kc),
     requests,
-    close: () => pooled?.destroy(),
+    close: transport.close,
   };
 }
 

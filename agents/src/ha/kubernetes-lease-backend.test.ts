@@ -6,10 +6,13 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
+import { silentLogger } from "@streamspace/common/log";
+import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { type K8sTestbed, startK8sTestbed } from "../../../scripts/k8s-testbed/testbed.ts";
 import { apiMust } from "../../../scripts/k8s-testbed/testbed-api.ts";
 import { loadKubeConfig } from "./kubernetes-client.ts";
 import { KubernetesLeaseBackend } from "./kubernetes-lease-backend.ts";
+import { LeaderElector } from "./leader-elector.ts";
 import { runLeaseBackendCases } from "./lease-backend-cases.ts";
 
 let bed: K8sTestbed;
@@ -53,5 +56,43 @@ test("the Lease is an ordinary coordination.k8s.io/v1 Lease that kubectl shows",
     assert.equal(freed.spec.holderIdentity, undefined, "a released Lease has no holder");
   } finally {
     await a.close();
+  }
+});
+
+test("followers watch the Lease: a graceful stop hands over at once, not at the next RETRY_PERIOD", async () => {
+  const name = `agent-${randomBytes(4).toString("hex")}`;
+  // A retry period far longer than the wait below: only the release watch can explain a takeover.
+  const timing = { leaseDurationMs: 120_000, renewDeadlineMs: 90_000, retryPeriodMs: 60_000 };
+  const replicas = ["a", "b"].map((id) => {
+    const backend = handle(name);
+    const r = { id, backend, started: 0, elector: undefined as unknown as LeaderElector };
+    r.elector = new LeaderElector({
+      backend,
+      identity: id,
+      ...timing,
+      log: silentLogger,
+      onStartedLeading: () => {
+        r.started++;
+      },
+      onStoppedLeading: () => {},
+    });
+    return r;
+  });
+  try {
+    const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+    a.elector.start();
+    await eventuallyFound(() => a.elector.isLeader, { what: "a leads" });
+    b.elector.start();
+    await a.elector.stop();
+    await eventuallyFound(() => b.elector.isLeader, {
+      what: "b to take the released Lease",
+      timeoutMs: WAIT.medium,
+    });
+    assert.equal(b.started, 1);
+  } finally {
+    for (const r of replicas) {
+      r.elector.kill();
+      await r.backend.close();
+    }
   }
 });

@@ -11,8 +11,9 @@
  *   yet, so it waits one lease duration before taking a lease someone else holds.
  * - The holder renews with the resourceVersion of its own last write: one request per renewal.
  *   Anyone else changing the Lease makes that write fail (409), and the holder reads again.
- * - release() clears holderIdentity (as client-go does on a graceful step-down), so a follower
- *   takes over at its next try instead of after expiry.
+ * - release() clears holderIdentity (as client-go does on a graceful step-down), and followers
+ *   watch the Lease (onReleased), so one takes over within a round trip instead of at its next
+ *   RETRY_PERIOD or after expiry.
  * - leaseDurationSeconds is whole seconds by API definition; the exact duration (the shared
  *   suite uses sub-second ones) rides in an annotation that these replicas prefer.
  */
@@ -56,6 +57,9 @@ export class KubernetesLeaseBackend implements LeaseBackend {
   private readonly owned: boolean;
   private readonly clock: Clock;
   private seen: Seen | undefined;
+  private readonly releaseListeners = new Set<() => void>();
+  private watching: AbortController | undefined;
+  private closed = false;
 
   constructor(private readonly opts: KubernetesLeaseOptions) {
     this.owned = !opts.clients;
@@ -85,7 +89,61 @@ export class KubernetesLeaseBackend implements LeaseBackend {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.watching?.abort();
     if (this.owned) this.clients.close();
+  }
+
+  onReleased(listener: () => void): () => void {
+    this.releaseListeners.add(listener);
+    if (!this.watching) void this.watchReleases();
+    return () => this.releaseListeners.delete(listener);
+  }
+
+  /** Watches this one Lease; tells the listeners whenever it is free (no holder) or gone. */
+  private async watchReleases(): Promise<void> {
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${this.opts.namespace}/leases`;
+    let rv = "";
+    let backoff = 500;
+    while (!this.closed && this.releaseListeners.size > 0) {
+      const ac = new AbortController();
+      this.watching = ac;
+      const outcome = await new Promise<"ended" | "gone" | "error">((resolve) => {
+        this.clients.requests.add("WATCH");
+        this.clients.watch
+          .watch(
+            path,
+            {
+              fieldSelector: `metadata.name=${this.opts.name}`,
+              resourceVersion: rv,
+              allowWatchBookmarks: true,
+              timeoutSeconds: 300,
+            },
+            (type: string, obj: V1Lease & { code?: number }) => {
+              if (type === "ERROR") {
+                if (obj.code === 410) rv = "";
+                return;
+              }
+              rv = obj.metadata?.resourceVersion ?? rv;
+              const free = type === "DELETED" || !obj.spec?.holderIdentity;
+              if (type !== "BOOKMARK" && free) for (const fn of this.releaseListeners) fn();
+            },
+            (err: unknown) => resolve(err ? "error" : "ended"),
+          )
+          .then(
+            (c: AbortController) => {
+              if (ac.signal.aborted) c.abort();
+              else ac.signal.addEventListener("abort", () => c.abort());
+            },
+            () => resolve("error"),
+          );
+      });
+      if (outcome === "error" && !this.closed) {
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 30_000);
+      } else backoff = 500;
+    }
+    this.watching = undefined;
   }
 
   private async read(now: number): Promise<Seen | undefined> {

@@ -46,6 +46,9 @@ export class LeaderElector {
   private lastRenew = 0;
   private timer: TimerHandle | undefined;
   private running = false;
+  private ticking = false;
+  private again = false;
+  private offReleased: (() => void) | undefined;
   private readonly clock: Clock;
 
   constructor(private readonly opts: LeaderElectorOptions) {
@@ -60,6 +63,10 @@ export class LeaderElector {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // A released lease is free now: a follower that hears of it tries at once.
+    this.offReleased = this.opts.backend.onReleased?.(() => {
+      if (this.running && !this.leader) this.tickNow();
+    });
     void this.tick();
   }
 
@@ -82,8 +89,21 @@ export class LeaderElector {
 
   private halt(): void {
     this.running = false;
+    this.offReleased?.();
+    this.offReleased = undefined;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** Runs the next attempt now (or right after the one in flight), not at the next period. */
+  private tickNow(): void {
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.tick();
   }
 
   private async attempt(): Promise<boolean> {
@@ -106,7 +126,9 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     if (!this.running) return;
+    this.ticking = true;
     const ok = await this.attempt();
+    this.ticking = false;
     if (!this.running) return;
     const now = this.clock.now();
     if (ok) {
@@ -119,8 +141,9 @@ export class LeaderElector {
     } else if (this.leader && now - this.lastRenew >= this.opts.renewDeadlineMs) {
       this.stepDown("could not renew the lease within RENEW_DEADLINE");
     }
-    if (this.running)
-      this.timer = this.clock.setTimeout(() => void this.tick(), this.opts.retryPeriodMs);
+    const wait = this.again && !this.leader ? 0 : this.opts.retryPeriodMs;
+    this.again = false;
+    if (this.running) this.timer = this.clock.setTimeout(() => void this.tick(), wait);
   }
 
   private stepDown(why: string): void {

@@ -2,7 +2,6 @@
  * The one place `HA_BACKEND` turns into a LeaseBackend, mirroring drivers/open-driver.ts.
  */
 import { FileLeaseBackend } from "./file-lease-backend.ts";
-import { KubernetesLeaseBackend } from "./kubernetes-lease-backend.ts";
 import type { LeaseBackend } from "./lease-backend.ts";
 import { RedisLeaseBackend } from "./redis-lease-backend.ts";
 
@@ -29,14 +28,33 @@ export function openLeaseBackend(cfg: LeaseBackendConfig): LeaseBackend {
       return new RedisLeaseBackend(cfg.redisUrl, cfg.agentId);
     case "file":
       return new FileLeaseBackend(cfg.leaseFile);
-    case "kubernetes":
-      if (!cfg.leaseLockName || !cfg.leaseLockNamespace)
+    case "kubernetes": {
+      const { leaseLockName: name, leaseLockNamespace: namespace } = cfg;
+      if (!name || !namespace)
         throw new Error(
           "LEASE_LOCK_NAME and LEASE_LOCK_NAMESPACE are needed by HA_BACKEND=kubernetes",
         );
-      return new KubernetesLeaseBackend({
-        name: cfg.leaseLockName,
-        namespace: cfg.leaseLockNamespace,
-      });
+      // Loaded on first use, like the Kubernetes driver: the client library is large.
+      const backend = import("./kubernetes-lease-backend.ts").then(
+        ({ KubernetesLeaseBackend }) => new KubernetesLeaseBackend({ name, namespace }),
+      );
+      backend.catch(() => {}); // surfaced by the first call
+      return {
+        acquireOrRenew: async (holder, ttlMs) => (await backend).acquireOrRenew(holder, ttlMs),
+        release: async (holder) => (await backend).release(holder),
+        close: async () => (await backend).close(),
+        onReleased: (listener) => {
+          let off: (() => void) | undefined;
+          let cancelled = false;
+          void backend.then((b) => {
+            if (!cancelled) off = b.onReleased(listener);
+          });
+          return () => {
+            cancelled = true;
+            off?.();
+          };
+        },
+      };
+    }
   }
 }

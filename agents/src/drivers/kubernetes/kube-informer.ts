@@ -156,7 +156,16 @@ export class KubeInformer<T> {
           first = false;
           listed();
         }
-        const outcome = await this.watchOnce();
+        const opened = this.clock.now();
+        let outcome = await this.watchOnce();
+        // A watch that ends at once without a word is a failure in disguise: back off, never spin.
+        if (
+          outcome === "ended" &&
+          this.clock.now() - opened < 1_000 &&
+          !this.paused &&
+          !this.stopped
+        )
+          outcome = "error";
         if (outcome === "gone") {
           this.opts.log.info("watch expired (410 Gone); listing again", {
             informer: this.opts.name,

@@ -158,6 +158,8 @@ describe("kubernetes driver specifics", () => {
         `${path} is owned by the Deployment`,
       );
     }
+    const svc = await get(`${core()}/services/${name}`);
+    assert.equal(svc.spec.clusterIP, "None", "headless: no cluster IP spent per desktop");
     await fx.vnc.serving(s.endpoint);
     using viewer = await RfbClient.connect(5900, s.endpoint?.host);
     assert.ok(viewer.width > 0);

@@ -17,6 +17,7 @@
  * - changes nobody asked for are reported as events: a Deployment deleted behind the agent's
  *   back (stopped), a running desktop that crashes (failed), a pod replaced at a new address.
  */
+import { setMaxListeners } from "node:events";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "@streamspace/common/log";
 import { createKubeClients, type KubeClients, loadKubeConfig } from "../../ha/kubernetes-client.ts";
@@ -267,6 +268,8 @@ export class KubernetesDriver implements Driver {
 
   async stopAll(reason: string, signal: AbortSignal): Promise<DriverSession[]> {
     const ids = [...this.depBySession.keys()];
+    // Every session's wait listens on this one signal.
+    setMaxListeners(ids.length + 10, signal);
     const results = await Promise.allSettled(
       ids.map((id) =>
         this.waits.locked(id, async () => {

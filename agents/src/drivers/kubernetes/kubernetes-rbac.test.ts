@@ -6,20 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { loadAllYaml } from "@kubernetes/client-node";
 import { silentLogger } from "@streamspace/common/log";
 import { eventually, eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { type K8sTestbed, startK8sTestbed } from "../../../../scripts/k8s-testbed/testbed.ts";
-import { apiMust } from "../../../../scripts/k8s-testbed/testbed-api.ts";
 import { loadKubeConfig } from "../../ha/kubernetes-client.ts";
 import { KubernetesLeaseBackend } from "../../ha/kubernetes-lease-backend.ts";
 import { DriverError } from "../../runtime/driver.ts";
 import { makeTemplate } from "../driver-cases.ts";
 import { KubernetesDriver } from "./kubernetes-driver.ts";
+import { applyAgentRbac, type PolicyRule } from "./rbac-test-kit.ts";
 
-const RBAC_YAML = new URL("../../../../deploy/kubernetes/agent-rbac.yaml", import.meta.url);
 let bed: K8sTestbed;
 before(async () => {
   bed = await startK8sTestbed();
@@ -31,43 +28,14 @@ after(async () => {
 const signal = () => AbortSignal.timeout(WAIT.long);
 const template = { ...makeTemplate("streamspace.test/desktop:1"), persistentHome: true };
 
-interface Obj {
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
-  subjects?: { namespace?: string }[];
-}
-
-const COLLECTIONS: Record<string, string> = {
-  ServiceAccount: "/api/v1/namespaces/NS/serviceaccounts",
-  Role: "/apis/rbac.authorization.k8s.io/v1/namespaces/NS/roles",
-  RoleBinding: "/apis/rbac.authorization.k8s.io/v1/namespaces/NS/rolebindings",
-};
-
-/** Applies the documented objects to `ns`, optionally with a Role that lacks some permissions. */
-async function applyRbac(
-  ns: string,
-  name: string,
-  trim?: (r: NonNullable<Obj["rules"]>[number]) => Obj["rules"],
-) {
-  const docs = loadAllYaml(readFileSync(RBAC_YAML, "utf8")) as Obj[];
-  assert.deepEqual(
-    docs.map((d) => d.kind),
-    ["ServiceAccount", "Role", "RoleBinding"],
-  );
-  for (const d of docs) {
-    const o = structuredClone(d) as Obj & { roleRef?: { name: string } };
-    o.metadata = { ...o.metadata, name, namespace: ns };
-    if (o.rules && trim) o.rules = o.rules.flatMap((r) => trim(r) ?? []);
-    if (o.roleRef) o.roleRef.name = name;
-    for (const s of o.subjects ?? []) Object.assign(s, { name, namespace: ns });
-    await apiMust(bed.admin, "POST", (COLLECTIONS[o.kind] ?? "").replace("NS", ns), o);
-  }
+/** Applies the documented objects to `ns` as `name` and returns a kubeconfig acting as it. */
+async function applyRbac(ns: string, name: string, trim?: (r: PolicyRule) => PolicyRule[]) {
+  await applyAgentRbac(bed.admin, ns, name, trim);
   return bed.serviceAccountKubeconfig(ns, name);
 }
 
 /** Removes `verb` on `resource` from one rule. */
-const without = (resource: string, verb: string) => (r: NonNullable<Obj["rules"]>[number]) =>
+const without = (resource: string, verb: string) => (r: PolicyRule) =>
   r.resources.includes(resource) ? [{ ...r, verbs: r.verbs.filter((v) => v !== verb) }] : [r];
 
 const open = (kubeconfig: string, namespace: string) =>

@@ -139,7 +139,12 @@ function ownedBy(deployment: { name: string; uid: string }) {
   ];
 }
 
-/** The Service in front of the session's VNC port, owned by its Deployment. */
+/**
+ * The session's Service, owned by its Deployment: headless, so its DNS name resolves to the
+ * pod's address and it takes no cluster IP and no kube-proxy rules on every node — a cluster
+ * with thousands of desktops would otherwise spend its service range and its nodes' iptables
+ * on Services nobody load-balances through (the agent dials the pod itself).
+ */
 export function serviceFor(
   spec: StartSpec,
   agentId: string,
@@ -156,6 +161,8 @@ export function serviceFor(
     },
     spec: {
       type: "ClusterIP",
+      clusterIP: "None",
+      publishNotReadyAddresses: false,
       selector: { [LABELS.sessionId]: spec.sessionId, [LABELS.managedBy]: MANAGED_BY },
       ports: [{ name: "vnc", port: DEFAULT_VNC_PORT, targetPort: "vnc", protocol: "TCP" }],
     },
