@@ -197,8 +197,11 @@ test("the control plane through PgBouncer in transaction pooling mode", {
       for (const [id, n] of a.executed) executed.set(id, (executed.get(id) ?? 0) + n);
     assert.ok(executed.size >= 60, `${executed.size} commands ran`);
     for (const [id, n] of executed) assert.equal(n, 1, `command ${id} ran ${n} times`);
-    // Two pods with pools of 20 each, yet Postgres served them over at most the pool's size.
-    assert.ok(maxBackends <= POOL_SIZE, `${maxBackends} server connections to ${dbName}`);
+    // Two pods with pools of 20 each, yet Postgres served them over the bouncer's pool. PgBouncer
+    // replaces a server connection it drops (a pod closing mid-query) before Postgres has reaped
+    // the old backend, so one sample may count a replacement twice: bounded by twice the pool,
+    // far below the pods' 40 direct connections.
+    assert.ok(maxBackends <= 2 * POOL_SIZE, `${maxBackends} server connections to ${dbName}`);
     assert.ok(maxBackends >= 1);
   } catch (err) {
     console.error(`pgbouncer log:\n${bouncerLog}`);
