@@ -135,6 +135,7 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
       redisUrl: cfg.redisUrl,
       leaseLockName: cfg.leaseLockName,
       leaseLockNamespace: cfg.leaseLockNamespace,
+      log: log.child({ component: "lease" }),
     });
     elector = new LeaderElector({
       backend,

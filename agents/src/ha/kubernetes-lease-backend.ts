@@ -19,6 +19,7 @@
  */
 import { type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import { type Clock, systemClock } from "@streamspace/common/clock";
+import type { Logger } from "@streamspace/common/log";
 import {
   apiStatusOf,
   createKubeClients,
@@ -48,6 +49,8 @@ export interface KubernetesLeaseOptions {
   kubeConfig?: KubeConfig;
   /** Clients shared with others (not closed with this handle). */
   clients?: KubeClients;
+  /** Where a failing release watch is reported (once per kind of failure). */
+  log?: Logger;
   clock?: Clock;
 }
 
@@ -100,6 +103,20 @@ export class KubernetesLeaseBackend implements LeaseBackend {
     return () => this.releaseListeners.delete(listener);
   }
 
+  private warned = new Set<number>();
+
+  private watchFailed(err: unknown): void {
+    const code = (err as { statusCode?: number }).statusCode ?? 0;
+    if (this.warned.has(code)) return;
+    this.warned.add(code);
+    this.opts.log?.warn(
+      code === 403
+        ? `cannot watch lease ${this.opts.name} (403 Forbidden); a released lease is taken at the next RETRY_PERIOD instead of at once; grant list and watch on leases (deploy/kubernetes/agent-rbac.yaml)`
+        : "watching the lease failed; retrying",
+      { namespace: this.opts.namespace, err },
+    );
+  }
+
   /** Watches this one Lease; tells the listeners whenever it is free (no holder) or gone. */
   private async watchReleases(): Promise<void> {
     const path = `/apis/coordination.k8s.io/v1/namespaces/${this.opts.namespace}/leases`;
@@ -128,7 +145,10 @@ export class KubernetesLeaseBackend implements LeaseBackend {
               const free = type === "DELETED" || !obj.spec?.holderIdentity;
               if (type !== "BOOKMARK" && free) for (const fn of this.releaseListeners) fn();
             },
-            (err: unknown) => resolve(err ? "error" : "ended"),
+            (err: unknown) => {
+              if (err && !this.closed) this.watchFailed(err);
+              resolve(err ? "error" : "ended");
+            },
           )
           .then(
             (c: AbortController) => {
@@ -255,7 +275,7 @@ function leaseError(err: unknown, verb: string, o: KubernetesLeaseOptions): Erro
   const what = `${verb} lease ${o.name} in namespace ${o.namespace}`;
   const hint =
     s.code === 403
-      ? "; grant the agent's ServiceAccount get, create and update on leases (deploy/kubernetes/agent-rbac.yaml)"
+      ? "; grant the agent's ServiceAccount get, list, watch, create and update on leases (deploy/kubernetes/agent-rbac.yaml)"
       : s.code === 404
         ? `; check that namespace ${o.namespace} exists (LEASE_LOCK_NAMESPACE)`
         : "";

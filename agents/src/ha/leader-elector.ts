@@ -65,7 +65,9 @@ export class LeaderElector {
     this.running = true;
     // A released lease is free now: a follower that hears of it tries at once.
     this.offReleased = this.opts.backend.onReleased?.(() => {
-      if (this.running && !this.leader) this.tickNow();
+      if (!this.running || this.leader) return;
+      this.opts.log.debug("the lease was released; trying now", { identity: this.opts.identity });
+      this.tickNow();
     });
     void this.tick();
   }

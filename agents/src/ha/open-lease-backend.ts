@@ -1,6 +1,7 @@
 /**
  * The one place `HA_BACKEND` turns into a LeaseBackend, mirroring drivers/open-driver.ts.
  */
+import type { Logger } from "@streamspace/common/log";
 import { FileLeaseBackend } from "./file-lease-backend.ts";
 import type { LeaseBackend } from "./lease-backend.ts";
 import { RedisLeaseBackend } from "./redis-lease-backend.ts";
@@ -18,6 +19,8 @@ export interface LeaseBackendConfig {
   /** LEASE_LOCK_NAME and LEASE_LOCK_NAMESPACE, for the Kubernetes Lease backend. */
   leaseLockName?: string;
   leaseLockNamespace?: string;
+  /** For what a backend cannot answer per call (the Kubernetes backend's Lease watch). */
+  log?: Logger;
 }
 
 /** Opens the backend `cfg.backend` names. */
@@ -36,7 +39,8 @@ export function openLeaseBackend(cfg: LeaseBackendConfig): LeaseBackend {
         );
       // Loaded on first use, like the Kubernetes driver: the client library is large.
       const backend = import("./kubernetes-lease-backend.ts").then(
-        ({ KubernetesLeaseBackend }) => new KubernetesLeaseBackend({ name, namespace }),
+        ({ KubernetesLeaseBackend }) =>
+          new KubernetesLeaseBackend({ name, namespace, log: cfg.log }),
       );
       backend.catch(() => {}); // surfaced by the first call
       return {

@@ -79,7 +79,23 @@ test("the documented Role is enough for every session operation and for leader e
     assert.deepEqual(await driver.ended(), []);
     assert.equal(await lease.acquireOrRenew("replica-a", 15_000), true);
     assert.equal(await lease.acquireOrRenew("replica-a", 15_000), true);
-    await lease.release("replica-a");
+    // Followers watch the Lease to take it as soon as it is released.
+    const follower = new KubernetesLeaseBackend({
+      namespace: ns,
+      name: "agent-lease",
+      kubeConfig: loadKubeConfig(kubeconfig),
+    });
+    let heard = 0;
+    const off = follower.onReleased(() => {
+      heard++;
+    });
+    try {
+      await lease.release("replica-a");
+      await eventuallyFound(() => heard > 0, { what: "the follower to hear the release" });
+    } finally {
+      off();
+      await follower.close();
+    }
   } finally {
     await driver.close();
     await lease.close();
@@ -133,7 +149,7 @@ test("without rights on leases, leader election fails with what to grant", async
   try {
     await assert.rejects(
       lease.acquireOrRenew("replica-a", 15_000),
-      /could not read lease agent-lease in namespace .*grant the agent's ServiceAccount get, create and update on leases/,
+      /could not read lease agent-lease in namespace .*grant the agent's ServiceAccount get, list, watch, create and update on leases/,
     );
   } finally {
     await lease.close();
