@@ -1,5 +1,5 @@
 /**
- * Issue 7 end to end, as a person would do it: the whole local system (the `npm start` path),
+ * End to end as a person would do it: the whole local system (the `npm start` path),
  * Debian's Chromium driven by playwright-core (never a downloaded browser), sign in, launch
  * the demo desktop, see real pixels in the viewer, type and see the desktop change, hibernate
  * and wake, stop. Screenshots go to test-artifacts/; the running desktop is also copied to
@@ -56,16 +56,21 @@ async function canvasStats(
   });
 }
 
-test("browser: sign in, launch, see and type into the desktop, hibernate, wake, stop", async () => {
+test("browser: sign in, launch, see and type into the desktop, hibernate, wake, stop", async (t) => {
   ensureChromium();
-  ensureWebBuild();
+  await ensureWebBuild();
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), "ss-browser-"));
   const profile = mkdtempSync(join(tmpdir(), "ss-chromium-"));
+  // After the system and the browser are gone (they are disposed when the test body ends).
+  t.after(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true });
+  });
   const logs: string[] = [];
   const browserLogs: string[] = [];
   let page: Page | undefined;
-  const system = await startLocalSystem({
+  await using system = await startLocalSystem({
     dataDir,
     ...(await freePorts()),
     output: (name, line) => logs.push(`${name}: ${line}`),
@@ -85,6 +90,7 @@ test("browser: sign in, launch, see and type into the desktop, hibernate, wake, 
       "--disable-sync",
     ],
   });
+  await using _browser = { [Symbol.asyncDispose]: () => context.close().catch(() => {}) };
   const shot = async (name: string) => {
     await page?.screenshot({ path: join(ARTIFACTS, `browser-${name}.png`) });
   };
@@ -167,10 +173,5 @@ test("browser: sign in, launch, see and type into the desktop, hibernate, wake, 
     process.stderr.write(`--- system logs ---\n${logs.slice(-80).join("\n")}\n`);
     process.stderr.write(`--- browser console ---\n${browserLogs.slice(-40).join("\n")}\n`);
     throw err;
-  } finally {
-    await context.close().catch(() => {});
-    await system.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(profile, { recursive: true, force: true });
   }
 });

@@ -4,12 +4,13 @@
  * multi-pod e2e test and the cross-pod benchmark. Logs are kept in memory and printed when a
  * test fails, so a red run explains itself.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { type OwnedChild, spawnOwned } from "../scripts/owned-child.ts";
 import { freePort } from "../scripts/services.ts";
 
 /** One control-plane process. */
@@ -17,8 +18,9 @@ export interface PodProcess {
   name: string;
   url: string;
   child: ChildProcess;
+  owned: OwnedChild;
   log: string[];
-  alive: boolean;
+  readonly alive: boolean;
 }
 
 /** The running cluster; dispose kills every process and drops the database. */
@@ -55,36 +57,48 @@ export async function startPodCluster(opts: {
   const spawnPod = async (i: number) => {
     const port = await freePort();
     const name = `pod-${i}`;
-    const child = spawn(process.execPath, ["--import", "tsx", "control-plane/src/main.ts"], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        POD_NAME: name,
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: opts.redisUrl,
-        AGENT_HUB_BACKEND: "redis",
-        JWT_SECRET: jwtSecret,
-        ADMIN_PASSWORD: adminPassword,
-        AGENT_BOOTSTRAP_TOKEN: bootstrapToken,
-        AGENT_AUTO_APPROVE: "true",
-        DATA_DIR: join(dataDir, name),
-        LOG_LEVEL: "info",
-        ...opts.env,
+    const owned = spawnOwned(
+      name,
+      process.execPath,
+      ["--import", "tsx", "control-plane/src/main.ts"],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+        node: true,
+        env: {
+          ...process.env,
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          POD_NAME: name,
+          DATABASE_URL: databaseUrl,
+          REDIS_URL: opts.redisUrl,
+          AGENT_HUB_BACKEND: "redis",
+          JWT_SECRET: jwtSecret,
+          ADMIN_PASSWORD: adminPassword,
+          AGENT_BOOTSTRAP_TOKEN: bootstrapToken,
+          AGENT_AUTO_APPROVE: "true",
+          DATA_DIR: join(dataDir, name),
+          LOG_LEVEL: "info",
+          ...opts.env,
+        },
       },
-    });
-    const pod: PodProcess = { name, url: `http://127.0.0.1:${port}`, child, log: [], alive: true };
+    );
+    const pod: PodProcess = {
+      name,
+      url: `http://127.0.0.1:${port}`,
+      child: owned.child,
+      owned,
+      log: [],
+      get alive() {
+        return owned.alive;
+      },
+    };
     const keep = (d: Buffer) => {
       pod.log.push(...d.toString().split("\n").filter(Boolean));
       if (pod.log.length > 400) pod.log.splice(0, pod.log.length - 400);
     };
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
-    child.once("exit", () => {
-      pod.alive = false;
-    });
+    owned.child.stdout?.on("data", keep);
+    owned.child.stderr?.on("data", keep);
     pods[i] = pod;
     await waitReady(pod);
   };
@@ -95,11 +109,7 @@ export async function startPodCluster(opts: {
     adminPassword,
     bootstrapToken,
     async kill(i, signal = "SIGKILL") {
-      const p = pods[i];
-      if (!p?.alive) return;
-      const exited = new Promise((r) => p.child.once("exit", r));
-      p.child.kill(signal);
-      await exited;
+      await pods[i]?.owned.stop({ signal, graceMs: 5_000 });
     },
     logs: () => pods.map((p) => `--- ${p.name}\n${p.log.slice(-60).join("\n")}`).join("\n"),
     async [Symbol.asyncDispose]() {
@@ -123,7 +133,7 @@ export async function startPodCluster(opts: {
   return cluster;
 }
 
-async function waitReady(pod: PodProcess, timeoutMs = 60_000): Promise<void> {
+async function waitReady(pod: PodProcess, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!pod.alive) throw new Error(`${pod.name} exited during start`);

@@ -67,18 +67,19 @@ async function startReceiver() {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    spans,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+  const close = () => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
   };
+  return { url: `http://127.0.0.1:${port}`, spans, close, [Symbol.asyncDispose]: close };
 }
 
-test("a session start is one trace from the API call to the agent's work", async () => {
-  const receiver = await startReceiver();
+test("a session start is one trace from the API call to the agent's work", async (t) => {
+  await using receiver = await startReceiver();
   const dataDir = mkdtempSync(join(tmpdir(), "ss-trace-"));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   const logs: string[] = [];
-  const system = await startLocalSystem({
+  await using system = await startLocalSystem({
     dataDir,
     ...(await freePorts()),
     output: (name, line) => logs.push(`${name}: ${line}`),
@@ -133,9 +134,5 @@ test("a session start is one trace from the API call to the agent's work", async
   } catch (err) {
     process.stderr.write(`--- system logs ---\n${logs.slice(-40).join("\n")}\n`);
     throw err;
-  } finally {
-    await system.stop();
-    await receiver.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 });

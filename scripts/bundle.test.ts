@@ -12,13 +12,14 @@ import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { bundleDeployables } from "./bundle.ts";
 import { freePorts, startLocalSystem } from "./local-system.ts";
 
-test("the production bundles run the system with plain node: agent connected, API answers", async () => {
+test("the production bundles run the system with plain node: agent connected, API answers", async (t) => {
   const built = await bundleDeployables();
   assert.match(built["control-plane"] ?? "", /control-plane\/dist\/main\.mjs$/);
   const dataDir = mkdtempSync(join(tmpdir(), "ss-bundle-"));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   const logs: string[] = [];
   const ports = await freePorts();
-  const system = await startLocalSystem({
+  await using system = await startLocalSystem({
     dataDir,
     ...ports,
     output: (name, line) => logs.push(`${name}: ${line}`),
@@ -60,8 +61,5 @@ test("the production bundles run the system with plain node: agent connected, AP
   } catch (err) {
     process.stderr.write(`${logs.slice(-30).join("\n")}\n`);
     throw err;
-  } finally {
-    await system.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 });

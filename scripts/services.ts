@@ -4,19 +4,13 @@
  * are missing and we run as root they are installed with apt-get, otherwise we stop with one
  * line that says what to install. Nothing here is ever skipped for want of a service.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type OwnedChild, spawnOwned } from "./owned-child.ts";
+import { listProcesses } from "./process-table.ts";
 
 const APT_PACKAGES = { postgres: "postgresql", redis: "redis-server" } as const;
 
@@ -71,10 +65,18 @@ function ensureInstalled(kind: keyof typeof APT_PACKAGES, find: () => string | u
   return after;
 }
 
-/** Resolves when something accepts TCP connections on the port, or rejects at the deadline. */
-export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+/**
+ * Resolves when something accepts TCP connections on the port; rejects at the deadline, or at
+ * once when `owner` (the process expected to listen) has exited.
+ */
+export async function waitForPort(
+  port: number,
+  timeoutMs = 15_000,
+  owner?: Pick<OwnedChild, "alive" | "name">,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (owner && !owner.alive) throw new Error(`${owner.name} exited before listening on ${port}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = netConnect(port, "127.0.0.1");
       s.once("connect", () => {
@@ -94,13 +96,16 @@ export async function waitForPort(port: number, timeoutMs = 15_000): Promise<voi
 export interface Service {
   url: string;
   port: number;
+  /** The service's processes (its process group), for tests that check nothing outlives it. */
+  pids(): number[];
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => child.once("exit", () => r()));
+function groupPids(child: OwnedChild): number[] {
+  return listProcesses()
+    .filter((p) => p.pgid === child.pid && p.state !== "Z")
+    .map((p) => p.pid);
 }
 
 function asRootAwareUser(cmd: string, args: string[]): [string, string[]] {
@@ -154,32 +159,28 @@ export async function startPostgres(opts: { port?: number } = {}): Promise<Servi
     "-c",
     "shared_buffers=256MB",
   ]);
-  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], detached: false });
+  const child = spawnOwned("postgres", cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
-  child.stderr?.on("data", (d) => {
+  child.child.stderr?.on("data", (d) => {
     stderr = (stderr + d).slice(-4000);
   });
   try {
-    await waitForPort(port);
+    await waitForPort(port, 15_000, child);
     await waitForPostgresReady(port);
   } catch (err) {
-    child.kill("SIGKILL");
+    await child.stop({ signal: "SIGKILL" });
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`postgres did not start: ${stderr}`, { cause: err });
   }
   const url = `postgres://streamspace@127.0.0.1:${port}/postgres`;
   const stop = async () => {
     // Fast shutdown is SIGINT to the postmaster itself: runuser (used as root) does not
-    // forward SIGINT, so signalling the child alone left Postgres running and stop() hanging.
-    try {
-      const pid = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
-      if (pid > 0) process.kill(pid, "SIGINT");
-    } catch {
-      child.kill("SIGINT");
-    }
-    await exited(child);
+    // forward SIGINT, so signalling runuser alone left Postgres running and stop() hanging.
+    // The group signal reaches the postmaster too; SIGKILL follows after the grace period.
+    await child.stop({ signal: "SIGINT", graceMs: 15_000 });
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url, port, stop, [Symbol.asyncDispose]: stop };
+  return { url, port, pids: () => groupPids(child), stop, [Symbol.asyncDispose]: stop };
 }
 
 async function waitForPostgresReady(port: number): Promise<void> {
@@ -202,7 +203,8 @@ export async function startRedis(opts: { port?: number } = {}): Promise<Service>
   const bin = ensureInstalled("redis", () => which("redis-server"));
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "ss-redis-"));
-  const child = spawn(
+  const child = spawnOwned(
+    "redis",
     bin,
     [
       "--port",
@@ -213,18 +215,33 @@ export async function startRedis(opts: { port?: number } = {}): Promise<Service>
       "",
       "--appendonly",
       "no",
+      // Redis rewrites its title over its environment otherwise, and the test runner finds a
+      // test's leftover processes by a variable in their environment.
+      "--set-proc-title",
+      "no",
       "--dir",
       dir,
     ],
     { stdio: "ignore" },
   );
-  await waitForPort(port);
+  try {
+    await waitForPort(port, 15_000, child);
+  } catch (err) {
+    await child.stop({ signal: "SIGKILL" });
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const stop = async () => {
-    child.kill("SIGTERM");
-    await exited(child);
+    await child.stop({ signal: "SIGTERM", graceMs: 10_000 });
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url: `redis://127.0.0.1:${port}`, port, stop, [Symbol.asyncDispose]: stop };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    pids: () => groupPids(child),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }
 
 /** Starts both and returns the environment a test run needs. */

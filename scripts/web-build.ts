@@ -2,9 +2,9 @@
  * The UI is served from web/dist. It is built when missing or older than any of its sources, so
  * `npm start` and the browser test never serve a stale UI after a pull or an edit.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { spawnOwned } from "./owned-child.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SOURCES = ["web/src", "web/index.html", "web/vite.config.ts", "web/package.json"];
@@ -26,10 +26,34 @@ export function webBuildIsStale(root = ROOT): boolean {
   return sources > statSync(built).mtimeMs;
 }
 
-/** Builds the UI when stale; returns whether it built. */
-export function ensureWebBuild(log: (line: string) => void = () => {}): boolean {
+/**
+ * Builds the UI when stale; resolves whether it built. The build is a child we own, so an abort
+ * (Ctrl-C during `npm start`) stops it instead of waiting for it.
+ */
+export async function ensureWebBuild(
+  opts: { log?: (line: string) => void; signal?: AbortSignal; quiet?: boolean } = {},
+): Promise<boolean> {
   if (!existsSync(join(ROOT, "web/index.html")) || !webBuildIsStale()) return false;
-  log("Building the web UI (its sources changed or it was never built)…\n");
-  execFileSync("npm", ["run", "build", "-w", "web"], { cwd: ROOT, stdio: "inherit" });
+  opts.log?.("Building the web UI (its sources changed or it was never built)…\n");
+  const build = spawnOwned("web build", "npm", ["run", "build", "-w", "web"], {
+    cwd: ROOT,
+    stdio: opts.quiet ? ["ignore", "ignore", "pipe"] : ["ignore", "inherit", "inherit"],
+  });
+  let stderr = "";
+  build.child.stderr?.on("data", (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const abort = () => void build.stop();
+  opts.signal?.addEventListener("abort", abort, { once: true });
+  try {
+    const { code, signal } = await build.exited;
+    opts.signal?.throwIfAborted();
+    if (code !== 0) {
+      throw new Error(`the web UI build failed (${signal ?? `exit code ${code}`}):\n${stderr}`);
+    }
+  } finally {
+    opts.signal?.removeEventListener("abort", abort);
+    await build.stop();
+  }
   return true;
 }

@@ -1,5 +1,5 @@
 /**
- * Agent fan-in (issue 4, bench a; DESIGN.md §9: 10,000 streams with heartbeats every 10 s,
+ * Agent fan-in (DESIGN.md §9: 10,000 streams with heartbeats every 10 s,
  * < 1 GiB RSS, in one control-plane process). One real control-plane process (main.ts, memory
  * hub, real Postgres); simulated agents in several client processes, each agent one real gRPC
  * stream, many streams per HTTP/2 connection. For each step of the ramp: time to connect

@@ -1,5 +1,5 @@
 /**
- * Command round trip through the gateway (issue 4, bench b; DESIGN.md §9: p99 < 10 ms at
+ * Command round trip through the gateway (DESIGN.md §9: p99 < 10 ms at
  * 1,000 commands/s across pods). Two gateway pods ("pod-a", "pod-b"), each its own process
  * with a RedisAgentHub on one real Redis and the Postgres outbox on one real Postgres; the
  * simulated agents, in their own process(es), hold real HTTP/2 gRPC streams to pod-b. A

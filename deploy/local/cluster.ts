@@ -8,13 +8,14 @@
  * Every process binds 127.0.0.1 on a free port. Relays register in Redis with a TTL; control
  * planes read the ring from Redis and push it to agents. All of it is torn down by stop().
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DATA_PATH_NODE_FLAGS } from "@streamspace/common/node-flags";
+import { type OwnedChild, spawnOwned } from "../../scripts/owned-child.ts";
 import {
   freePort,
   type Service,
@@ -32,6 +33,7 @@ export interface ClusterProcess {
   port: number;
   url: string;
   child: ChildProcess;
+  owned: OwnedChild;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -73,34 +75,32 @@ function saveLog(path: string, text: string): void {
   } catch {}
 }
 
+/** Starts one Node deployable as an owned child (its own group; it stops if we die). */
 function launch(
   id: string,
   args: string[],
   env: Record<string, string>,
   logDir: string,
-): ChildProcess {
+): OwnedChild {
   // Data-path processes (relays) get a young generation sized for streaming.
   const flags = args[0]?.startsWith("dataplane/") ? DATA_PATH_NODE_FLAGS : [];
-  const child = spawn(process.execPath, [...flags, "--import", "tsx", ...args], {
+  const child = spawnOwned(id, process.execPath, [...flags, "--import", "tsx", ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "pipe"],
+    node: true,
   });
-  let log = "";
-  child.stderr?.on("data", (d) => {
-    log = (log + d).slice(-20_000);
-  });
-  child.once("exit", () => saveLog(join(logDir, `${id}.log`), log));
+  keepLog(child, join(logDir, `${id}.log`), 20_000);
   return child;
 }
 
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
+/** Keeps the tail of a child's stderr and writes it to `file` when the child exits. */
+function keepLog(child: OwnedChild, file: string, maxChars: number): void {
+  let log = "";
+  child.child.stderr?.on("data", (d) => {
+    log = (log + d).slice(-maxChars);
+  });
+  void child.exited.then(() => saveLog(file, log));
 }
 
 /** Starts the whole cluster and waits until every process answers. */
@@ -108,11 +108,11 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
   const dir = mkdtempSync(join(tmpdir(), "ss-cluster-"));
   const logDir = opts.logDir ?? dir;
   const services: Service[] = [];
-  const children: ChildProcess[] = [];
-  let haproxy: ChildProcess | undefined;
+  const children: OwnedChild[] = [];
+  let haproxy: OwnedChild | undefined;
   const stop = async () => {
-    if (haproxy) await stopChild(haproxy);
-    await Promise.all(children.map((c) => stopChild(c)));
+    if (haproxy) await haproxy.stop({ graceMs: 5_000 });
+    await Promise.all(children.map((c) => c.stop({ graceMs: 5_000 })));
     await Promise.all(services.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
   };
@@ -149,7 +149,7 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
       children.push(child);
       controlPlanes.push(proc(id, port, child));
     }
-    await Promise.all(controlPlanes.map((c) => waitForPort(c.port, 60_000)));
+    await Promise.all(controlPlanes.map((c) => waitForPort(c.port, 120_000, c.owned)));
 
     const relayDebugToken = randomBytes(24).toString("base64url");
     const relayEnv = (id: string, port: number) => ({
@@ -186,7 +186,7 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
       children.push(child);
       const p = proc(slot.id, slot.port, child);
       relays.push(p);
-      await waitReady(`${p.url}/ready`, 30_000);
+      await waitReady(`${p.url}/ready`, 120_000, child);
       return p;
     };
     await Promise.all(slots.slice(0, opts.relays ?? 3).map(startRelay));
@@ -209,17 +209,14 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
     if (!process.env.PATH?.split(":").some((d) => d && existsSync(join(d, "haproxy")))) {
       throw new Error('haproxy is not installed: run "sudo apt-get install -y haproxy" and retry.');
     }
-    haproxy = spawn("haproxy", ["-db", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
-    let haLog = "";
-    haproxy.stderr?.on("data", (d) => {
-      haLog = (haLog + d).slice(-200_000);
+    haproxy = spawnOwned("haproxy", "haproxy", ["-db", "-f", cfg], {
+      stdio: ["ignore", "ignore", "pipe"],
     });
-    haproxy.once("exit", () => saveLog(join(logDir, "haproxy.log"), haLog));
-    await waitForPort(relayFrontPort, 10_000);
+    keepLog(haproxy, join(logDir, "haproxy.log"), 200_000);
+    await waitForPort(relayFrontPort, 30_000, haproxy);
     // HAProxy starts every server UP until its first check; wait until it sees the real set,
     // so no viewer is sent to a spare slot that has no relay yet.
-    const alive = () =>
-      relays.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+    const alive = () => relays.filter((r) => r.owned.alive);
     const haproxyAgrees = () =>
       waitHaproxy(
         statsPort,
@@ -254,19 +251,23 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
   }
 }
 
-function proc(id: string, port: number, child: ChildProcess): ClusterProcess {
+function proc(id: string, port: number, owned: OwnedChild): ClusterProcess {
   return {
     id,
     port,
     url: `http://127.0.0.1:${port}`,
-    child,
-    kill: (signal) => stopChild(child, signal),
+    child: owned.child,
+    owned,
+    kill: async (signal) => {
+      await owned.stop({ signal, graceMs: 5_000 });
+    },
   };
 }
 
-async function waitReady(url: string, timeoutMs: number): Promise<void> {
+async function waitReady(url: string, timeoutMs: number, owner: OwnedChild): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (!owner.alive) throw new Error(`${owner.name} exited before it was ready`);
     try {
       if ((await fetch(url)).ok) return;
     } catch {}
@@ -280,7 +281,7 @@ async function waitHaproxy(
   statsPort: number,
   up: ReadonlySet<string>,
   all: string[],
-  timeoutMs = 10_000,
+  timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -305,6 +306,13 @@ function arg(name: string, def: number): number {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  // A signal during start-up is honoured once the cluster is up (start-up cleans up after
+  // itself only on failure), so nothing it started is left behind.
+  let stopRequested = false;
+  let stopNow = () => {
+    stopRequested = true;
+  };
+  for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, () => stopNow());
   const cluster = await startLocalCluster({
     controlPlanes: arg("control-planes", 2),
     relays: arg("relays", 3),
@@ -324,7 +332,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     ),
   );
   console.log("cluster running; Ctrl-C stops everything");
-  const shutdown = () => void cluster.stop().then(() => process.exit(0));
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
+  let stopping = false;
+  stopNow = () => {
+    if (stopping) return;
+    stopping = true;
+    void cluster.stop().then(() => process.exit(0));
+  };
+  if (stopRequested) stopNow();
 }

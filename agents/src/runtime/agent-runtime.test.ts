@@ -44,10 +44,9 @@ describe("agent runtime against a fake AgentGateway", () => {
     const s = await gw.nextStream();
     welcome(s, 50);
     await s.waitFor(is("heartbeat"));
-    const sentAt = Date.now();
     s.send(startCommand("c1", "s1"));
     await s.waitFor(is("commandAck", "c1"));
-    assert.ok(Date.now() - sentAt < 500, "ack comes before the work finishes");
+    assert.ok(!s.received.some(is("commandResult", "c1")), "ack comes before the work finishes");
     const beatsAtAck = s.count("heartbeat");
     const result = await s.waitFor(is("commandResult", "c1"));
     const beatsDuring = s.count("heartbeat") - beatsAtAck;
@@ -92,7 +91,7 @@ describe("agent runtime against a fake AgentGateway", () => {
     s1.end();
     const s2 = await gw.nextStream();
     const hello = await s2.waitFor(is("hello"));
-    assert.ok(Date.now() - dropped < WAIT.short, "redial within the backoff ceiling");
+    assert.ok(Date.now() - dropped < WAIT.long, "redialled (a hang guard; speed is the backoff's)");
     if (hello.payload.case !== "hello") return;
     assert.deepEqual(hello.payload.value.completedCommandIds, ["c-before"]);
     assert.deepEqual(

@@ -1,5 +1,5 @@
 /**
- * The authorization matrix (issue 3, "Done when"): every RPC of every public service, called
+ * The authorization matrix: every RPC of every public service, called
  * by anonymous / user / other user / operator / admin through a real Connect client over
  * HTTP/2 against a real control-plane pod (real handlers, real interceptor, real Postgres).
  * The services' methods are enumerated from the generated descriptors, so an RPC added to a
