@@ -76,11 +76,28 @@ function updateRequest(incremental, w, h) {
   return b;
 }
 
+/** Every wait has a deadline: a viewer that never gets its bytes fails instead of hanging. */
+const HANDSHAKE_MS = 15_000;
+
 async function watchFrames(context, events) {
   const ws = context.ws;
-  const q = byteQueue(ws);
-  const closed = new Promise((resolve) => ws.once("close", resolve));
+  const raw = byteQueue(ws);
+  const closed = new Promise((resolve) => ws.once("close", () => resolve(null)));
   const opened = performance.now();
+  const deadline = opened + HANDSHAKE_MS + HOLD_MS;
+  const q = {
+    async read(n) {
+      let timer;
+      const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve("late"), Math.max(0, deadline - performance.now()));
+      });
+      const got = await Promise.race([raw.read(n), closed, late]);
+      clearTimeout(timer);
+      if (got === "late") throw new Error("no RFB bytes before the deadline");
+      if (got === null) throw new Error("the relay closed the viewer");
+      return got;
+    },
+  };
   events.emit("histogram", "viewer.token_ms", context.vars.$tokenMs);
   const version = (await q.read(12)).toString();
   if (!version.startsWith("RFB 003.")) throw new Error(`not an RFB server: ${version}`);
@@ -106,8 +123,12 @@ async function watchFrames(context, events) {
   for (;;) {
     const left = until - performance.now();
     if (left <= 0) break;
-    const timer = new Promise((resolve) => setTimeout(() => resolve("time"), left));
-    const head = await Promise.race([q.read(1), closed.then(() => null), timer]);
+    let t;
+    const timer = new Promise((resolve) => {
+      t = setTimeout(() => resolve("time"), left);
+    });
+    const head = await Promise.race([raw.read(1), closed, timer]);
+    clearTimeout(t);
     if (head === "time") break;
     if (!head) throw new Error("the relay closed the viewer");
     const type = head[0];

@@ -44,7 +44,7 @@ func runWithControlPlane(m *testing.M) int {
 		go func() { done <- cmd.Wait() }()
 		select {
 		case <-done:
-		case <-time.After(60 * time.Second):
+		case <-time.After(120 * time.Second):
 			cmd.Process.Kill()
 		}
 	}()

@@ -36,7 +36,7 @@ def live() -> Iterator[dict]:
     finally:
         proc.stdin.close()  # the launcher stops everything when its stdin closes
         try:
-            proc.wait(timeout=60)
+            proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
             proc.kill()
 

@@ -81,7 +81,9 @@ export async function startLiveControlPlane(): Promise<LiveControlPlane> {
       ...(await freePorts()),
       env: { DATABASE_URL: db.url },
     });
-    cleanups.push(() => system.stop(10_000));
+    // The agent stops its desktops on SIGTERM; give it the launcher's full grace period, since
+    // a SIGKILL before it finishes would leave desktop processes behind.
+    cleanups.push(() => system.stop());
     return {
       url: system.url,
       address: new URL(system.url).host,
