@@ -73,12 +73,13 @@ export async function waitForPort(
   port: number,
   timeoutMs = 15_000,
   owner?: Pick<OwnedChild, "alive" | "name">,
+  host = "127.0.0.1",
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (owner && !owner.alive) throw new Error(`${owner.name} exited before listening on ${port}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = netConnect(port, "127.0.0.1");
+      const s = netConnect(port, host);
       s.once("connect", () => {
         s.destroy();
         resolve(true);

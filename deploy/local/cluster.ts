@@ -15,7 +15,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DATA_PATH_NODE_FLAGS } from "@streamspace/common/node-flags";
-import { type OwnedChild, spawnOwned } from "../../scripts/owned-child.ts";
+import {
+  exitWithParentArgs,
+  exitWithParentEnv,
+  type OwnedChild,
+  spawnOwned,
+} from "../../scripts/owned-child.ts";
 import {
   freePort,
   type Service,
@@ -51,6 +56,15 @@ export interface ClusterOptions {
   viewerJwks?: string;
   logDir?: string;
   env?: Record<string, string>;
+  /**
+   * Runs a control-plane pod somewhere else: under a command prefix (e.g. `ip netns exec NS`,
+   * for the chaos suite's network partition), bound to `host`, with its environment rewritten
+   * (addresses of Postgres and Redis as seen from there). Undefined keeps the pod local.
+   */
+  placeControlPlane?: (
+    id: string,
+    env: Record<string, string>,
+  ) => { prefix: string[]; host: string; env: Record<string, string> } | undefined;
 }
 
 /** A running cluster. */
@@ -86,15 +100,29 @@ function launch(
   args: string[],
   env: Record<string, string>,
   logDir: string,
+  prefix: string[] = [],
 ): OwnedChild {
   // Data-path processes (relays) get a young generation sized for streaming.
   const flags = args[0]?.startsWith("dataplane/") ? DATA_PATH_NODE_FLAGS : [];
-  const child = spawnOwned(id, process.execPath, [...flags, "--import", "tsx", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-    node: true,
-  });
+  const nodeArgs = [...flags, "--import", "tsx", ...args];
+  // A prefix (`ip netns exec NS`) execs node in place, so the pid and its group stay ours.
+  const child = prefix[0]
+    ? spawnOwned(
+        id,
+        prefix[0],
+        [...prefix.slice(1), process.execPath, ...exitWithParentArgs(), ...nodeArgs],
+        {
+          cwd: ROOT,
+          env: { ...process.env, ...env, ...exitWithParentEnv() },
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      )
+    : spawnOwned(id, process.execPath, nodeArgs, {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "ignore", "pipe"],
+        node: true,
+      });
   keepLog(child, join(logDir, `${id}.log`), 20_000);
   return child;
 }
@@ -146,18 +174,23 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
     for (let i = 1; i <= (opts.controlPlanes ?? 1); i++) {
       const id = `cp-${i}`;
       const port = await freePort();
-      const child = launch(id, ["control-plane/src/main.ts"], cpEnv(id, port), logDir);
+      const place = opts.placeControlPlane?.(id, cpEnv(id, port));
+      const env = place ? { ...place.env, HOST: place.host } : cpEnv(id, port);
+      const start = () => launch(id, ["control-plane/src/main.ts"], env, logDir, place?.prefix);
+      const child = start();
       children.push(child);
-      controlPlanes.push(
-        proc(id, port, child, async () => {
-          const again = launch(id, ["control-plane/src/main.ts"], cpEnv(id, port), logDir);
-          children.push(again);
-          await waitForPort(port, 120_000, again);
-          return again;
-        }),
-      );
+      const p = proc(id, port, child, async () => {
+        const again = start();
+        children.push(again);
+        await waitForPort(port, 120_000, again, place?.host);
+        return again;
+      });
+      if (place) p.url = `http://${place.host}:${port}`;
+      controlPlanes.push(p);
     }
-    await Promise.all(controlPlanes.map((c) => waitForPort(c.port, 120_000, c.owned)));
+    await Promise.all(
+      controlPlanes.map((c) => waitForPort(c.port, 120_000, c.owned, new URL(c.url).hostname)),
+    );
 
     const relayDebugToken = randomBytes(24).toString("base64url");
     const relayEnv = (id: string, port: number) => ({

@@ -13,7 +13,7 @@
 import { createRelayRing } from "@streamspace/common/relay-ring";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import pg from "pg";
-import type { ChaosViewer, ChaosWorld } from "./chaos-cluster.ts";
+import type { ChaosWorld } from "./chaos-cluster.ts";
 
 const TRANSITIONAL = ["scheduled", "starting", "stopping", "hibernating", "waking"];
 
@@ -179,7 +179,3 @@ export async function readySays(
   }, deadlineMs);
   return t !== undefined;
 }
-
-/** Viewers that are open now and have read at least one frame. */
-export const liveViewers = (world: ChaosWorld): ChaosViewer[] =>
-  world.viewers.filter((v) => !v.closed && v.bytes > 0);

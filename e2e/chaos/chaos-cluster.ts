@@ -7,7 +7,6 @@
  * real agents' desktops through the relays. Everything it starts is owned and stopped by
  * stop(), even when an assertion failed.
  */
-import { randomBytes } from "node:crypto";
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +20,7 @@ import { type LocalCluster, startLocalCluster } from "../../deploy/local/cluster
 import { type OwnedChild, spawnOwned } from "../../scripts/owned-child.ts";
 import { freePort } from "../../scripts/services.ts";
 import { SimAgent } from "../sim-agent.ts";
+import { type Partition, setUpPartition } from "./partition.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const BOOT = "chaos-bootstrap-token";
@@ -45,6 +45,8 @@ export interface ChaosViewer {
 
 export interface ChaosWorld extends AsyncDisposable {
   cluster: LocalCluster;
+  /** Present when the world was started with `partition`: cp-3 runs behind it. */
+  partition?: Partition;
   sims: SimAgent[];
   /** The options each scripted agent was made with, to bring one back after a fault. */
   simOptions: ConstructorParameters<typeof SimAgent>[0][];
@@ -69,9 +71,27 @@ export interface ChaosWorld extends AsyncDisposable {
 }
 
 /** Sets up the world; `sims` scripted agents and `reals` real ones. */
-export async function startChaosWorld(opts: { sims: number; reals: number }): Promise<ChaosWorld> {
+export async function startChaosWorld(opts: {
+  sims: number;
+  reals: number;
+  /** Runs the third pod in its own network namespace, so it can be partitioned. */
+  partition?: boolean;
+}): Promise<ChaosWorld> {
   const dir = mkdtempSync(join(tmpdir(), "ss-chaos-"));
+  const partition = opts.partition ? setUpPartition() : undefined;
   const cluster = await startLocalCluster({
+    placeControlPlane: (id, env) =>
+      partition && id === "cp-3"
+        ? {
+            prefix: partition.prefix,
+            host: partition.podAddr,
+            env: {
+              ...env,
+              DATABASE_URL: partition.fromPod(env.DATABASE_URL ?? ""),
+              REDIS_URL: partition.fromPod(env.REDIS_URL ?? ""),
+            },
+          }
+        : undefined,
     controlPlanes: 3,
     relays: 3,
     logDir: dir,
@@ -141,7 +161,14 @@ export async function startChaosWorld(opts: { sims: number; reals: number }): Pr
   const viewers: ChaosViewer[] = [];
   const clientErrors: string[] = [];
   const onUnhandled = (reason: unknown) => clientErrors.push(String(reason).slice(0, 200));
+  // connect-node's session manager can throw a refused connection to a killed pod from an
+  // event handler; for this client it is an outcome of the fault, not a reason to stop.
+  const onUncaught = (err: unknown) => {
+    if (err instanceof ConnectError && err.code === Code.Unavailable) onUnhandled(err);
+    else throw err;
+  };
   process.on("unhandledRejection", onUnhandled);
+  process.on("uncaughtException", onUncaught);
   const outcomes = new Map<string, number>();
   const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
   let loading: Promise<void> | undefined;
@@ -179,6 +206,7 @@ export async function startChaosWorld(opts: { sims: number; reals: number }): Pr
 
   const world: ChaosWorld = {
     cluster,
+    partition,
     sims,
     simOptions,
     reals,
@@ -228,7 +256,9 @@ export async function startChaosWorld(opts: { sims: number; reals: number }): Pr
       await Promise.all(reals.map((r) => r.owned.stop({ graceMs: 5_000 })));
       for (const m of managers.values()) m.abort();
       await cluster.stop();
+      await partition?.close();
       process.off("unhandledRejection", onUnhandled);
+      process.off("uncaughtException", onUncaught);
       rmSync(dir, { recursive: true, force: true });
     },
     [Symbol.asyncDispose]: () => world.stop(),
@@ -287,6 +317,3 @@ async function startRealAgent(id: string, pods: string[], dir: string): Promise<
   };
   return a;
 }
-
-/** A random id for names that must not collide across runs. */
-export const uniq = () => randomBytes(3).toString("hex");

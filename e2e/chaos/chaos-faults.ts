@@ -183,6 +183,40 @@ export const fillOutboxWhileAway: Fault = {
   },
 };
 
+/**
+ * A network partition of cp-3 (its own namespace, chaos-cluster.ts): cut for longer than the
+ * heartbeat timeout, so its agents move to the other pods while it cannot reach Postgres or
+ * Redis, then healed. Its /ready cannot be read from outside while it is cut off (that is the
+ * partition), so readiness is not judged here; the pod must serve again once healed.
+ */
+export const partitionPod: Fault = {
+  name: "partition a control-plane pod (its own network namespace)",
+  async inject(world) {
+    const p = world.partition;
+    if (!p) return { hit: {}, violations: ["the world has no partitionable pod"] };
+    const pod = world.cluster.controlPlanes[2]!;
+    p.cut();
+    let agentsMovedMs: number | undefined;
+    try {
+      // Its agents notice the silence (HTTP/2 pings) and re-dial one of the other pods.
+      agentsMovedMs = await timeUntil(
+        async () =>
+          world.sims.every((s) => s.connected && s.pod !== pod.id) && allAgentsBack(world),
+        HEARTBEAT_TIMEOUT_MS + 30_000,
+      );
+      await sleep(HEARTBEAT_TIMEOUT_MS);
+    } finally {
+      p.heal();
+    }
+    const podReadyMs = await timeUntil(
+      async () => (await fetch(`${pod.url}/ready`).catch(() => undefined))?.ok === true,
+      60_000,
+    );
+    const violations = podReadyMs === undefined ? ["the healed pod never became ready"] : [];
+    return { hit: {}, violations, figures: { agentsMovedMs, podReadyAfterHealMs: podReadyMs } };
+  },
+};
+
 /** Runs one fault under the load already running, then settles and judges. */
 export async function runFault(world: ChaosWorld, fault: Fault): Promise<FaultReport> {
   const since = Date.now();

@@ -49,7 +49,12 @@ export async function runFaults(
     await ensureViewers(world);
     world.startLoad(opts.opsPerSecond);
     await sleep(opts.warmMs);
-    const r = await runFault(world, fault);
+    // A fault that throws is a failed fault, judged like the others: the run goes on.
+    const r = await runFault(world, fault).catch((err: unknown) => ({
+      name: fault.name,
+      violations: [`the fault could not run: ${String(err)}`],
+      figures: {},
+    }));
     opts.onReport?.(r);
     reports.push(r);
   }
