@@ -82,6 +82,30 @@ func (w *watcher) find(t *testing.T, what string, match func(streamspace.Session
 	return streamspace.SessionEvent{}
 }
 
+// liveProbe creates short-lived sessions until one's transitions arrive on the stream itself
+// (a probe whose few transitions fell into a reconnect is only replayed; the next one tells).
+func (w *watcher) liveProbe(t *testing.T, direct *streamspace.Client) {
+	t.Helper()
+	for range 5 {
+		id := create(t, direct)
+		streamed := false
+		deadline := time.Now().Add(5 * time.Second)
+		for !streamed && time.Now().Before(deadline) {
+			w.mu.Lock()
+			for _, e := range w.events {
+				streamed = streamed || (e.Session.GetId() == id && !e.Replayed)
+			}
+			w.mu.Unlock()
+			time.Sleep(20 * time.Millisecond)
+		}
+		stopSession(t, direct, id)
+		if streamed {
+			return
+		}
+	}
+	t.Fatal("no probe session was streamed in 5 attempts")
+}
+
 func create(t *testing.T, c *streamspace.Client) string {
 	t.Helper()
 	res, err := c.Sessions.CreateSession(context.Background(), connect.NewRequest(&v1.CreateSessionRequest{Template: "demo-desktop"}))
@@ -137,11 +161,7 @@ func TestWatchAllSurvivesCutsAndReplaysTheGap(t *testing.T) {
 	}
 	// The server answers a watch only with its first change, so nothing tells a client when its
 	// new subscription is live; a new session's transitions show it.
-	c := create(t, direct)
-	w.find(t, "session C streamed", func(e streamspace.SessionEvent) bool {
-		return e.Session.GetId() == c && !e.Replayed
-	})
-	stopSession(t, direct, c)
+	w.liveProbe(t, direct)
 	stopSession(t, direct, a)
 	w.find(t, "session A stopped, streamed", func(e streamspace.SessionEvent) bool {
 		return e.Session.GetId() == a && !e.Replayed && e.Session.GetState() == v1.SessionState_SESSION_STATE_STOPPED
