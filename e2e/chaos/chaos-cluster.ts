@@ -164,7 +164,8 @@ export async function startChaosWorld(opts: {
   // connect-node's session manager can throw a refused connection to a killed pod from an
   // event handler; for this client it is an outcome of the fault, not a reason to stop.
   const onUncaught = (err: unknown) => {
-    if (err instanceof ConnectError && err.code === Code.Unavailable) onUnhandled(err);
+    // Duck-typed: the library's ConnectError may come from another copy of the package.
+    if (/ECONNREFUSED|ECONNRESET|\[unavailable\]/.test(String(err))) onUnhandled(err);
     else throw err;
   };
   process.on("unhandledRejection", onUnhandled);

@@ -209,7 +209,12 @@ export const partitionPod: Fault = {
       p.heal();
     }
     const podReadyMs = await timeUntil(
-      async () => (await fetch(`${pod.url}/ready`).catch(() => undefined))?.ok === true,
+      async () =>
+        (
+          await fetch(`${pod.url}/ready`, { signal: AbortSignal.timeout(5_000) }).catch(
+            () => undefined,
+          )
+        )?.ok === true,
       60_000,
     );
     const violations = podReadyMs === undefined ? ["the healed pod never became ready"] : [];

@@ -45,10 +45,14 @@ const median = (xs: number[]) => {
 
 // Client-side rejections left by connect-node after a pod vanished: counted, never fatal.
 let stray = 0;
-process.on("unhandledRejection", (r) => {
+const strayError = (r: unknown) => {
+  const text = String(r);
+  if (!/ECONNREFUSED|ECONNRESET|unavailable/i.test(text)) throw r;
   stray++;
-  console.error(`stray rejection: ${String(r).slice(0, 200)}`);
-});
+  console.error(`stray client error: ${text.slice(0, 200)}`);
+};
+process.on("unhandledRejection", strayError);
+process.on("uncaughtException", strayError);
 
 const started = Date.now();
 const world = await startChaosWorld({ sims, reals, partition: true });
