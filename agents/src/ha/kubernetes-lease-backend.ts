@@ -13,7 +13,8 @@
  *   Anyone else changing the Lease makes that write fail (409), and the holder reads again.
  * - release() clears holderIdentity (as client-go does on a graceful step-down), and followers
  *   watch the Lease (onReleased), so one takes over within a round trip instead of at its next
- *   RETRY_PERIOD or after expiry.
+ *   RETRY_PERIOD or after expiry. The watch also shows each renewal as it happens, so a
+ *   follower knows when a dead leader's lease expires and tries right then (nextChanceInMs).
  * - leaseDurationSeconds is whole seconds by API definition; the exact duration (the shared
  *   suite uses sub-second ones) rides in an annotation that these replicas prefer.
  */
@@ -142,6 +143,8 @@ export class KubernetesLeaseBackend implements LeaseBackend {
                 return;
               }
               rv = obj.metadata?.resourceVersion ?? rv;
+              // Every renewal seen as it happens keeps the expiry estimate exact.
+              if (type === "ADDED" || type === "MODIFIED") this.rememberIfNewer(obj);
               const free = type === "DELETED" || !obj.spec?.holderIdentity;
               if (type !== "BOOKMARK" && free) for (const fn of this.releaseListeners) fn();
             },
@@ -181,6 +184,20 @@ export class KubernetesLeaseBackend implements LeaseBackend {
       throw leaseError(err, "read", this.opts);
     }
     return this.remember(lease, now);
+  }
+
+  nextChanceInMs(holder: string): number | undefined {
+    const s = this.seen;
+    if (!s || s.holder === "" || s.holder === holder) return undefined;
+    return s.observedAt + s.durationMs - this.clock.now();
+  }
+
+  /** A watched version, unless a read already showed a newer one (versions from etcd are numbers). */
+  private rememberIfNewer(lease: V1Lease): void {
+    const rv = lease.metadata?.resourceVersion ?? "";
+    const cur = this.seen?.rv ?? "";
+    if (/^\d+$/.test(rv) && /^\d+$/.test(cur) && BigInt(rv) <= BigInt(cur)) return;
+    this.remember(lease, this.clock.now());
   }
 
   private remember(lease: V1Lease, now: number): Seen {

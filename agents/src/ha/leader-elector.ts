@@ -143,7 +143,12 @@ export class LeaderElector {
     } else if (this.leader && now - this.lastRenew >= this.opts.renewDeadlineMs) {
       this.stepDown("could not renew the lease within RENEW_DEADLINE");
     }
-    const wait = this.again && !this.leader ? 0 : this.opts.retryPeriodMs;
+    let wait = this.opts.retryPeriodMs;
+    if (!this.leader) {
+      const chance = this.opts.backend.nextChanceInMs?.(this.opts.identity);
+      if (this.again) wait = 0;
+      else if (chance !== undefined) wait = Math.min(wait, Math.max(0, chance + 1));
+    }
     this.again = false;
     if (this.running) this.timer = this.clock.setTimeout(() => void this.tick(), wait);
   }

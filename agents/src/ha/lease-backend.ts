@@ -30,4 +30,10 @@ export interface LeaseBackend {
    * Returns the unsubscribe function. A backend that cannot tell just omits it.
    */
   onReleased?(listener: () => void): () => void;
+  /**
+   * Optional: in how many ms the lease, as this replica last saw it held by someone else, will
+   * have expired (undefined when it does not know, or the lease is free or ours). A follower
+   * then tries right at expiry instead of up to one RETRY_PERIOD after it.
+   */
+  nextChanceInMs?(holder: string): number | undefined;
 }
