@@ -9,6 +9,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { Credentials, type TokenSet } from "./credentials.ts";
 import { AgentService, type ListAgentsRequest } from "./gen/streamspace/v1/agent_service_pb.ts";
+import { AuditService } from "./gen/streamspace/v1/audit_service_pb.ts";
 import { AuthService, type TokenPair } from "./gen/streamspace/v1/auth_service_pb.ts";
 import {
   type ListSessionsRequest,
@@ -78,6 +79,8 @@ export interface StreamSpaceClient {
   readonly agents: Client<typeof AgentService>;
   readonly auth: Client<typeof AuthService>;
   readonly users: Client<typeof UserService>;
+  /** Admins only: the audit trail of state-changing calls. */
+  readonly audit: Client<typeof AuditService>;
   readonly protocol: Protocol;
   /** Password sign-in; later calls carry the access token and refresh it before it expires. */
   signIn(username: string, password: string): Promise<User>;
@@ -146,6 +149,7 @@ export function createClientWith(
   const templates = createClient(TemplateService, transport);
   const agents = createClient(AgentService, transport);
   const users = createClient(UserService, transport);
+  const audit = createClient(AuditService, transport);
 
   /** One helper per List call: the request's page fields are the helper's business. */
   function pages<T>(
@@ -167,6 +171,7 @@ export function createClientWith(
     agents,
     auth,
     users,
+    audit,
     protocol,
     async signIn(username, password) {
       const r = await auth!.login({ username, password });

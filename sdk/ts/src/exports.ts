@@ -6,6 +6,7 @@ export type { ClientOptions, ListOptions, SessionFilter, StreamSpaceClient } fro
 export type { TokenSet } from "./credentials.ts";
 export { Code, type CodeName, isStreamSpaceError, StreamSpaceError } from "./errors.ts";
 export * from "./gen/streamspace/v1/agent_service_pb.ts";
+export * from "./gen/streamspace/v1/audit_service_pb.ts";
 export * from "./gen/streamspace/v1/auth_service_pb.ts";
 export * from "./gen/streamspace/v1/session_service_pb.ts";
 export * from "./gen/streamspace/v1/template_service_pb.ts";
