@@ -30,6 +30,8 @@ export interface SimAgentOptions {
   onCommand?: (c: Command, agent: SimAgent) => void;
   /** Delay before answering a command with its result. */
   workMs?: number;
+  /** Region reported in Hello (default none), so a test can steer sessions to these agents. */
+  region?: string;
 }
 
 type Out = AgentMessage;
@@ -165,6 +167,17 @@ export class SimAgent {
 
   private execute(c: Command): CommandResult {
     const a = c.action;
+    // Like a real agent: a desktop it does not run cannot be hibernated or woken.
+    if (
+      (a.case === "hibernateSession" || a.case === "wakeSession") &&
+      !this.sessions.has(a.value.sessionId)
+    ) {
+      return create(CommandResultSchema, {
+        commandId: c.commandId,
+        success: false,
+        errorMessage: `session ${a.value.sessionId} is not running here`,
+      });
+    }
     let sessionId = "";
     let state = SessionState.UNSPECIFIED;
     if (a.case === "startSession" || a.case === "wakeSession") {
@@ -194,6 +207,7 @@ export class SimAgent {
       value: {
         agentId: this.opts.id,
         platform: Platform.LOCAL,
+        region: this.opts.region ?? "",
         version: "sim",
         capacity: {
           maxSessions: this.opts.maxSessions ?? 1000,

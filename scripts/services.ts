@@ -73,12 +73,13 @@ export async function waitForPort(
   port: number,
   timeoutMs = 15_000,
   owner?: Pick<OwnedChild, "alive" | "name">,
+  host = "127.0.0.1",
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (owner && !owner.alive) throw new Error(`${owner.name} exited before listening on ${port}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = netConnect(port, "127.0.0.1");
+      const s = netConnect(port, host);
       s.once("connect", () => {
         s.destroy();
         resolve(true);
@@ -99,6 +100,11 @@ export interface Service {
   /** The service's processes (its process group), for tests that check nothing outlives it. */
   pids(): number[];
   stop(): Promise<void>;
+  /**
+   * Stops the service, keeps its data, waits `downMs`, and starts it again on the same port:
+   * the chaos suite's "restart Postgres / Redis" (Redis keeps nothing, as configured).
+   */
+  restart(downMs?: number): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -159,19 +165,23 @@ export async function startPostgres(opts: { port?: number } = {}): Promise<Servi
     "-c",
     "shared_buffers=256MB",
   ]);
-  const child = spawnOwned("postgres", cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
-  child.child.stderr?.on("data", (d) => {
-    stderr = (stderr + d).slice(-4000);
-  });
-  try {
-    await waitForPort(port, 15_000, child);
-    await waitForPostgresReady(port);
-  } catch (err) {
-    await child.stop({ signal: "SIGKILL" });
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`postgres did not start: ${stderr}`, { cause: err });
-  }
+  const spawnPostgres = async () => {
+    const c = spawnOwned("postgres", cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    c.child.stderr?.on("data", (d) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    try {
+      await waitForPort(port, 15_000, c);
+      await waitForPostgresReady(port);
+    } catch (err) {
+      await c.stop({ signal: "SIGKILL" });
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`postgres did not start: ${stderr}`, { cause: err });
+    }
+    return c;
+  };
+  let child = await spawnPostgres();
   const url = `postgres://streamspace@127.0.0.1:${port}/postgres`;
   const stop = async () => {
     // Fast shutdown is SIGINT to the postmaster itself: runuser (used as root) does not
@@ -180,7 +190,12 @@ export async function startPostgres(opts: { port?: number } = {}): Promise<Servi
     await child.stop({ signal: "SIGINT", graceMs: 15_000 });
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url, port, pids: () => groupPids(child), stop, [Symbol.asyncDispose]: stop };
+  const restart = async (downMs = 0) => {
+    await child.stop({ signal: "SIGINT", graceMs: 15_000 });
+    await new Promise((r) => setTimeout(r, downMs));
+    child = await spawnPostgres();
+  };
+  return { url, port, pids: () => groupPids(child), stop, restart, [Symbol.asyncDispose]: stop };
 }
 
 async function waitForPostgresReady(port: number): Promise<void> {
@@ -203,27 +218,29 @@ export async function startRedis(opts: { port?: number } = {}): Promise<Service>
   const bin = ensureInstalled("redis", () => which("redis-server"));
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "ss-redis-"));
-  const child = spawnOwned(
-    "redis",
-    bin,
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      // Redis rewrites its title over its environment otherwise, and the test runner finds a
-      // test's leftover processes by a variable in their environment.
-      "--set-proc-title",
-      "no",
-      "--dir",
-      dir,
-    ],
-    { stdio: "ignore" },
-  );
+  const spawnRedis = () =>
+    spawnOwned(
+      "redis",
+      bin,
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        // Redis rewrites its title over its environment otherwise, and the test runner finds a
+        // test's leftover processes by a variable in their environment.
+        "--set-proc-title",
+        "no",
+        "--dir",
+        dir,
+      ],
+      { stdio: "ignore" },
+    );
+  let child = spawnRedis();
   try {
     await waitForPort(port, 15_000, child);
   } catch (err) {
@@ -235,11 +252,18 @@ export async function startRedis(opts: { port?: number } = {}): Promise<Service>
     await child.stop({ signal: "SIGTERM", graceMs: 10_000 });
     rmSync(dir, { recursive: true, force: true });
   };
+  const restart = async (downMs = 0) => {
+    await child.stop({ signal: "SIGTERM", graceMs: 10_000 });
+    await new Promise((r) => setTimeout(r, downMs));
+    child = spawnRedis();
+    await waitForPort(port, 15_000, child);
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     pids: () => groupPids(child),
     stop,
+    restart,
     [Symbol.asyncDispose]: stop,
   };
 }

@@ -35,6 +35,7 @@ const ROOTS = [
   "bench",
   "scripts",
   "deploy",
+  "sdk/ts",
 ];
 const SKIP_DIRS = new Set(["node_modules", "dist", "gen", ".data", "test-artifacts"]);
 /** Hang guard per file (node:test's own timeout); a file that needs longer is broken. */

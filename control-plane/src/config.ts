@@ -26,6 +26,7 @@ import {
 } from "@streamspace/common/env";
 import type { LogLevel } from "@streamspace/common/log";
 import { z } from "zod";
+import type { RateLimits } from "./edge/rate-limiter.ts";
 
 export interface ControlPlaneConfig {
   host: string;
@@ -51,6 +52,10 @@ export interface ControlPlaneConfig {
   signingKeyFile: string | undefined;
   webDist: string;
   drainTimeoutMs: number;
+  /** Requests per second per user and per API key, per pod (0 = no limit). */
+  rateLimits: RateLimits;
+  /** Concurrent AgentGateway streams one agent credential may hold on one pod. */
+  agentMaxStreamsPerCredential: number;
 }
 
 /** A duration; a bare number counts as seconds, so deployments that set `30` keep working. */
@@ -93,6 +98,11 @@ const SHAPE = {
   SIGNING_KEY_FILE: str().optional(),
   WEB_DIST: str().optional(),
   DRAIN_TIMEOUT: seconds().default(25_000),
+  RATE_LIMIT_USER_RPS: int(0, 1_000_000).default(100),
+  RATE_LIMIT_USER_BURST: int(1, 1_000_000).default(200),
+  RATE_LIMIT_API_KEY_RPS: int(0, 1_000_000).default(100),
+  RATE_LIMIT_API_KEY_BURST: int(1, 1_000_000).default(200),
+  AGENT_MAX_STREAMS_PER_CREDENTIAL: int(1, 1000).default(2),
 };
 
 function databaseUrlFrom(env: EnvOf<typeof SHAPE>): string | undefined {
@@ -148,5 +158,10 @@ export function loadConfig(
     signingKeyFile: e.SIGNING_KEY_FILE,
     webDist: resolve(e.WEB_DIST ?? new URL("../../web/dist", import.meta.url).pathname),
     drainTimeoutMs: e.DRAIN_TIMEOUT,
+    rateLimits: {
+      user: { perSecond: e.RATE_LIMIT_USER_RPS, burst: e.RATE_LIMIT_USER_BURST },
+      apiKey: { perSecond: e.RATE_LIMIT_API_KEY_RPS, burst: e.RATE_LIMIT_API_KEY_BURST },
+    },
+    agentMaxStreamsPerCredential: e.AGENT_MAX_STREAMS_PER_CREDENTIAL,
   };
 }

@@ -40,6 +40,8 @@ export interface RelayConfig {
   debugToken?: string;
   /** Offer agents raw TCP data channels (`RELAY_DATA_CHANNEL`, default on; off = HTTP/2 only). */
   dataChannel?: "on" | "off";
+  /** Viewers one session may have at once (`RELAY_MAX_VIEWERS_PER_SESSION`, default 10). */
+  maxViewersPerSession?: number;
 }
 
 const relayId = str({
@@ -83,6 +85,7 @@ const SHAPE = {
     expected: "at least 16 random characters, or leave it unset",
   }).optional(),
   RELAY_DATA_CHANNEL: oneOf(["on", "off"]).default("on"),
+  RELAY_MAX_VIEWERS_PER_SESSION: int(1, 10_000).default(10),
 };
 
 /** Reads and validates the relay environment; throws ConfigError naming the variable. */
@@ -117,5 +120,6 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv = process.env): RelayConf
     logLevel: e.LOG_LEVEL,
     debugToken: e.RELAY_DEBUG_TOKEN,
     dataChannel: e.RELAY_DATA_CHANNEL,
+    maxViewersPerSession: e.RELAY_MAX_VIEWERS_PER_SESSION,
   };
 }

@@ -73,6 +73,7 @@ export async function startRelayServer(
     log,
     tunnelSetupTimeoutMs: config.tunnelSetupTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
+    maxViewersPerSession: config.maxViewersPerSession ?? 10,
     draining: () => draining,
   });
   const listener: Listener = await listen({

@@ -1,8 +1,14 @@
 /**
  * The viewer path: WebSocket upgrade on `/vnc/{sessionId}?token=…` → owner check (forward to
  * the owning relay when another one owns the session) → token check (signature, audience,
- * session, single use) → ask the session's agent for a tunnel → splice. Every wait has a
- * deadline and every refusal a close code and a reason a person can act on.
+ * session, single use) → a place among the session's viewers → ask the session's agent for a
+ * tunnel → splice. Every wait has a deadline and every refusal a close code and a reason a
+ * person can act on.
+ *
+ * Viewers per session are bounded where the session is served (its owner): one more than
+ * `maxViewersPerSession` is closed with 4429 and the wait in the reason, before its token is
+ * spent, so the same token can retry. Browsers cannot read an HTTP status on a refused upgrade,
+ * which is why refusals here are close codes (4000 + the HTTP status they stand for).
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -23,6 +29,9 @@ import type { Membership } from "./membership.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import { type Splice, spliceViewer } from "./viewer-splice.ts";
 
+/** The wait a viewer refused for a full session is told (seconds). */
+const VIEWER_RETRY_S = 5;
+
 /** Marks a request that has already been forwarded once: it is served where it lands. */
 const HOP_HEADER = "x-streamspace-relay-hop";
 
@@ -42,6 +51,8 @@ export interface ViewerPathDeps {
   log: RelayLog;
   tunnelSetupTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Viewers one session may have at once on this relay (RELAY_MAX_VIEWERS_PER_SESSION). */
+  maxViewersPerSession: number;
   /** True while shutting down: new viewers get 503 so the balancer retries elsewhere. */
   draining: () => boolean;
 }
@@ -67,6 +78,13 @@ function closeWith(ws: WebSocket, code: number, reason: string, metrics: RelayMe
 export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
   const { keys, jtis, registry, metrics, log } = deps;
   const splices = new Set<Splice>();
+  /** Viewers per session, from admission until their splice (or its setup) ends. */
+  const viewersOf = new Map<string, number>();
+  const leave = (sessionId: string) => {
+    const left = (viewersOf.get(sessionId) ?? 1) - 1;
+    if (left > 0) viewersOf.set(sessionId, left);
+    else viewersOf.delete(sessionId);
+  };
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MESSAGE_BYTES,
@@ -80,6 +98,15 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
     let claims: ViewerClaims;
     try {
       claims = await verifyViewerToken(keys, token, sessionId);
+      const viewers = viewersOf.get(sessionId) ?? 0;
+      if (viewers >= deps.maxViewersPerSession) {
+        return closeWith(
+          ws,
+          4429,
+          `this session already has ${viewers} viewers (the limit); retry in ${VIEWER_RETRY_S} s`,
+          metrics,
+        );
+      }
       jtis.consume(claims.jti, claims.exp);
     } catch (err) {
       const e =
@@ -88,13 +115,16 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
           : new TokenError(4401, "viewer token could not be verified");
       return closeWith(ws, e.code, e.message, metrics);
     }
+    viewersOf.set(sessionId, (viewersOf.get(sessionId) ?? 0) + 1);
     const pending = registry.requestTunnel(sessionId, claims.aid, token, deps.tunnelSetupTimeoutMs);
     const tunnel = pending instanceof Error ? pending : await pending;
     if (tunnel instanceof Error) {
+      leave(sessionId);
       const code = (tunnel as Error & { closeCode?: number }).closeCode ?? 1011;
       return closeWith(ws, code, tunnel.message, metrics);
     }
     if (ws.readyState !== ws.OPEN) {
+      leave(sessionId);
       tunnel.data?.destroy();
       tunnel.stream.close();
       return;
@@ -104,7 +134,10 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
     metrics.connectionsTotal++;
     if (tunnel.data) metrics.dataChannelsTotal++;
     const splice = spliceViewer(ws, tunnel, metrics, (s) => {
-      if (splices.delete(s)) metrics.connectionsActive--;
+      if (splices.delete(s)) {
+        metrics.connectionsActive--;
+        leave(sessionId);
+      }
     });
     splices.add(splice);
   }

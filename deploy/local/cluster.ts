@@ -15,7 +15,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DATA_PATH_NODE_FLAGS } from "@streamspace/common/node-flags";
-import { type OwnedChild, spawnOwned } from "../../scripts/owned-child.ts";
+import {
+  exitWithParentArgs,
+  exitWithParentEnv,
+  type OwnedChild,
+  spawnOwned,
+} from "../../scripts/owned-child.ts";
 import {
   freePort,
   type Service,
@@ -35,6 +40,8 @@ export interface ClusterProcess {
   child: ChildProcess;
   owned: OwnedChild;
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the process again (killing it first if it still runs): same id, port and env. */
+  restart(): Promise<void>;
 }
 
 /** Cluster knobs; defaults give 1 control plane and 3 relays. */
@@ -49,6 +56,15 @@ export interface ClusterOptions {
   viewerJwks?: string;
   logDir?: string;
   env?: Record<string, string>;
+  /**
+   * Runs a control-plane pod somewhere else: under a command prefix (e.g. `ip netns exec NS`,
+   * for the chaos suite's network partition), bound to `host`, with its environment rewritten
+   * (addresses of Postgres and Redis as seen from there). Undefined keeps the pod local.
+   */
+  placeControlPlane?: (
+    id: string,
+    env: Record<string, string>,
+  ) => { prefix: string[]; host: string; env: Record<string, string> } | undefined;
 }
 
 /** A running cluster. */
@@ -63,6 +79,9 @@ export interface LocalCluster {
   relayDebugToken: string;
   relays: ClusterProcess[];
   controlPlanes: ClusterProcess[];
+  /** The cluster's Postgres and Redis, for tests that restart them (Service.restart). */
+  postgres: Service;
+  redis: Service;
   addRelay(): Promise<ClusterProcess>;
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -81,15 +100,29 @@ function launch(
   args: string[],
   env: Record<string, string>,
   logDir: string,
+  prefix: string[] = [],
 ): OwnedChild {
   // Data-path processes (relays) get a young generation sized for streaming.
   const flags = args[0]?.startsWith("dataplane/") ? DATA_PATH_NODE_FLAGS : [];
-  const child = spawnOwned(id, process.execPath, [...flags, "--import", "tsx", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-    node: true,
-  });
+  const nodeArgs = [...flags, "--import", "tsx", ...args];
+  // A prefix (`ip netns exec NS`) execs node in place, so the pid and its group stay ours.
+  const child = prefix[0]
+    ? spawnOwned(
+        id,
+        prefix[0],
+        [...prefix.slice(1), process.execPath, ...exitWithParentArgs(), ...nodeArgs],
+        {
+          cwd: ROOT,
+          env: { ...process.env, ...env, ...exitWithParentEnv() },
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      )
+    : spawnOwned(id, process.execPath, nodeArgs, {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "ignore", "pipe"],
+        node: true,
+      });
   keepLog(child, join(logDir, `${id}.log`), 20_000);
   return child;
 }
@@ -124,32 +157,40 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
     writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }));
     const jwtSecret = randomBytes(32).toString("hex");
 
+    const cpEnv = (id: string, port: number) => ({
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      POD_NAME: id,
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis.url,
+      AGENT_HUB_BACKEND: "redis",
+      JWT_SECRET: jwtSecret,
+      SIGNING_KEY_FILE: keyFile,
+      DATA_DIR: join(dir, id),
+      ADMIN_PASSWORD: "admin-password-local",
+      ...opts.env,
+    });
     const controlPlanes: ClusterProcess[] = [];
     for (let i = 1; i <= (opts.controlPlanes ?? 1); i++) {
       const id = `cp-${i}`;
       const port = await freePort();
-      const child = launch(
-        id,
-        ["control-plane/src/main.ts"],
-        {
-          PORT: String(port),
-          HOST: "127.0.0.1",
-          POD_NAME: id,
-          DATABASE_URL: pg.url,
-          REDIS_URL: redis.url,
-          AGENT_HUB_BACKEND: "redis",
-          JWT_SECRET: jwtSecret,
-          SIGNING_KEY_FILE: keyFile,
-          DATA_DIR: join(dir, id),
-          ADMIN_PASSWORD: "admin-password-local",
-          ...opts.env,
-        },
-        logDir,
-      );
+      const place = opts.placeControlPlane?.(id, cpEnv(id, port));
+      const env = place ? { ...place.env, HOST: place.host } : cpEnv(id, port);
+      const start = () => launch(id, ["control-plane/src/main.ts"], env, logDir, place?.prefix);
+      const child = start();
       children.push(child);
-      controlPlanes.push(proc(id, port, child));
+      const p = proc(id, port, child, async () => {
+        const again = start();
+        children.push(again);
+        await waitForPort(port, 120_000, again, place?.host);
+        return again;
+      });
+      if (place) p.url = `http://${place.host}:${port}`;
+      controlPlanes.push(p);
     }
-    await Promise.all(controlPlanes.map((c) => waitForPort(c.port, 120_000, c.owned)));
+    await Promise.all(
+      controlPlanes.map((c) => waitForPort(c.port, 120_000, c.owned, new URL(c.url).hostname)),
+    );
 
     const relayDebugToken = randomBytes(24).toString("base64url");
     const relayEnv = (id: string, port: number) => ({
@@ -184,7 +225,17 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
         logDir,
       );
       children.push(child);
-      const p = proc(slot.id, slot.port, child);
+      const p = proc(slot.id, slot.port, child, async () => {
+        const again = launch(
+          slot.id,
+          ["dataplane/src/main.ts"],
+          relayEnv(slot.id, slot.port),
+          logDir,
+        );
+        children.push(again);
+        await waitReady(`http://127.0.0.1:${slot.port}/ready`, 120_000, again);
+        return again;
+      });
       relays.push(p);
       await waitReady(`${p.url}/ready`, 120_000, child);
       return p;
@@ -235,6 +286,8 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
       relayDebugToken,
       relays,
       controlPlanes,
+      postgres: pg,
+      redis,
       async addRelay() {
         const slot = slots[nextSlot++];
         if (!slot) throw new Error("no spare relay slot: start the cluster with spareRelaySlots");
@@ -251,17 +304,28 @@ export async function startLocalCluster(opts: ClusterOptions = {}): Promise<Loca
   }
 }
 
-function proc(id: string, port: number, owned: OwnedChild): ClusterProcess {
-  return {
+function proc(
+  id: string,
+  port: number,
+  owned: OwnedChild,
+  respawn: () => Promise<OwnedChild>,
+): ClusterProcess {
+  const p: ClusterProcess = {
     id,
     port,
     url: `http://127.0.0.1:${port}`,
     child: owned.child,
     owned,
     kill: async (signal) => {
-      await owned.stop({ signal, graceMs: 5_000 });
+      await p.owned.stop({ signal, graceMs: 5_000 });
+    },
+    restart: async () => {
+      await p.owned.stop({ graceMs: 5_000 });
+      p.owned = await respawn();
+      p.child = p.owned.child;
     },
   };
+  return p;
 }
 
 async function waitReady(url: string, timeoutMs: number, owner: OwnedChild): Promise<void> {

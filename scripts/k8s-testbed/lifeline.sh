@@ -17,5 +17,8 @@ while :; do
   code=$?
   kill -0 "$child" 2>/dev/null || break
 done
-kill "$watcher" 2>/dev/null
+# Freeze the watcher before taking its grace-period sleep with it, so neither outlives us.
+kill -STOP "$watcher" 2>/dev/null
+pkill -KILL -P "$watcher" 2>/dev/null
+kill -KILL "$watcher" 2>/dev/null
 exit "$code"

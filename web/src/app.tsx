@@ -13,6 +13,7 @@ import {
 } from "react";
 import { authStore, type User } from "./auth.ts";
 import { AgentsPage } from "./pages/agents-page.tsx";
+import { AuditPage } from "./pages/audit-page.tsx";
 import { LaunchPage } from "./pages/launch-page.tsx";
 import { LoginPage } from "./pages/login-page.tsx";
 import { SessionsPage } from "./pages/sessions-page.tsx";
@@ -102,6 +103,7 @@ function Shell() {
     { route: { page: "launch" }, label: "Launch", show: true },
     { route: { page: "templates" }, label: "Templates", show: isOperator },
     { route: { page: "agents" }, label: "Agents", show: isOperator },
+    { route: { page: "audit" }, label: "Audit", show: user.role === "admin" },
   ];
   const active = route.page === "viewer" ? "sessions" : route.page;
   return (
@@ -143,6 +145,7 @@ function Shell() {
         {route.page === "viewer" && <ViewerPage sessionId={route.sessionId} />}
         {route.page === "agents" && <AgentsPage />}
         {route.page === "templates" && <TemplatesPage />}
+        {route.page === "audit" && <AuditPage />}
       </main>
     </div>
   );

@@ -9,7 +9,8 @@ export type Route =
   | { page: "launch" }
   | { page: "viewer"; sessionId: string }
   | { page: "agents" }
-  | { page: "templates" };
+  | { page: "templates" }
+  | { page: "audit" };
 
 /** Parses a location hash; anything unknown lands on the sessions page. */
 export function parseRoute(hash: string): Route {
@@ -25,6 +26,8 @@ export function parseRoute(hash: string): Route {
       return { page: "agents" };
     case "templates":
       return { page: "templates" };
+    case "audit":
+      return { page: "audit" };
     default:
       return { page: "sessions" };
   }

@@ -43,6 +43,7 @@ type GatewayConfig = Pick<
   | "agentAutoApprove"
   | "agentHeartbeatIntervalMs"
   | "agentHeartbeatTimeoutMs"
+  | "agentMaxStreamsPerCredential"
 >;
 
 /** The ring agents get in Welcome: a static list, Redis discovery, or none. */
@@ -78,6 +79,7 @@ export async function createGatewayPart(opts: {
     viewerTokens: opts.tokenSigner,
     cutter: signals,
     pusher: signals,
+    log: (msg, fields) => log.error(msg, fields),
   });
   const dispatched = opts.metrics.counter(
     "streamspace_commands_dispatched_total",
@@ -114,6 +116,7 @@ export async function createGatewayPart(opts: {
       autoApprove: config.agentAutoApprove,
       heartbeatIntervalMs: config.agentHeartbeatIntervalMs,
       heartbeatTimeoutMs: config.agentHeartbeatTimeoutMs,
+      maxStreamsPerCredential: config.agentMaxStreamsPerCredential,
       relayToken: async (agentId) => (await opts.tokenSigner.signRelayToken(agentId)).token,
     });
   } catch (err) {

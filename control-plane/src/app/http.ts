@@ -4,18 +4,21 @@
  * `/health` `/ready` `/metrics`, the JWKS, `/vnc/*` to the relay in a single-process start,
  * and the web UI. Built last, so nothing is served before every part it calls exists.
  */
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createUpgradeForwarder } from "@streamspace/common/forward";
 import { createHealthHandler } from "@streamspace/common/health";
 import { pathOf, type UpgradeHandler } from "@streamspace/common/listener";
 import type { Logger } from "@streamspace/common/log";
 import type { Metrics } from "@streamspace/common/metrics";
 import type { ControlPlaneConfig } from "../config.ts";
+import { createAuditInterceptor } from "../connect/audit-interceptor.ts";
 import { createAuthInterceptor } from "../connect/auth-interceptor.ts";
 import { registerAuthServices } from "../connect/auth-service.ts";
+import { createConnectNodeHandler } from "../connect/connect-node-handler.ts";
 import { HealthState } from "../connect/health-service.ts";
+import { createRateLimitInterceptor } from "../connect/rate-limit-interceptor.ts";
 import { HEALTH_SERVICE_NAMES, registerCoreServices } from "../connect/register-core-services.ts";
 import { createTraceInterceptor } from "../connect/trace-interceptor.ts";
+import { RateLimiter } from "../edge/rate-limiter.ts";
 import { registerAgentGateway } from "../gateway/agent-gateway.ts";
 import { type RouteHandler, startHttpServer } from "../server/http-server.ts";
 import { createStaticHandler } from "../server/static-files.ts";
@@ -39,7 +42,10 @@ export interface HttpPart {
 
 /** Mounts every transport on one listener and starts it. */
 export async function startHttpPart(opts: {
-  config: Pick<ControlPlaneConfig, "host" | "port" | "podName" | "vncRelayProxy" | "webDist">;
+  config: Pick<
+    ControlPlaneConfig,
+    "host" | "port" | "podName" | "vncRelayProxy" | "webDist" | "rateLimits"
+  >;
   auth: AuthPart;
   domain: GatewayPart;
   checks: { database: Check; redis?: Check };
@@ -53,13 +59,21 @@ export async function startHttpPart(opts: {
   let draining = false;
 
   const grpcHealth = new HealthState(HEALTH_SERVICE_NAMES);
-  const connectHandler = connectNodeAdapter({
-    interceptors: [createTraceInterceptor(), createAuthInterceptor(auth.auth, errLog)],
+  // One budget per caller for both roads, so switching transport does not double it.
+  const limiter = new RateLimiter(config.rateLimits);
+  const connectHandler = createConnectNodeHandler({
+    interceptors: [
+      createTraceInterceptor(),
+      createAuditInterceptor(core.audit),
+      createAuthInterceptor(auth.auth, errLog),
+      createRateLimitInterceptor(limiter),
+    ],
     routes: (router) => {
       registerCoreServices(router, {
         sessions: core.sessions,
         templates: core.templates,
         agents: core.agents,
+        audit: core.audit,
         health: grpcHealth,
         log: errLog,
       });
@@ -67,6 +81,7 @@ export async function startHttpPart(opts: {
       registerAgentGateway(router, gateway);
     },
     readMaxBytes: 4 * 1024 * 1024,
+    onError: errLog,
   });
 
   // The browser's API over the same domain services: HTTP at /trpc/*, subscriptions over the
@@ -76,6 +91,8 @@ export async function startHttpPart(opts: {
     sessions: core.sessions,
     templates: core.templates,
     agents: core.agents,
+    audit: core.audit,
+    limiter,
     log: (msg, fields) => log.error(msg, fields),
   });
 

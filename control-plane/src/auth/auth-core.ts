@@ -190,7 +190,8 @@ export class AuthCore {
     const token = bearerToken(header);
     if (token.startsWith("ssk_")) {
       const key = await this.apiKeys.authenticate(token);
-      return this.#principalFor(key.userId, "api_key");
+      const p = await this.#principalFor(key.userId, "api_key");
+      return p.kind === "user" ? { ...p, apiKeyId: key.keyId } : p;
     }
     const claims: AccessClaims = await this.#access.verify(token);
     // The user is checked before revocation, so a disabled user hears "disabled", the

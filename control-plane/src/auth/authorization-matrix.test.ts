@@ -4,6 +4,11 @@
  * HTTP/2 against a real control-plane pod (real handlers, real interceptor, real Postgres).
  * The services' methods are enumerated from the generated descriptors, so an RPC added to a
  * proto without a row here fails the test.
+ *
+ * The audit log is checked against the same matrix: every call of a state-changing RPC, by
+ * every kind of caller, allowed or refused, leaves exactly one audit entry with the outcome the
+ * caller received (found by the call's x-request-id); every public RPC is either audited or
+ * declared read-only (edge/audited-calls.ts), and so is every tRPC mutation.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -15,15 +20,23 @@ import * as reflV1 from "@streamspace/proto/grpc/reflection/v1/reflection_pb";
 import * as reflV1alpha from "@streamspace/proto/grpc/reflection/v1alpha/reflection_pb";
 import { Health } from "@streamspace/proto/health/v1/health_pb";
 import { AgentService } from "@streamspace/proto/streamspace/v1/agent_service_pb";
+import { AuditService } from "@streamspace/proto/streamspace/v1/audit_service_pb";
 import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { TemplateService } from "@streamspace/proto/streamspace/v1/template_service_pb";
 import { Role } from "@streamspace/proto/streamspace/v1/types_pb";
 import { UserService } from "@streamspace/proto/streamspace/v1/user_service_pb";
+import {
+  AUDITED_CALLS,
+  AUDITED_PROCEDURES,
+  outcomeName,
+  READ_ONLY_METHODS,
+} from "../edge/audited-calls.ts";
 import { createDatabase } from "../store/database.ts";
 import { PgAgentStore } from "../store/pg-agent-store.ts";
 import { registerAgent } from "../store/test-kit.ts";
 import { startTestControlPlane, type TestControlPlane } from "../testing/test-control-plane.ts";
+import { appRouter } from "../trpc/router.ts";
 
 /** Every service the public port serves (AgentGateway is agent-only, with its own credential). */
 const PUBLIC_SERVICES: DescService[] = [
@@ -32,6 +45,7 @@ const PUBLIC_SERVICES: DescService[] = [
   SessionService,
   TemplateService,
   AgentService,
+  AuditService,
   Health,
   reflV1.ServerReflection,
   reflV1alpha.ServerReflection,
@@ -65,6 +79,7 @@ type Clients = {
   sessions: Client<typeof SessionService>;
   templates: Client<typeof TemplateService>;
   agents: Client<typeof AgentService>;
+  audit: Client<typeof AuditService>;
   health: Client<typeof Health>;
   reflV1: Client<typeof reflV1.ServerReflection>;
   reflV1alpha: Client<typeof reflV1alpha.ServerReflection>;
@@ -80,6 +95,8 @@ interface Fixtures {
 }
 
 const uniq = () => randomBytes(4).toString("hex");
+/** The x-request-id the matrix's calls carry, so each call's audit entry can be found. */
+let requestId = "";
 
 /**
  * Reads a server stream up to its first message: an error is a refusal, a message means it was
@@ -303,6 +320,11 @@ const ROWS: Record<string, { cells: Cells; call: (c: Ctx, who: Who) => Promise<u
         await c.opts(who),
       ),
   },
+  // --- AuditService ---
+  "streamspace.v1.AuditService/ListAuditEvents": {
+    cells: ADMIN_ONLY,
+    call: async (c, who) => c.clients.audit.listAuditEvents({}, await c.opts(who)),
+  },
   // --- health and reflection: open to probes and grpcurl ---
   "grpc.health.v1.Health/Check": {
     cells: EVERYONE,
@@ -364,6 +386,7 @@ describe("authorization matrix", () => {
       sessions: createClient(SessionService, transport),
       templates: createClient(TemplateService, transport),
       agents: createClient(AgentService, transport),
+      audit: createClient(AuditService, transport),
       health: createClient(Health, transport),
       reflV1: createClient(reflV1.ServerReflection, transport),
       reflV1alpha: createClient(reflV1alpha.ServerReflection, transport),
@@ -391,13 +414,14 @@ describe("authorization matrix", () => {
     const loginAs = async (who: Exclude<Who, "anonymous">) =>
       (await clients.auth.login({ username: usernameOf(who), password: passwordOf(who) })).tokens!;
     const opts: Ctx["opts"] = async (who, fresh = false) => {
-      if (who === "anonymous") return { headers: {} as Record<string, string> };
+      const tag: Record<string, string> = requestId ? { "x-request-id": requestId } : {};
+      if (who === "anonymous") return { headers: tag };
       let token = fresh ? undefined : cache.get(who);
       if (!token) {
         token = (await loginAs(who)).accessToken;
         if (!fresh) cache.set(who, token);
       }
-      return { headers: { authorization: `Bearer ${token}` } };
+      return { headers: { ...tag, authorization: `Bearer ${token}` } };
     };
     const setState = (id: string, state: string) =>
       db
@@ -462,14 +486,37 @@ describe("authorization matrix", () => {
     assert.deepEqual(extra, [], "remove rows for RPCs that no longer exist");
   });
 
+  it("audits every public RPC that is not read-only, and every tRPC mutation", () => {
+    const rpcs = PUBLIC_SERVICES.flatMap((s) => s.methods.map((m) => `${s.typeName}/${m.name}`));
+    const unclassified = rpcs.filter((r) => !(r in AUDITED_CALLS) && !READ_ONLY_METHODS.has(r));
+    assert.deepEqual(unclassified, [], "add each RPC to AUDITED_CALLS or READ_ONLY_METHODS");
+    const both = rpcs.filter((r) => r in AUDITED_CALLS && READ_ONLY_METHODS.has(r));
+    assert.deepEqual(both, []);
+    // tRPC keeps a flat map of every procedure by its dotted path beside the nested record.
+    const procedures = appRouter._def.procedures as unknown as Record<
+      string,
+      { _def: { type: string } }
+    >;
+    const mutations = Object.entries(procedures)
+      .filter(([, p]) => p._def.type === "mutation")
+      .map(([path]) => path);
+    assert.ok(mutations.includes("sessions.create"), `mutations: ${mutations.join(", ")}`);
+    const unaudited = mutations.filter((m) => !((AUDITED_PROCEDURES[m] ?? "") in AUDITED_CALLS));
+    assert.deepEqual(unaudited, [], "map each tRPC mutation to its RPC in AUDITED_PROCEDURES");
+  });
+
   for (const [rpc, row] of Object.entries(ROWS)) {
     it(rpc, async () => {
       const got: string[] = [];
       const want: string[] = [];
+      const audited: string[] = [];
+      const heard: string[] = [];
       for (const [i, who] of WHO.entries()) {
         const expected = row.cells[i]!;
         let actual: string;
         let message = "";
+        const id = `mx-${uniq()}`;
+        requestId = id;
         try {
           await row.call(ctx, who);
           actual = "OK";
@@ -477,12 +524,33 @@ describe("authorization matrix", () => {
           const ce = ConnectError.from(err);
           actual = Code[ce.code];
           message = ce.rawMessage;
+        } finally {
+          requestId = "";
         }
         const exp = expected === "OK" ? "OK" : Code[expected];
         got.push(`${who}=${actual}${actual !== exp && message ? ` (${message})` : ""}`);
         want.push(`${who}=${exp}`);
+        const call = AUDITED_CALLS[rpc];
+        if (call) {
+          // The entry is written before the answer, so it is there now.
+          const entries = await db
+            .selectFrom("audit_log")
+            .select(["outcome", "actor_id", "transport", "source"])
+            .where("request_id", "=", id)
+            .where("action", "=", call.action)
+            .execute();
+          heard.push(`${who}=${actual === "OK" ? "ok" : outcomeName(actual)}`);
+          audited.push(
+            `${who}=${entries.map((e) => e.outcome).join("+") || "(no entry)"}${
+              entries.some((e) => e.transport !== "grpc" || !e.source)
+                ? " (no transport/source)"
+                : ""
+            }${entries.some((e) => actual === "OK" && !e.actor_id) ? " (no actor)" : ""}`,
+          );
+        }
       }
       assert.deepEqual(got, want);
+      assert.deepEqual(audited, heard);
     });
   }
 

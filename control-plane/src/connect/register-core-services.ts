@@ -1,6 +1,6 @@
 /**
- * Registers the core's Connect services on the pod's router: sessions, templates, agents,
- * health and reflection. Reflection reads the router's handler list on first use, so services
+ * Registers the core's Connect services on the pod's router: sessions, templates, agents, the
+ * audit log, health and reflection. Reflection reads the router's handler list on first use, so services
  * other parts register (AuthService, UserService, AgentGateway) are listed too, in any order.
  */
 import type { DescService } from "@bufbuild/protobuf";
@@ -9,12 +9,15 @@ import * as reflectionV1 from "@streamspace/proto/grpc/reflection/v1/reflection_
 import * as reflectionV1alpha from "@streamspace/proto/grpc/reflection/v1alpha/reflection_pb";
 import { Health } from "@streamspace/proto/health/v1/health_pb";
 import { AgentService } from "@streamspace/proto/streamspace/v1/agent_service_pb";
+import { AuditService } from "@streamspace/proto/streamspace/v1/audit_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { TemplateService } from "@streamspace/proto/streamspace/v1/template_service_pb";
 import type { AgentService as AgentDomain } from "../domain/agent-service.ts";
+import type { AuditService as AuditDomain } from "../domain/audit-service.ts";
 import type { SessionService as SessionDomain } from "../domain/session-service.ts";
 import type { TemplateService as TemplateDomain } from "../domain/template-service.ts";
 import { agentServiceHandlers } from "./agent-service.ts";
+import { auditServiceHandlers } from "./audit-service.ts";
 import { type ErrorLog, stderrLog } from "./handler-kit.ts";
 import { HealthState, healthHandlers } from "./health-service.ts";
 import {
@@ -30,6 +33,8 @@ export interface CoreServiceDeps {
   sessions: SessionDomain;
   templates: TemplateDomain;
   agents: AgentDomain;
+  /** The audit log's reader (admins); without it AuditService is not served. */
+  audit?: AuditDomain;
   /** Shared with the drain path: set NOT_SERVING when the pod starts draining. */
   health?: HealthState;
   log?: ErrorLog;
@@ -43,6 +48,7 @@ export const HEALTH_SERVICE_NAMES = [
   "streamspace.v1.AuthService",
   "streamspace.v1.UserService",
   "streamspace.agent.v1.AgentGateway",
+  AuditService.typeName,
 ];
 
 /** Registers everything; returns the HealthState so the caller can flip it on drain. */
@@ -52,6 +58,7 @@ export function registerCoreServices(router: ConnectRouter, deps: CoreServiceDep
   router.service(SessionService, sessionServiceHandlers(deps.sessions, log));
   router.service(TemplateService, templateServiceHandlers(deps.templates, log));
   router.service(AgentService, agentServiceHandlers(deps.agents, log));
+  if (deps.audit) router.service(AuditService, auditServiceHandlers(deps.audit, log));
   router.service(Health, healthHandlers(health));
 
   let index: ReflectionIndex | undefined;

@@ -42,16 +42,8 @@ export function createAgentService(deps: AgentServiceDeps) {
   const { store } = deps;
   const now = deps.now ?? (() => new Date());
 
-  async function audit(actorId: string, action: string, id: string) {
-    await store.audit.append({ actorId, action, targetKind: "agent", targetId: id });
-  }
-
   async function issue(p: Principal, raw: unknown, mode: "approve" | "rotate") {
-    const u = requireRole(
-      p,
-      "admin",
-      mode === "approve" ? "approve agents" : "rotate agent credentials",
-    );
+    requireRole(p, "admin", mode === "approve" ? "approve agents" : "rotate agent credentials");
     const { id } = parse(schemas.agentId, raw);
     const agent = await store.agents.get(id);
     if (!agent) throw missing(id);
@@ -70,7 +62,6 @@ export function createAgentService(deps: AgentServiceDeps) {
       mode === "approve" ? (agent.pod ? "online" : "offline") : undefined;
     const updated = await store.agents.setCredentialHash(id, hashCredential(credential), next);
     if (!updated) throw missing(id);
-    await audit(u.userId, `agent.${mode}`, id);
     deps.pusher?.credentialIssued(id, credential);
     return { agent: updated, credential };
   }
@@ -104,18 +95,17 @@ export function createAgentService(deps: AgentServiceDeps) {
 
     /** Forgets the credential and cuts the stream; the agent must be approved again. */
     async revoke(p: Principal, input: { id: string }): Promise<Agent> {
-      const u = requireRole(p, "admin", "revoke agents");
+      requireRole(p, "admin", "revoke agents");
       const { id } = parse(schemas.agentId, input);
       const a = await store.agents.setCredentialHash(id, null, "revoked");
       if (!a) throw missing(id);
-      await audit(u.userId, "agent.revoke", id);
       deps.cutter?.cut(id);
       return a;
     },
 
     /** No new sessions go to the agent; running ones stay. The agent also gets a Drain. */
     async drain(p: Principal, input: { id: string }): Promise<Agent> {
-      const u = requireRole(p, "admin", "drain agents");
+      requireRole(p, "admin", "drain agents");
       const { id } = parse(schemas.agentId, input);
       const a = await store.transaction(async (tx) => {
         const cur = await tx.agents.get(id);
@@ -130,12 +120,6 @@ export function createAgentService(deps: AgentServiceDeps) {
         await tx.commands.insert(
           buildCommand({ kind: "drain", agentId: id }, now(), deps.traceContext?.()),
         );
-        await tx.audit.append({
-          actorId: u.userId,
-          action: "agent.drain",
-          targetKind: "agent",
-          targetId: id,
-        });
         return next ?? cur;
       });
       deps.notifier?.commandsEnqueued(id);

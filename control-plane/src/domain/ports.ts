@@ -111,8 +111,11 @@ export interface AgentRepo {
   list(limit: number, afterId?: string, states?: AgentState[]): Promise<Agent[]>;
   /** Online agents that match and have a free slot, lowest active/max ratio first. */
   candidates(p: Placement, limit: number): Promise<Agent[]>;
-  /** Agents that match the placement in any state that could ever schedule (for messages). */
-  countMatching(p: Placement): Promise<number>;
+  /**
+   * Agents that match the placement, counted by state: the scheduler's refusal tells "none
+   * could ever run it" from "they are away" from "they are full".
+   */
+  countMatching(p: Placement): Promise<Partial<Record<AgentState, number>>>;
   release(id: string): Promise<void>;
   setState(id: string, state: AgentState): Promise<Agent | undefined>;
   setCredentialHash(
@@ -145,14 +148,43 @@ export interface CommandRepo {
   ): Promise<AgentCommand | undefined>;
 }
 
+/** One state-changing call as the audit log keeps it (see domain/audit-service.ts). */
+export interface AuditEntry {
+  actorId: string;
+  action: string;
+  targetKind: string;
+  targetId: string;
+  detail?: Record<string, string>;
+  /** Peer address (plus the X-Forwarded-For chain behind a proxy). */
+  source?: string;
+  /** connect | grpc | grpc-web | trpc. */
+  transport?: string;
+  /** "ok" or the snake-case code the caller received. */
+  outcome?: string;
+  message?: string;
+  requestId?: string;
+}
+
+/** A stored entry: ids grow with time, so they order and page the log. */
+export interface AuditEvent extends Required<AuditEntry> {
+  id: bigint;
+  time: Date;
+}
+
+/** Filters and position of one page of the audit log, newest first. */
+export interface AuditQuery {
+  limit: number;
+  /** Only entries older than this id (the previous page's last). */
+  beforeId?: bigint;
+  actorId?: string;
+  action?: string;
+  targetId?: string;
+}
+
+/** The audit log: append-only. */
 export interface AuditRepo {
-  append(e: {
-    actorId: string;
-    action: string;
-    targetKind: string;
-    targetId: string;
-    detail?: Record<string, unknown>;
-  }): Promise<void>;
+  append(e: AuditEntry): Promise<void>;
+  list(q: AuditQuery): Promise<AuditEvent[]>;
 }
 
 /** Every repository, bound to one connection or one transaction. */

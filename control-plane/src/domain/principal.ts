@@ -15,6 +15,8 @@ export type Principal =
       via: "access_token" | "api_key";
       /** Access-token id, so logout can revoke exactly this token. */
       tokenId?: string;
+      /** The API key used, when via is api_key: each key has its own request budget. */
+      apiKeyId?: string;
     };
 
 export const ANONYMOUS: Principal = { kind: "anonymous" };

@@ -105,7 +105,7 @@ describe("scheduling", () => {
       f.sessions.create(who.alice, { template: "nowhere" }),
       (e: unknown) =>
         e instanceof DomainError &&
-        e.code === "resource_exhausted" &&
+        e.code === "failed_precondition" &&
         /No online agent matches template nowhere \(platform any, region mars\)/.test(e.message),
     );
   });

@@ -37,8 +37,12 @@ function describe(p: Placement): string {
 }
 
 /**
- * Tries candidates in order until `tryAgent` (which reserves atomically) succeeds, or throws
- * resource_exhausted saying why. Losing a race on one agent just moves on to the next.
+ * Tries candidates in order until `tryAgent` (which reserves atomically) succeeds, or refuses
+ * with the code a client can act on: resource_exhausted only when matching agents are online
+ * and full (back off and retry); unavailable when they exist but none is online (retry once
+ * one reconnects); failed_precondition when no agent that could ever run the template is
+ * registered (retrying cannot help; an operator must add or approve one). Losing a race on one
+ * agent just moves on to the next.
  */
 export async function schedule<T>(
   tx: Repos,
@@ -61,15 +65,23 @@ export async function schedule<T>(
     }
   }
   const matched = await tx.agents.countMatching(placement);
+  const online = matched.online ?? 0;
+  const away = (matched.offline ?? 0) + (matched.draining ?? 0);
   const where = placement.region ? `in region ${placement.region}` : "in any region";
-  if (matched === 0) {
+  if (online > 0) {
     throw new DomainError(
       "resource_exhausted",
-      `No online agent matches template ${template.name} (${describe(placement)}); start or approve such an agent, or pick another template.`,
+      `No agent has free capacity for template ${template.name} ${where}; ${online} agents matched, all full. Try later or ask an operator to add capacity.`,
+    );
+  }
+  if (away > 0) {
+    throw new DomainError(
+      "unavailable",
+      `No agent that can run template ${template.name} (${describe(placement)}) is online: ${away} matching agents are offline or draining. Try again when one reconnects, or ask an operator.`,
     );
   }
   throw new DomainError(
-    "resource_exhausted",
-    `No agent has free capacity for template ${template.name} ${where}; ${matched} agents matched, all full. Try later or ask an operator to add capacity.`,
+    "failed_precondition",
+    `No online agent matches template ${template.name} (${describe(placement)}); start or approve such an agent, or pick another template.`,
   );
 }

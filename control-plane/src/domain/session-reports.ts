@@ -7,7 +7,12 @@
  * Reports follow the state machine, with one deliberate widening: an agent may report
  * `stopped` or `failed` from any live state (a desktop can exit on its own), skipping the
  * intermediate `stopping`. A report that would move a finished session back to life is
- * answered with "stale" so the gateway can tell the agent to stop it.
+ * answered with "stale" so the gateway can tell the agent to stop it. A report the machine
+ * cannot apply to a live session the database places on this very agent is never stale: the
+ * agent owns that session, so nothing may be stopped because of it. Either a command is still
+ * on its way ("pending": the agent reports the state the session had before a hibernate, wake
+ * or stop it has not run yet; the outbox redelivers that command, which then completes or
+ * fails the session with a reason), or the two sides disagree ("conflict", logged).
  */
 import type {
   CommandResult,
@@ -17,11 +22,35 @@ import type { OutboxNotifier, Repos, SessionChange, SessionChangeBus, Store } fr
 import { sessionStateFromProto } from "./proto-mapping.ts";
 import { canTransition, isTerminal } from "./session-state.ts";
 import { transition } from "./session-transition.ts";
-import type { Session } from "./types.ts";
-import { isUuid } from "./validation.ts";
+import type { Session, SessionState } from "./types.ts";
+import { isUuid, storable } from "./validation.ts";
 
 /** What became of one report, for the gateway's logs and follow-up (e.g. stop a stale one). */
-export type ReportOutcome = "applied" | "unchanged" | "unknown" | "foreign" | "stale" | "invalid";
+export type ReportOutcome =
+  | "applied"
+  | "unchanged"
+  | "unknown"
+  | "foreign"
+  | "stale"
+  | "pending"
+  | "conflict"
+  | "invalid";
+
+/**
+ * The states a session may still be in on its agent while the command that moves it to
+ * `state` has not run there yet: the agent reports one of these until it runs the command.
+ */
+const BEFORE_COMMAND: Partial<Record<SessionState, readonly SessionState[]>> = {
+  hibernating: ["running"],
+  waking: ["hibernated"],
+  stopping: ["scheduled", "starting", "running", "hibernating", "hibernated", "waking"],
+};
+
+/** Why a report the machine cannot apply is not acted on (see the file comment). */
+function unappliable(current: SessionState, reported: SessionState): ReportOutcome {
+  if (isTerminal(current)) return "stale";
+  return BEFORE_COMMAND[current]?.includes(reported) ? "pending" : "conflict";
+}
 
 export interface SessionReportsDeps {
   store: Store;
@@ -41,6 +70,7 @@ export function createSessionReports(deps: SessionReportsDeps) {
   ): Promise<ReportOutcome> {
     const to = sessionStateFromProto(r.state);
     if (!to || !isUuid(r.sessionId)) return "invalid";
+    r = { ...r, reason: storable(r.reason), vncEndpoint: storable(r.vncEndpoint) };
     const s = await tx.sessions.get(r.sessionId, { forUpdate: true });
     if (!s) return "unknown";
     if (s.agentId !== agentId) return "foreign";
@@ -57,7 +87,7 @@ export function createSessionReports(deps: SessionReportsDeps) {
       return "applied";
     }
     const observedExit = (to === "stopped" || to === "failed") && !isTerminal(s.state);
-    if (!canTransition(s.state, to) && !observedExit) return "stale";
+    if (!canTransition(s.state, to) && !observedExit) return unappliable(s.state, to);
     const u: Session = await transition(tx, s, to, {
       reason: r.reason || `reported ${to} by agent`,
       actor,
@@ -111,7 +141,9 @@ export function createSessionReports(deps: SessionReportsDeps) {
         const cmd = await tx.commands.get(result.commandId);
         if (!cmd || cmd.agentId !== agentId) return "unknown" as const;
         if (cmd.status === "completed" || cmd.status === "failed") return "duplicate" as const;
-        const error = result.success ? null : result.errorMessage || "the agent reported a failure";
+        const error = result.success
+          ? null
+          : storable(result.errorMessage) || "the agent reported a failure";
         await tx.commands.setStatus(cmd.id, result.success ? "completed" : "failed", error);
         if (result.session) return applyIn(tx, agentId, result.session, changes);
         if (!result.success && cmd.sessionId) {

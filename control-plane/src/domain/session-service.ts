@@ -193,12 +193,6 @@ export function createSessionService(deps: SessionServiceDeps) {
         if (gone) {
           if (s.holdsCapacity && s.agentId) await tx.agents.release(s.agentId);
           await tx.sessions.delete(id);
-          await tx.audit.append({
-            actorId: p.userId,
-            action: "session.delete",
-            targetKind: "session",
-            targetId: id,
-          });
           return { change: { session: s, deleted: true } as SessionChange, agentId: undefined };
         }
         if (s.state === "stopping") {

@@ -1,7 +1,6 @@
 /**
  * TemplateService in domain terms: any signed-in caller reads (to launch), operators and admins
- * write. Writes go to the audit log in the same transaction, so who changed a template is never
- * lost even if the change is later reverted.
+ * write. Every write call is audited by the transport edge (domain/audit-service.ts).
  */
 import { randomUUID } from "node:crypto";
 import { requireRole, requireUser } from "./access.ts";
@@ -26,7 +25,7 @@ export function createTemplateService(deps: { store: Store }) {
   const { store } = deps;
 
   async function write(p: Principal, raw: unknown, mode: "create" | "update", id?: string) {
-    const u = requireRole(p, "operator", `${mode} templates`);
+    requireRole(p, "operator", `${mode} templates`);
     const input = parse(schemas.template, raw) as TemplateInput;
     try {
       return await store.transaction(async (tx) => {
@@ -35,13 +34,6 @@ export function createTemplateService(deps: { store: Store }) {
             ? await tx.templates.insert(randomUUID(), input)
             : await tx.templates.update(id ?? "", input);
         if (!t) throw missing(id ?? "");
-        await tx.audit.append({
-          actorId: u.userId,
-          action: `template.${mode}`,
-          targetKind: "template",
-          targetId: t.id,
-          detail: { name: t.name },
-        });
         return t;
       });
     } catch (err) {
@@ -90,19 +82,12 @@ export function createTemplateService(deps: { store: Store }) {
 
     /** Sessions launched from it keep running; their template_id becomes empty. */
     async delete(p: Principal, input: { id: string }): Promise<void> {
-      const u = requireRole(p, "operator", "delete templates");
+      requireRole(p, "operator", "delete templates");
       const { id } = parse(schemas.templateRef, input);
       await store.transaction(async (tx) => {
         const t = await tx.templates.find(id);
         if (!t) throw missing(id);
         await tx.templates.delete(t.id);
-        await tx.audit.append({
-          actorId: u.userId,
-          action: "template.delete",
-          targetKind: "template",
-          targetId: t.id,
-          detail: { name: t.name },
-        });
       });
     },
   };

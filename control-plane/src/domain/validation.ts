@@ -78,6 +78,13 @@ export const schemas = {
       .default([]),
   }),
   listTemplates: z.object({ pageSize, pageToken }),
+  listAuditEvents: z.object({
+    pageSize,
+    pageToken,
+    actorId: optionalText(128),
+    action: optionalText(64),
+    targetId: optionalText(256),
+  }),
   templateRef: z.object({ id: templateName }),
   template: z.object({
     name: z
@@ -119,8 +126,43 @@ export const schemas = {
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
+/**
+ * The path of the first string (value or map key) holding U+0000, or undefined. Postgres text
+ * and jsonb cannot store NUL, so such a string would fail in SQL as a server error; it is the
+ * caller's mistake and is refused here, once, for every operation.
+ */
+export function nulPath(input: unknown, path: string[] = [], depth = 0): string[] | undefined {
+  if (typeof input === "string") return input.includes("\u0000") ? path : undefined;
+  if (depth > 8 || input === null || typeof input !== "object") return undefined;
+  if (input instanceof Uint8Array || input instanceof Date) return undefined;
+  for (const [k, v] of Object.entries(input)) {
+    const here = [...path, Array.isArray(input) ? `[${k}]` : snake(k)];
+    if (k.includes("\u0000")) return here;
+    const found = nulPath(v, here, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Text an agent reports (a reason, an endpoint, an error message) made storable: NUL, which
+ * Postgres text cannot hold, becomes U+FFFD. Reports are not refused for it: a desktop's exit
+ * reason must not cost the agent its stream.
+ */
+export function storable(s: string): string {
+  return s.includes("\u0000") ? s.replaceAll("\u0000", "\ufffd") : s;
+}
+
 /** Parses input or throws invalid_argument naming the first bad field and what to fix. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const nul = nulPath(input);
+  if (nul) {
+    const field = nul.join(".").replace(/\.\[/g, "[") || "request";
+    throw new DomainError(
+      "invalid_argument",
+      `${field}: must not contain NUL characters (U+0000).`,
+    );
+  }
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const issue = r.error.issues[0];

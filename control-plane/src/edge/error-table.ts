@@ -32,6 +32,29 @@ export const ERROR_TABLE: Record<DomainErrorCode, { connect: Code; trpc: TrpcCod
   internal: { connect: Code.Internal, trpc: "INTERNAL_SERVER_ERROR" },
 };
 
+/**
+ * Postgres connection failures (server restarting or gone, connection cut): the request may
+ * succeed if retried in a moment, so callers hear UNAVAILABLE, the retryable code, instead of
+ * INTERNAL. SQLSTATE classes 08 (connection exception) and 57P0x (operator intervention), plus
+ * the driver's own socket errors.
+ */
+function databaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown } | null;
+  if (!e || typeof e !== "object") return false;
+  const code = typeof e.code === "string" ? e.code : "";
+  if (/^08|^57P0[1-3]$|^ECONNREFUSED$|^ECONNRESET$|^ETIMEDOUT$/.test(code)) return true;
+  const msg = typeof e.message === "string" ? e.message : "";
+  if (
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+      msg,
+    )
+  )
+    return true;
+  return e.cause !== undefined && e.cause !== err && databaseUnavailable(e.cause);
+}
+
+const DATABASE_UNAVAILABLE = "The database is unavailable right now; try again in a few seconds.";
+
 /** Turns any thrown value into a ConnectError; unknown errors are logged, never sent. */
 export function toConnectError(
   err: unknown,
@@ -40,6 +63,10 @@ export function toConnectError(
   if (err instanceof ConnectError) return err;
   if (err instanceof DomainError)
     return new ConnectError(err.message, ERROR_TABLE[err.code].connect);
+  if (databaseUnavailable(err)) {
+    log("database unavailable", err);
+    return new ConnectError(DATABASE_UNAVAILABLE, Code.Unavailable);
+  }
   log("unexpected error", err);
   return new ConnectError(
     "An internal error occurred; it has been logged. Try again.",
@@ -50,6 +77,8 @@ export function toConnectError(
 /** The tRPC code and message for any thrown value (the tRPC side wraps it in TRPCError). */
 export function toTrpcShape(err: unknown): { code: TrpcCode; message: string } {
   if (err instanceof DomainError) return { code: ERROR_TABLE[err.code].trpc, message: err.message };
+  if (databaseUnavailable(err))
+    return { code: "SERVICE_UNAVAILABLE", message: DATABASE_UNAVAILABLE };
   return {
     code: "INTERNAL_SERVER_ERROR",
     message: "An internal error occurred; it has been logged. Try again.",

@@ -14,13 +14,14 @@ import {
   ControlMessageSchema,
   type Hello,
 } from "@streamspace/proto/streamspace/agent/v1/agent_gateway_pb";
+import { hashCredential } from "../domain/credentials.ts";
 import { toConnectError } from "../edge/error-table.ts";
 import { MemoryAgentHub } from "../hub/memory-agent-hub.ts";
 import { AgentConnection } from "./agent-connection.ts";
 import type { AgentHub, HubMessage } from "./agent-hub.ts";
 import type { AgentRegistry } from "./agent-registry.ts";
 import type { LocalStreams } from "./command-dispatcher.ts";
-import { admitAgent, authenticateStream } from "./gateway-auth.ts";
+import { admitAgent, authenticateStream, type StreamCredential } from "./gateway-auth.ts";
 import {
   type GatewayDispatcher,
   type GatewayLogger,
@@ -53,6 +54,12 @@ export interface GatewayDeps {
   helloTimeoutMs?: number;
   /** Frames queued per stream before it is cut as too slow. */
   outboundLimit?: number;
+  /**
+   * Streams one agent credential may hold at once on this pod (AGENT_MAX_STREAMS_PER_CREDENTIAL,
+   * default 2: a reconnect may overlap the stream it replaces). More are refused with
+   * RESOURCE_EXHAUSTED, so a leaked credential cannot open streams without bound.
+   */
+  maxStreamsPerCredential?: number;
   /** Signs the relay token carried in Welcome and RingUpdate (proto/TOKENS.md). */
   relayToken?: (agentId: string) => Promise<string>;
   now?: () => number;
@@ -85,7 +92,11 @@ export interface Gateway {
   issueCredential(agentId: string, credential: string): Promise<void>;
   /** SIGTERM: not ready, Reconnect with jitter to every agent, wait for streams to end. */
   drain(opts?: { deadlineMs?: number; jitterMs?: number }): Promise<void>;
-  /** Resolves when outbox delivery has nothing in flight (GatewayDispatcher.idle). */
+  /**
+   * Resolves when nothing is in flight: no Hello inventory being reconciled and nothing in
+   * outbox delivery (GatewayDispatcher.idle), so a follow-up command a reconciliation sends
+   * has been delivered by then.
+   */
   idle(): Promise<void>;
   /** The Connect handler; registerAgentGateway mounts it. */
   connect(
@@ -108,6 +119,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   return g;
 }
 
+/** The wait a refused extra stream is told: a replaced stream takes a moment to end. */
+const STREAM_RETRY_S = 5;
+
 type ControlPayload = MessageInitShape<typeof ControlMessageSchema>["payload"];
 const msg = (payload: ControlPayload) => create(ControlMessageSchema, { payload });
 
@@ -123,6 +137,10 @@ class GatewayImpl implements Gateway {
   private readonly timeoutMs: number;
   private readonly beats: HeartbeatBook;
   private draining = false;
+  /** Open streams per agent credential (by its hash), for maxStreamsPerCredential. */
+  private readonly streamsByCredential = new Map<string, number>();
+  /** Hello reconciliations running beside their streams, for idle(). */
+  private readonly reconciling = new Set<Promise<void>>();
   private lastExpiry = 0;
   private unsubscribeRing: () => void = () => {};
   private sweeper: NodeJS.Timeout | undefined;
@@ -179,6 +197,41 @@ class GatewayImpl implements Gateway {
     }
     const cfg = { bootstrapToken: this.deps.bootstrapToken, autoApprove: !!this.deps.autoApprove };
     const cred = authenticateStream(ctx.requestHeader, cfg);
+    const release = this.holdStreamSlot(cred);
+    try {
+      yield* this.serve(cred, cfg, requests, ctx);
+    } finally {
+      release();
+    }
+  }
+
+  /** Counts a credential's stream, or refuses it when the credential holds its limit. */
+  private holdStreamSlot(cred: StreamCredential): () => void {
+    if (cred.kind !== "credential") return () => {};
+    const key = hashCredential(cred.secret);
+    const limit = this.deps.maxStreamsPerCredential ?? 2;
+    const open = this.streamsByCredential.get(key) ?? 0;
+    if (open >= limit) {
+      throw new ConnectError(
+        `This agent credential already holds ${open} streams on this pod (at most ${limit}, AGENT_MAX_STREAMS_PER_CREDENTIAL); close the others or retry in ${STREAM_RETRY_S} s.`,
+        Code.ResourceExhausted,
+        { "retry-after": String(STREAM_RETRY_S) },
+      );
+    }
+    this.streamsByCredential.set(key, open + 1);
+    return () => {
+      const left = (this.streamsByCredential.get(key) ?? 1) - 1;
+      if (left > 0) this.streamsByCredential.set(key, left);
+      else this.streamsByCredential.delete(key);
+    };
+  }
+
+  private async *serve(
+    cred: StreamCredential,
+    cfg: { bootstrapToken?: string; autoApprove: boolean },
+    requests: AsyncIterable<AgentMessage>,
+    ctx: HandlerContext,
+  ): AsyncGenerator<ControlMessage> {
     const it = requests[Symbol.asyncIterator]();
     const hello = await this.readHello(it);
     const info = validateHello(hello);
@@ -271,9 +324,11 @@ class GatewayImpl implements Gateway {
   /** Reconciliation and redelivery run beside the stream, so Hello's reply is never delayed. */
   private afterHello(conn: AgentConnection, hello: Hello): void {
     const id = conn.agentId;
-    this.reconciler
+    const reconciled = this.reconciler
       .reconcile(id, hello.sessions)
-      .catch((err) => this.log.error("reconcile failed", { agentId: id, err: String(err) }));
+      .catch((err) => this.log.error("reconcile failed", { agentId: id, err: String(err) }))
+      .finally(() => this.reconciling.delete(reconciled));
+    this.reconciling.add(reconciled);
     if (conn.approved) {
       this.dispatcher
         .agentConnected(conn, hello.completedCommandIds)
@@ -304,9 +359,13 @@ class GatewayImpl implements Gateway {
         case "commandAck":
           await this.dispatcher.ack(conn.agentId, p.value.commandId);
           break;
-        case "commandResult":
-          await this.dispatcher.result(conn.agentId, p.value);
+        case "commandResult": {
+          const outcome = await this.dispatcher.result(conn.agentId, p.value);
+          if (p.value.session) {
+            await this.reconciler.afterResult?.(conn.agentId, p.value.session, outcome);
+          }
           break;
+        }
         case "sessionEvent":
           if (p.value.session) await this.reconciler.sessionEvent(conn.agentId, p.value.session);
           break;
@@ -400,7 +459,8 @@ class GatewayImpl implements Gateway {
     await this.hub.send({ kind: "control", agentId, message });
   }
 
-  idle(): Promise<void> {
+  async idle(): Promise<void> {
+    while (this.reconciling.size > 0) await Promise.all(this.reconciling);
     return this.dispatcher.idle();
   }
 

@@ -121,8 +121,9 @@ class CommandDispatcher implements GatewayDispatcher {
     return this.acks.add({ agentId, commandId });
   }
 
-  async result(agentId: string, result: CommandResult): Promise<void> {
-    await this.deps.reports.applyCommandResult(agentId, result);
+  /** Applies a result; resolves with what became of its session report (for follow-up). */
+  async result(agentId: string, result: CommandResult): Promise<unknown> {
+    return this.deps.reports.applyCommandResult(agentId, result);
   }
 
   /** Claims in the next turn, so every poke of this turn joins the same statement. */

@@ -16,7 +16,7 @@ export interface GatewayDispatcher {
   /** The outbox has new rows for an agent whose stream this pod holds. */
   poke(agentId: string): void;
   ack(agentId: string, commandId: string): Promise<void>;
-  result(agentId: string, result: CommandResult): Promise<void>;
+  result(agentId: string, result: CommandResult): Promise<unknown>;
   /**
    * Resolves when delivery has nothing in flight: no claim queued or running, no sweep, no ack
    * waiting for its write. Tests wait here for "everything that was going to happen did".
@@ -31,6 +31,11 @@ export interface SessionReconciler {
   reconcile(agentId: string, sessions: SessionReport[]): Promise<void>;
   /** A state change the agent observed on its own. */
   sessionEvent(agentId: string, report: SessionReport): Promise<void>;
+  /**
+   * The session part of a command result, already applied with `outcome`: a late result that
+   * reports a finished session alive (a hibernate overtaken by a stop) gets rule 3's stop.
+   */
+  afterResult?(agentId: string, report: SessionReport, outcome: unknown): Promise<void>;
 }
 
 /**

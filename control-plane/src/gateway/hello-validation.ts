@@ -31,6 +31,17 @@ export function validateHello(hello: Hello): AgentHelloInfo {
   if (hello.completedCommandIds.length > MAX_INVENTORY) {
     throw bad(`Hello carries too many completed command ids; send at most ${MAX_INVENTORY}.`);
   }
+  const texts = [
+    hello.region,
+    hello.version,
+    ...Object.keys(hello.labels),
+    ...Object.values(hello.labels),
+  ];
+  if (texts.some((t) => t.includes("\u0000"))) {
+    throw bad(
+      "Hello.region, Hello.version and Hello.labels must not contain NUL characters (U+0000).",
+    );
+  }
   const labels = Object.entries(hello.labels);
   if (labels.length > MAX_LABELS) throw bad(`Hello carries more than ${MAX_LABELS} labels.`);
   for (const [k, v] of labels) {

@@ -5,7 +5,11 @@
  *
  *  1. Reported and placed on this agent in the database, state differs: the agent is right
  *     about what runs, so the report is applied through the state machine. A report that
- *     would revive a finished session is "stale" (rule 3).
+ *     would revive a finished session is "stale" (rule 3). A report the machine cannot apply
+ *     to a live session is never stale and never stops anything: when it is the state before
+ *     a hibernate, wake or stop the agent has not run yet ("pending"), that command is still
+ *     in the outbox and is redelivered, so it completes as asked or fails with a reason;
+ *     anything else is a "conflict", logged and left alone.
  *  2. Placed on this agent in a live state but not reported: it is gone. `stopping` becomes
  *     `stopped` (it finished stopping); anything else becomes `failed` with the reason "the
  *     agent reconnected without this session; it was lost". `scheduled` sessions are left
@@ -19,7 +23,10 @@
  *     Reports that already say stopped/failed need nothing.
  *  4. Malformed reports (not a UUID, unknown state) are logged and ignored; one bad entry
  *     never blocks the rest of the inventory.
- * Session events observed later follow rules 1, 3 and 4 one report at a time.
+ * Session events observed later follow rules 1, 3 and 4 one report at a time, and so does the
+ * session report inside a command result: commands for one session can overtake each other
+ * (a hibernate redelivered after its ack deadline arrives after the stop that followed it), and
+ * a result that reports a finished session alive means the agent runs an orphan again.
  */
 import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -72,6 +79,14 @@ export function createSessionReconciler(deps: ReconcilerDeps): SessionReconciler
         deps.log.warn("ignored a malformed session report", { agentId, sessionId: r.sessionId });
         continue;
       }
+      if (outcome === "conflict") {
+        deps.log.warn("a session report disagrees with the database; left as it is", {
+          agentId,
+          sessionId: r.sessionId,
+          reported: SessionState[r.state],
+        });
+        continue;
+      }
       if (!outcome || !ORPHAN.has(outcome) || FINISHED.has(r.state)) continue;
       const id = randomUUID();
       const deadline = new Date(now() + (deps.stopDeadlineMs ?? 5 * 60_000));
@@ -107,6 +122,10 @@ export function createSessionReconciler(deps: ReconcilerDeps): SessionReconciler
     async sessionEvent(agentId, report) {
       const outcome = await deps.reports.applySessionReport(agentId, report);
       await stopOrphans(agentId, [report], new Map([[report.sessionId, outcome]]));
+    },
+    async afterResult(agentId, report, outcome) {
+      if (typeof outcome !== "string" || !ORPHAN.has(outcome as ReportOutcome)) return;
+      await stopOrphans(agentId, [report], new Map([[report.sessionId, outcome as ReportOutcome]]));
     },
   };
 }

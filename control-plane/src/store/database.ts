@@ -45,7 +45,15 @@ export async function createDatabase(
 ): Promise<{ db: Kysely<Database>; kind: DatabaseKind }> {
   const url = opts.databaseUrl || urlFromParts(opts.env ?? {});
   if (url) {
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 20 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 20,
+      // A partition leaves sockets silent rather than closed: keepalive finds dead ones, and
+      // a new connection that cannot be made fails instead of queueing callers forever.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: 10_000,
+    });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on("error", () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

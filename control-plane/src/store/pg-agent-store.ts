@@ -9,7 +9,7 @@
 import { type Kysely, type RawBuilder, type Selectable, sql } from "kysely";
 import type { AgentRepo, Placement } from "../domain/ports.ts";
 import { platformFromProto } from "../domain/proto-mapping.ts";
-import type { Agent, AgentState, Platform } from "../domain/types.ts";
+import { AGENT_STATES, type Agent, type AgentState, type Platform } from "../domain/types.ts";
 import type {
   AgentEnrolment,
   AgentHelloInfo,
@@ -56,8 +56,8 @@ export function reserveSlotSql(agentId: string): RawBuilder<{ id: string }> {
 export class PgAgentStore implements AgentRepo, AgentRegistry {
   constructor(private readonly db: Kysely<Database>) {}
 
-  private matching(p: Placement) {
-    let q = this.db.selectFrom("agents").where("state", "=", "online");
+  private matching(p: Placement, states: AgentState[] = ["online"]) {
+    let q = this.db.selectFrom("agents").where("state", "in", states);
     if (p.platform) q = q.where("platform", "=", p.platform);
     if (p.region) q = q.where("region", "=", p.region);
     if (Object.keys(p.labels).length > 0) {
@@ -96,11 +96,12 @@ export class PgAgentStore implements AgentRepo, AgentRegistry {
     return rows.map(fromRow);
   }
 
-  async countMatching(p: Placement): Promise<number> {
-    const r = await this.matching(p)
-      .select((eb) => eb.fn.countAll<string>().as("n"))
-      .executeTakeFirstOrThrow();
-    return Number(r.n);
+  async countMatching(p: Placement): Promise<Partial<Record<AgentState, number>>> {
+    const rows = await this.matching(p, [...AGENT_STATES])
+      .select(["state", (eb) => eb.fn.countAll<string>().as("n")])
+      .groupBy("state")
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   }
 
   async release(id: string): Promise<void> {

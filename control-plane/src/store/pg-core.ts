@@ -5,6 +5,7 @@
  */
 import type { Kysely } from "kysely";
 import { type CredentialPusher, createAgentService } from "../domain/agent-service.ts";
+import { createAuditService } from "../domain/audit-service.ts";
 import type { OutboxNotifier, RevokedAgentCutter, SessionChangeBus } from "../domain/ports.ts";
 import { createSessionReports } from "../domain/session-reports.ts";
 import { createSessionService, type ViewerTokenPort } from "../domain/session-service.ts";
@@ -23,6 +24,8 @@ export interface PgCoreOptions {
   now?: () => Date;
   /** The serving request's W3C trace context, stored in every command (DESIGN.md §8). */
   traceContext?: () => Record<string, string>;
+  /** Where an audit entry goes when it cannot be written (it is logged whole instead). */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 /**
@@ -54,6 +57,7 @@ export function createPgCore(db: Kysely<Database>, opts: PgCoreOptions = {}) {
       traceContext: opts.traceContext,
     }),
     reports: createSessionReports({ store, bus, notifier: opts.notifier }),
+    audit: createAuditService({ store, log: opts.log }),
   };
 }
 

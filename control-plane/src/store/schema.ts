@@ -107,6 +107,12 @@ export interface AuditLogTable {
   target_id: string;
   detail: Json<Record<string, unknown>>;
   created_at: CreatedAt;
+  /** 0005-audit-calls: where the call came from and how it ended. */
+  source: Generated<string>;
+  transport: Generated<string>;
+  outcome: Generated<string>;
+  message: Generated<string>;
+  request_id: Generated<string>;
 }
 
 /** One person or service account (0002-auth, 0003-login-throttle). */

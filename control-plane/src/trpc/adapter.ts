@@ -10,6 +10,8 @@ import type { Duplex } from "node:stream";
 import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import { applyWSSHandler } from "@trpc/server/adapters/ws";
 import { WebSocketServer } from "ws";
+import { peerOf } from "../edge/peer.ts";
+import { RateLimitedError, retryAfterSeconds } from "../edge/rate-limiter.ts";
 import type { TrpcDeps } from "./deps.ts";
 import { createContextFromAuthorization, toTrpcError } from "./init.ts";
 import { appRouter } from "./router.ts";
@@ -46,7 +48,9 @@ function isOurs(url: string | undefined): boolean {
 export function createTrpcHandlers(deps: TrpcDeps): TrpcHandlers {
   const onError = ({ error, path }: { error: unknown; path?: string }) => {
     const e = toTrpcError(error, undefined);
-    if (e.code === "INTERNAL_SERVER_ERROR") {
+    // A WebSocket frame over the bound is the client's doing (ws closes it with 1009), not ours.
+    const oversized = String((e.cause as Error)?.message).includes("Max payload size exceeded");
+    if (e.code === "INTERNAL_SERVER_ERROR" && !oversized) {
       deps.log?.("trpc: internal error", { path, err: String((e.cause as Error) ?? e) });
     }
   };
@@ -62,6 +66,7 @@ export function createTrpcHandlers(deps: TrpcDeps): TrpcHandlers {
         deps,
         // Browsers cannot set headers on a WebSocket, so the token rides in connectionParams.
         info.connectionParams?.authorization ?? authorizationFrom(req.headers.authorization),
+        peerOf(req),
       ),
   });
 
@@ -77,8 +82,19 @@ export function createTrpcHandlers(deps: TrpcDeps): TrpcHandlers {
         router: appRouter,
         maxBodySize: TRPC_MAX_BODY_BYTES,
         onError,
+        // A refusal for too many requests tells HTTP clients how long to wait.
+        responseMeta: ({ errors }) => {
+          const limited = errors.find((e) => e.cause instanceof RateLimitedError);
+          return limited?.cause instanceof RateLimitedError
+            ? { headers: { "retry-after": retryAfterSeconds(limited.cause.retryAfterMs) } }
+            : {};
+        },
         createContext: ({ req: r }) =>
-          createContextFromAuthorization(deps, authorizationFrom(r.headers.authorization)),
+          createContextFromAuthorization(
+            deps,
+            authorizationFrom(r.headers.authorization),
+            peerOf(r),
+          ),
       }).catch((err: unknown) => {
         deps.log?.("trpc: handler failed", { err: String(err) });
         if (!res.headersSent) {

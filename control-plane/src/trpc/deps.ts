@@ -6,10 +6,12 @@
  */
 import type { AuthUser, TokenPair } from "../auth/auth-core.ts";
 import type { AgentService } from "../domain/agent-service.ts";
+import type { AuditService } from "../domain/audit-service.ts";
 import type { Principal } from "../domain/principal.ts";
 import type { SessionService } from "../domain/session-service.ts";
 import type { TemplateService } from "../domain/template-service.ts";
 import type { Agent } from "../domain/types.ts";
+import type { RateLimiter } from "../edge/rate-limiter.ts";
 
 /** Identity and credentials: auth/auth-core.ts's AuthCore satisfies this as it is. */
 export interface AuthPort {
@@ -48,12 +50,18 @@ export type AgentsPort = Pick<AgentService, "list" | "approve" | "revoke" | "dra
   watch?(principal: Principal, signal: AbortSignal): AsyncIterable<Agent>;
 };
 
+export type AuditPort = Pick<AuditService, "record" | "list">;
+
 /** Everything the tRPC edge needs; app.ts builds it from the domain services. */
 export interface TrpcDeps {
   auth: AuthPort;
   sessions: SessionsPort;
   templates: TemplatesPort;
   agents: AgentsPort;
+  /** The audit log: every mutation is recorded; admins list it. Absent in narrow tests. */
+  audit?: AuditPort;
+  /** Requests per second per user and API key (shared with the Connect road); none = no limit. */
+  limiter?: Pick<RateLimiter, "take">;
   /** Structured logger for unexpected errors (their cause is logged, never sent). */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Poll interval for the agents subscription when `agents.watch` is absent. */

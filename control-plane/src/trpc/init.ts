@@ -6,7 +6,10 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { DomainError } from "../domain/errors.ts";
 import { ANONYMOUS, hasRole, type Principal, type Role } from "../domain/principal.ts";
-import { toTrpcShape } from "../edge/error-table.ts";
+import { auditedCall, outcomeName } from "../edge/audited-calls.ts";
+import { ERROR_TABLE, toTrpcShape } from "../edge/error-table.ts";
+import type { Peer } from "../edge/peer.ts";
+import { RateLimitedError } from "../edge/rate-limiter.ts";
 import type { TrpcDeps } from "./deps.ts";
 
 /** Per-request (HTTP) or per-connection (WebSocket) state. */
@@ -17,6 +20,8 @@ export interface TrpcContext {
   authorization: string | undefined;
   /** Why authentication failed, surfaced only when a procedure needs a user. */
   authError: unknown;
+  /** Where the call came from (audit log, abuse limits). */
+  peer: Peer;
 }
 
 /**
@@ -26,13 +31,15 @@ export interface TrpcContext {
 export async function createContextFromAuthorization(
   deps: TrpcDeps,
   authorization: string | undefined,
+  peer: Peer = { source: "", requestId: "" },
 ): Promise<TrpcContext> {
-  if (!authorization) return { deps, principal: ANONYMOUS, authorization, authError: undefined };
+  const base = { deps, authorization, peer };
+  if (!authorization) return { ...base, principal: ANONYMOUS, authError: undefined };
   try {
     const principal = await deps.auth.authenticate(authorization);
-    return { deps, principal, authorization, authError: undefined };
+    return { ...base, principal, authError: undefined };
   } catch (err) {
-    return { deps, principal: ANONYMOUS, authorization, authError: err };
+    return { ...base, principal: ANONYMOUS, authError: err };
   }
 }
 
@@ -57,7 +64,11 @@ const t = initTRPC.context<TrpcContext>().create({
   errorFormatter({ shape, error }) {
     // Internal causes never reach the browser; the message is already the public one.
     const { stack: _stack, ...data } = shape.data;
-    return { ...shape, data: { ...data, domainCode: domainCodeOf(error.cause) } };
+    const retryAfterMs = error.cause instanceof RateLimitedError ? error.cause.retryAfterMs : null;
+    return {
+      ...shape,
+      data: { ...data, domainCode: domainCodeOf(error.cause), retryAfterMs },
+    };
   },
 });
 
@@ -76,8 +87,43 @@ const mapErrors = t.middleware(async ({ ctx, next }) => {
 
 export const router = t.router;
 
+/**
+ * One audit entry per state-changing call (edge/audited-calls.ts), written with the outcome the
+ * caller is about to receive: outermost, so it sees the mapped error and refused credentials.
+ */
+const auditCalls = t.middleware(async ({ ctx, path, type, getRawInput, next }) => {
+  const call = type === "mutation" ? auditedCall(path) : undefined;
+  if (!call || !ctx.deps.audit) return next();
+  const result = await next();
+  const input = (await getRawInput().catch(() => undefined)) as Record<string, unknown>;
+  const output = result.ok ? (result.data as Record<string, unknown>) : undefined;
+  const p = ctx.principal;
+  const signedIn = output ? (call.actor?.(output) ?? "") : "";
+  const failure = result.ok ? undefined : toTrpcError(result.error, ctx.deps);
+  await ctx.deps.audit.record({
+    actorId: p.kind === "user" ? p.userId : signedIn,
+    action: call.action,
+    targetKind: call.targetKind,
+    targetId: call.target(input, output),
+    detail: { ...call.detail?.(input), ...(p.kind === "user" ? { via: p.via } : {}) },
+    source: ctx.peer.source,
+    transport: "trpc",
+    outcome: failure ? outcomeOfTrpc(failure) : "ok",
+    message: failure?.message ?? "",
+    requestId: ctx.peer.requestId,
+  });
+  return result;
+});
+
+/** The domain code behind a tRPC refusal, in the log's vocabulary (same as Connect's). */
+function outcomeOfTrpc(err: TRPCError): string {
+  if (err.cause instanceof DomainError) return err.cause.code;
+  const row = Object.entries(ERROR_TABLE).find(([, v]) => v.trpc === err.code);
+  return row ? row[0] : outcomeName(err.code);
+}
+
 /** Anyone may call: login, refresh. */
-export const publicProcedure = t.procedure.use(mapErrors);
+export const publicProcedure = t.procedure.use(auditCalls).use(mapErrors);
 
 /** Needs a signed-in user; a bad or expired credential says why, so the client can refresh. */
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
@@ -85,6 +131,8 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
     if (ctx.authError) throw toTrpcError(ctx.authError, ctx.deps);
     throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first, then try again." });
   }
+  // The caller's request budget (edge/rate-limiter.ts); refused as TOO_MANY_REQUESTS with the wait.
+  ctx.deps.limiter?.take(ctx.principal);
   return next({ ctx: { ...ctx, principal: ctx.principal } });
 });
 

@@ -3,13 +3,21 @@
  * call the service with the caller's Principal, convert the proto result to a JSON view. The
  * web app imports only `type AppRouter` from here, never a value.
  */
+import { TRPCError } from "@trpc/server";
 import { loginInput, logoutInput, refreshInput } from "../auth/auth-validation.ts";
 import { schemas } from "../domain/validation.ts";
 import type { TrpcDeps } from "./deps.ts";
 import { domainInput, optionalDomainInput } from "./domain-input.ts";
 import { authedProcedure, publicProcedure, roleProcedure, router } from "./init.ts";
 import { guarded, pollSnapshots } from "./streams.ts";
-import { agentView, sessionView, templateView, tokensView, userView } from "./views.ts";
+import {
+  agentView,
+  auditEventView,
+  sessionView,
+  templateView,
+  tokensView,
+  userView,
+} from "./views.ts";
 
 // Every input is the domain's schema for the operation (domain-input.ts): the Connect handler
 // for the same operation refuses the same requests with the same words.
@@ -141,12 +149,26 @@ const agentsRouter = router({
   }),
 });
 
+const auditRouter = router({
+  /** The audit log, newest first (admins). */
+  list: adminProcedure
+    .input(optionalDomainInput(schemas.listAuditEvents))
+    .query(async ({ ctx, input }) => {
+      if (!ctx.deps.audit) {
+        throw new TRPCError({ code: "NOT_IMPLEMENTED", message: "This pod keeps no audit log." });
+      }
+      const page = await ctx.deps.audit.list(ctx.principal, input);
+      return { events: page.events.map(auditEventView), nextPageToken: page.nextPageToken };
+    }),
+});
+
 /** The whole browser API; `AppRouter` is the only thing web/ imports (as a type). */
 export const appRouter = router({
   auth: authRouter,
   sessions: sessionsRouter,
   templates: templatesRouter,
   agents: agentsRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

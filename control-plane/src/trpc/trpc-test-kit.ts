@@ -12,6 +12,7 @@ import { generateSigningKeyPem, signingKeysFromPem } from "../auth/signing-keys.
 import { createViewerTokenSigner } from "../auth/viewer-tokens.ts";
 import type { AuthServiceDeps } from "../connect/auth-service.ts";
 import { type AgentService, createAgentService } from "../domain/agent-service.ts";
+import { createAuditService } from "../domain/audit-service.ts";
 import type { Store } from "../domain/ports.ts";
 import { createSessionService, type SessionService } from "../domain/session-service.ts";
 import { createTemplateService, type TemplateService } from "../domain/template-service.ts";
@@ -69,7 +70,12 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
     templates: createTemplateService({ store }),
     agents: createAgentService({ store }),
   };
-  const deps: TrpcDeps = { auth, ...services, agentPollMs: opts.agentPollMs ?? 100 };
+  const deps: TrpcDeps = {
+    auth,
+    ...services,
+    audit: createAuditService({ store }),
+    agentPollMs: opts.agentPollMs ?? 100,
+  };
   const users = {
     alice: await seedUser(authStore, "alice", "user", PASSWORD),
     bob: await seedUser(authStore, "bob", "user", PASSWORD),

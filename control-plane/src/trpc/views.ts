@@ -5,6 +5,7 @@
  * types itself from these views through the router type alone.
  */
 import type { AuthUser, TokenPair } from "../auth/auth-core.ts";
+import type { AuditEvent } from "../domain/ports.ts";
 import type { Role } from "../domain/principal.ts";
 import { viewerPath } from "../domain/proto-mapping.ts";
 import type {
@@ -144,4 +145,24 @@ export function tokensView(t: TokenPair): TokensView {
     refreshToken: t.refreshToken,
     refreshExpireTime: t.refreshExpiresAt.toISOString(),
   };
+}
+
+/** One audit entry for the admin page; the id is a decimal string (it is an int8). */
+export interface AuditEventView {
+  id: string;
+  time: string;
+  actorId: string;
+  action: string;
+  targetKind: string;
+  targetId: string;
+  source: string;
+  transport: string;
+  outcome: string;
+  message: string;
+  requestId: string;
+  detail: Record<string, string>;
+}
+
+export function auditEventView(e: AuditEvent): AuditEventView {
+  return { ...e, id: e.id.toString(), time: e.time.toISOString() };
 }

@@ -7,6 +7,7 @@ import * as core from "./0001-core.ts";
 import * as auth from "./0002-auth.ts";
 import * as loginThrottle from "./0003-login-throttle.ts";
 import * as outboxUnfinished from "./0004-outbox-unfinished-index.ts";
+import * as auditCalls from "./0005-audit-calls.ts";
 
 /** Keys sort lexically; the numeric prefix fixes the order. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   "0002-auth": auth,
   "0003-login-throttle": loginThrottle,
   "0004-outbox-unfinished-index": outboxUnfinished,
+  "0005-audit-calls": auditCalls,
 };
