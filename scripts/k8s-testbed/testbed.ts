@@ -16,6 +16,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -151,11 +152,39 @@ async function ready<T>(
   );
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Folders of beds whose owner died without cleaning up (its processes ended with it, through
+ * lifeline.sh, but a folder cannot remove itself): removed before a new bed starts there.
+ */
+function sweepDeadBeds(parent: string): void {
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith("ss-k8s-testbed-")) continue;
+    const dir = join(parent, name);
+    try {
+      const owner = Number(readFileSync(join(dir, "owner.pid"), "utf8"));
+      if (owner > 0 && !alive(owner)) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // no owner file (being created, or not a bed): leave it
+    }
+  }
+}
+
 /** Starts a bed of this process's own in a fresh folder (under `parent`, default the temp dir). */
 async function startOwnTestbed(parent = tmpdir()): Promise<K8sTestbed> {
   const bin = testbedBin();
   mkdirSync(parent, { recursive: true });
+  sweepDeadBeds(parent);
   const dir = mkdtempSync(join(parent, "ss-k8s-testbed-"));
+  writeFileSync(join(dir, "owner.pid"), String(process.pid));
   const procs: Running[] = [];
   const namespaces: string[] = [];
   try {

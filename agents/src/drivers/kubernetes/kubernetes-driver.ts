@@ -29,21 +29,18 @@ import {
   type StartSpec,
   type VncEndpoint,
 } from "../../runtime/driver.ts";
-import { isAlreadyExists, isNotFound, type KubeAction, kubeFailure } from "./kube-errors.ts";
+import { kubeFailure } from "./kube-errors.ts";
 import { KubeInformer, type ListPage } from "./kube-informer.ts";
+import { SessionObjects } from "./kubernetes-session-objects.ts";
+import { agentSelector, isValidSessionId, objectName } from "./kubernetes-session-spawn.ts";
 import {
-  agentSelector,
-  deploymentFor,
-  homeClaimFor,
-  isValidSessionId,
-  objectName,
-  serviceFor,
-} from "./kubernetes-session-spawn.ts";
-import {
+  IN_FLUX,
   type ObservedSession,
   observeSession,
+  reportKey,
   type SessionDeployment,
   type SessionPod,
+  toDriverSession,
   toSessionDeployment,
   toSessionPod,
 } from "./kubernetes-session-state.ts";
@@ -77,6 +74,7 @@ export class KubernetesDriver implements Driver {
   private readonly reported = new Map<string, string>();
   private readonly waits = new SessionWaits();
   private readonly endedRecords: EndedRecords;
+  private readonly objects: SessionObjects;
   private closed = false;
 
   private constructor(
@@ -129,6 +127,7 @@ export class KubernetesDriver implements Driver {
       this.changed(p.sessionId);
     });
     this.endedRecords = new EndedRecords(clients, ns, opts.agentId, opts.log);
+    this.objects = new SessionObjects(clients, ns, opts.agentId);
     this.waits.onIdle = (id) => this.changed(id);
   }
 
@@ -173,7 +172,7 @@ export class KubernetesDriver implements Driver {
         );
       let dep = this.depBySession.get(id);
       if (!dep) {
-        dep = await this.createDeployment(spec);
+        dep = await this.objects.createDeployment(spec);
         // A Deployment just created may not have reached the watch yet; judge nothing before it has.
         await this.waitFor(id, signal, "the watch to show its Deployment", () =>
           this.depBySession.has(id) ? true : undefined,
@@ -181,7 +180,7 @@ export class KubernetesDriver implements Driver {
       }
       const now = this.observe(id);
       if (now.phase === "running" || now.phase === "hibernated") return this.settle(id, now);
-      await this.ensureCompanions(spec, dep);
+      await this.objects.ensureCompanions(spec, dep);
       const o = await this.waitFor(id, signal, "the desktop to become ready", (x) =>
         x.phase === "running" || x.phase === "failed" || x.phase === "absent" ? x : undefined,
       );
@@ -190,7 +189,7 @@ export class KubernetesDriver implements Driver {
           sessionId: id,
           reason: o.reason,
         });
-        await this.deleteDeployment(id).catch(() => {});
+        await this.objects.deleteDeployment(this.nameOf(id)).catch(() => {});
         this.reported.delete(id);
         throw new DriverError(
           /Unschedulable|ResourceQuota/.test(o.reason) ? "capacity" : "unavailable",
@@ -219,7 +218,7 @@ export class KubernetesDriver implements Driver {
     const id = this.checkId(sessionId);
     return this.waits.locked(id, async () => {
       const dep = this.existing(id);
-      if (dep.replicas !== 0) await this.scale(dep, 0);
+      if (dep.replicas !== 0) await this.objects.scale(dep.name, 0);
       const o = await this.waitFor(id, signal, "the desktop's pod to stop", (x) =>
         x.phase === "hibernated" || x.phase === "absent" ? x : undefined,
       );
@@ -232,7 +231,7 @@ export class KubernetesDriver implements Driver {
     const id = this.checkId(sessionId);
     return this.waits.locked(id, async () => {
       const dep = this.existing(id);
-      if (dep.replicas === 0) await this.scale(dep, 1);
+      if (dep.replicas === 0) await this.objects.scale(dep.name, 1);
       const o = await this.waitFor(id, signal, "the desktop to become ready again", (x) =>
         x.phase === "running" || x.phase === "failed" || x.phase === "absent" ? x : undefined,
       );
@@ -342,8 +341,8 @@ export class KubernetesDriver implements Driver {
     return new DriverError("not_found", `session ${id} was deleted meanwhile; start it again`);
   }
 
-  private action(verb: KubeAction["verb"], resource: string, name?: string): KubeAction {
-    return { verb, resource, namespace: this.opts.namespace, name };
+  private nameOf(id: string): string {
+    return this.depBySession.get(id)?.name ?? objectName(id);
   }
 
   /** Records an operation's result as reported, so the watch does not report it again. */
@@ -376,87 +375,6 @@ export class KubernetesDriver implements Driver {
     );
   }
 
-  private async createDeployment(spec: StartSpec): Promise<SessionDeployment> {
-    const name = objectName(spec.sessionId);
-    const ns = this.opts.namespace;
-    try {
-      const body = deploymentFor(spec, this.opts.agentId);
-      const created = await this.clients.apps.createNamespacedDeployment({ namespace: ns, body });
-      return toSessionDeployment(created as never);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw kubeFailure(err, this.action("create", "deployments", name));
-      // Made by an earlier delivery of this command (or a previous leader): adopt it.
-      const found = await this.clients.apps
-        .readNamespacedDeployment({ name, namespace: ns })
-        .catch((e) => {
-          throw kubeFailure(e, this.action("get", "deployments", name));
-        });
-      const dep = toSessionDeployment(found as never);
-      if (dep.sessionId !== spec.sessionId)
-        throw new DriverError(
-          "invalid_state",
-          `a Deployment named ${name} exists in namespace ${ns} but belongs to another session or to nobody; delete it or use another NAMESPACE`,
-        );
-      return dep;
-    }
-  }
-
-  /** Creates the Service and home claim (idempotent: what exists is kept). */
-  private async ensureCompanions(spec: StartSpec, dep: SessionDeployment): Promise<void> {
-    const ns = this.opts.namespace;
-    const owner = { name: dep.name, uid: dep.uid };
-    const create = async (resource: string, fn: () => Promise<unknown>) => {
-      try {
-        await fn();
-      } catch (err) {
-        if (!isAlreadyExists(err))
-          throw kubeFailure(err, this.action("create", resource, dep.name));
-      }
-    };
-    await Promise.all([
-      create("services", () =>
-        this.clients.core.createNamespacedService({
-          namespace: ns,
-          body: serviceFor(spec, this.opts.agentId, owner),
-        }),
-      ),
-      spec.template.persistentHome
-        ? create("persistentvolumeclaims", () =>
-            this.clients.core.createNamespacedPersistentVolumeClaim({
-              namespace: ns,
-              body: homeClaimFor(spec, this.opts.agentId, owner),
-            }),
-          )
-        : undefined,
-    ]);
-  }
-
-  private async scale(dep: SessionDeployment, replicas: number): Promise<void> {
-    try {
-      await this.clients.apps.patchNamespacedDeployment({
-        name: dep.name,
-        namespace: this.opts.namespace,
-        body: [{ op: "replace", path: "/spec/replicas", value: replicas }],
-      });
-    } catch (err) {
-      throw kubeFailure(err, this.action("patch", "deployments", dep.name));
-    }
-  }
-
-  /** Deletes the session's Deployment in the foreground (its pods go first); 404 is fine. */
-  private async deleteDeployment(id: string): Promise<void> {
-    const name = this.depBySession.get(id)?.name ?? objectName(id);
-    try {
-      await this.clients.apps.deleteNamespacedDeployment({
-        name,
-        namespace: this.opts.namespace,
-        propagationPolicy: "Foreground",
-      });
-    } catch (err) {
-      if (!isNotFound(err)) throw kubeFailure(err, this.action("delete", "deployments", name));
-    }
-  }
-
   /** Deletes the session and waits until the watch shows it gone. */
   private async remove(id: string, signal: AbortSignal): Promise<void> {
     const dep = this.depBySession.get(id);
@@ -464,7 +382,7 @@ export class KubernetesDriver implements Driver {
       this.reported.delete(id);
       return;
     }
-    if (!dep.deleting) await this.deleteDeployment(id);
+    if (!dep.deleting) await this.objects.deleteDeployment(dep.name);
     await this.waitFor(id, signal, "its Deployment and pods to be deleted", (o) =>
       o.phase === "absent" ? true : undefined,
     );
@@ -493,43 +411,5 @@ export class KubernetesDriver implements Driver {
   private emit(s: DriverSession): void {
     this.opts.log.info("session changed on its own", { sessionId: s.sessionId, state: s.state });
     for (const fn of this.listeners) fn(s);
-  }
-}
-
-/** Stands for a session on its way somewhere: known, but nothing to report yet. */
-const IN_FLUX = "in flux";
-
-/** What a report of this phase would say, to report each change once. */
-function reportKey(o: ObservedSession): string {
-  switch (o.phase) {
-    case "running":
-      return `running ${o.host}:${o.port}`;
-    case "hibernated":
-      return "hibernated";
-    case "failed":
-      return `failed ${o.reason}`;
-    default:
-      return IN_FLUX;
-  }
-}
-
-/**
- * The inventory entry of a session. One still starting (or waking) is reported running without
- * an endpoint: the command that started it finishes the job when it is redelivered, and a
- * session left out of a Hello would be failed as lost.
- */
-function toDriverSession(id: string, o: ObservedSession): DriverSession | undefined {
-  switch (o.phase) {
-    case "running":
-      return { sessionId: id, state: "running", endpoint: { host: o.host, port: o.port } };
-    case "starting":
-      return { sessionId: id, state: "running" };
-    case "hibernated":
-    case "hibernating":
-      return { sessionId: id, state: "hibernated" };
-    case "failed":
-      return { sessionId: id, state: "failed", reason: o.reason };
-    default:
-      return undefined;
   }
 }

@@ -11,6 +11,7 @@
  * volume is not final: the home volume is created a moment after the Deployment and bound by
  * the cluster, so that wait is bounded by the command's deadline instead.
  */
+import type { DriverSession } from "../../runtime/driver.ts";
 import type { RawObject } from "./kube-informer.ts";
 
 /** The labels every session object carries. */
@@ -228,4 +229,42 @@ export function observeSession(
         ? "waiting for the desktop to accept VNC connections"
         : "waiting for the pod to start";
   return { phase: "starting", waitingOn };
+}
+
+/** Stands for a session on its way somewhere: known, but nothing to report yet. */
+export const IN_FLUX = "in flux";
+
+/** What a report of this phase would say, to report each change once. */
+export function reportKey(o: ObservedSession): string {
+  switch (o.phase) {
+    case "running":
+      return `running ${o.host}:${o.port}`;
+    case "hibernated":
+      return "hibernated";
+    case "failed":
+      return `failed ${o.reason}`;
+    default:
+      return IN_FLUX;
+  }
+}
+
+/**
+ * The inventory entry of a session. One still starting (or waking) is reported running without
+ * an endpoint: the command that started it finishes the job when it is redelivered, and a
+ * session left out of a Hello would be failed as lost.
+ */
+export function toDriverSession(id: string, o: ObservedSession): DriverSession | undefined {
+  switch (o.phase) {
+    case "running":
+      return { sessionId: id, state: "running", endpoint: { host: o.host, port: o.port } };
+    case "starting":
+      return { sessionId: id, state: "running" };
+    case "hibernated":
+    case "hibernating":
+      return { sessionId: id, state: "hibernated" };
+    case "failed":
+      return { sessionId: id, state: "failed", reason: o.reason };
+    default:
+      return undefined;
+  }
 }
