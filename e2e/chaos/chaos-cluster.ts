@@ -53,7 +53,7 @@ export interface ChaosWorld extends AsyncDisposable {
   reals: RealAgent[];
   viewers: ChaosViewer[];
   sessions: () => Client<typeof SessionService>;
-  admin: { headers: { authorization: string } };
+  admin: { headers: { authorization: string }; timeoutMs: number };
   /** Starts start-commands executed per session by the scripted agents (must stay ≤ 1). */
   startsExecuted: Map<string, Set<string>>;
   /** Runs the load until stopLoad(); counts outcomes by code. */
@@ -117,7 +117,9 @@ export async function startChaosWorld(opts: {
   let next = 0;
   /** A client on the next pod, round robin, so a dead pod costs one call, not the run. */
   const sessions = () => createClient(SessionService, transportFor(pods[next++ % pods.length]!));
-  const admin = { headers: { authorization: "" } };
+  // Every call has a deadline: a pod that hangs (as one did after a partition healed) must
+  // cost the run an error, not the rest of the run.
+  const admin = { headers: { authorization: "" }, timeoutMs: 15_000 };
   /** Access tokens live 15 minutes; the long run signs in again when told it expired. */
   const signIn = async () => {
     for (const url of pods) {
