@@ -27,7 +27,10 @@ if (!name) {
   );
   process.exit(0);
 }
-const file = join(root, `${name}.ts`);
+// A folder with a benchmark of its own name also runs by the folder's name ("ghz" → ghz/ghz.ts).
+const file =
+  [join(root, name, `${name}.ts`), join(root, `${name}.ts`)].find((f) => existsSync(f)) ??
+  join(root, `${name}.ts`);
 if (!existsSync(file)) {
   process.stderr.write(
     `no benchmark "${name}"; available:\n${benches.map((b) => `  ${b}`).join("\n")}\n`,

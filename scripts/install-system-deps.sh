@@ -19,6 +19,7 @@ if [ "$mode" = test ]; then
   have haproxy || need+=(haproxy)
   have chromium || need+=(chromium)
   have websockify || need+=(websockify)
+  [ -x /usr/sbin/pgbouncer ] || have pgbouncer || need+=(pgbouncer)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages present"

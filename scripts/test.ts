@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
+import { startRunWideTestbed } from "./k8s-testbed/testbed.ts";
 import { type OwnedChild, spawnOwned } from "./owned-child.ts";
 import { isAlive, killAll, processesWithEnv } from "./process-table.ts";
 import { startServices } from "./services.ts";
@@ -34,6 +35,7 @@ const ROOTS = [
   "bench",
   "scripts",
   "deploy",
+  "sdk/ts",
 ];
 const SKIP_DIRS = new Set(["node_modules", "dist", "gen", ".data", "test-artifacts"]);
 /** Hang guard per file (node:test's own timeout); a file that needs longer is broken. */
@@ -95,6 +97,11 @@ const runId = `${process.pid}-${randomBytes(4).toString("hex")}`;
 // The services carry the run's marker too, so a later run can stop them if this one is killed.
 process.env[RUN_MARK] = runId;
 const services = await startServices();
+// One Kubernetes test bed for the run when a selected file uses it (built once per version).
+const wantsKube = files.some((f) => readFileSync(f, "utf8").includes("startK8sTestbed"));
+if (wantsKube) execFileSync("bash", ["scripts/k8s-testbed/build.sh"], { stdio: "inherit" });
+const kube = wantsKube ? await startRunWideTestbed() : undefined;
+if (kube) services.env.TEST_K8S_TESTBED = kube.file;
 delete process.env[RUN_MARK];
 console.error(
   `test services: postgres ${services.env.DATABASE_URL}, redis ${services.env.REDIS_URL}; ` +
@@ -218,6 +225,7 @@ const stop = async (signal: NodeJS.Signals) => {
     processesWithEnv((env) => env.get(RUN_MARK) === runId),
     "SIGKILL",
   );
+  await kube?.stop();
   await services.stop();
   process.exit(130);
 };
@@ -238,6 +246,7 @@ const byLastTime = (a: string, b: string) =>
 const heavy = files.filter((f) => laneOf(f) === "heavy").sort(byLastTime);
 const light = files.filter((f) => laneOf(f) === "light").sort(byLastTime);
 await runAll(heavy, light);
+await kube?.stop();
 await services.stop();
 const strays = processesWithEnv((env) => env.get(RUN_MARK) === runId);
 if (strays.length > 0) {

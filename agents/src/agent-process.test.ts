@@ -208,7 +208,7 @@ describe("agent process", () => {
       assert.equal(await new Promise((r) => docker.on("exit", r)), 2);
       assert.equal(
         dockerErr,
-        "agent: PLATFORM=docker has no driver in this build yet; use PLATFORM=local\n",
+        "agent: PLATFORM=docker has no driver in this build yet; use PLATFORM=local or PLATFORM=kubernetes\n",
       );
       assert.equal(gw.streams.length, 0, "an agent without a driver never dials");
 

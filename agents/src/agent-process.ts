@@ -81,6 +81,7 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
       platform: cfg.platform,
       dataDir: cfg.dataDir,
       namespace: cfg.namespace,
+      agentId: cfg.agentId,
       log: log.child({ component: `${cfg.platform}-driver` }),
     });
     runtime = new AgentRuntime({
@@ -132,6 +133,9 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
       agentId: cfg.agentId,
       leaseFile: cfg.leaseFile,
       redisUrl: cfg.redisUrl,
+      leaseLockName: cfg.leaseLockName,
+      leaseLockNamespace: cfg.leaseLockNamespace,
+      log: log.child({ component: "lease" }),
     });
     elector = new LeaderElector({
       backend,

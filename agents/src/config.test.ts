@@ -74,8 +74,9 @@ describe("agent config", () => {
     bad({ MAX_CPU: "two" }, "MAX_CPU", /1500m/);
     bad({ MAX_MEMORY: "4GB" }, "MAX_MEMORY", /4Gi/);
     bad({ ENABLE_HA: "maybe" }, "ENABLE_HA", /true or false/);
-    bad({ HA_BACKEND: "kubernetes" }, "HA_BACKEND", /Kubernetes driver/);
-    bad({ HA_BACKEND: "etcd" }, "HA_BACKEND", /redis\|file/);
+    bad({ HA_BACKEND: "etcd" }, "HA_BACKEND", /redis\|file\|kubernetes/);
+    bad({ LEASE_LOCK_NAME: "Not_A_Name" }, "LEASE_LOCK_NAME", /Kubernetes object name/);
+    bad({ NAMESPACE: "Desktops" }, "NAMESPACE", /Kubernetes namespace name/);
     bad({ ENABLE_HA: "true", HA_BACKEND: "redis" }, "REDIS_URL", /HA_BACKEND=redis/);
     bad({ REDIS_URL: "localhost:6379" }, "REDIS_URL", /redis:\/\//);
     bad({ LEASE_DURATION: "soon" }, "LEASE_DURATION", /duration/);
@@ -93,6 +94,33 @@ describe("agent config", () => {
   test("agents/README.md documents every variable the agent reads", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     for (const v of AGENT_ENV_VARIABLES) assert.ok(readme.includes(`\`${v}\``), v);
+  });
+
+  test("HA_BACKEND=kubernetes: a Lease per agent id, client-go's 15 s / 10 s / 2 s unless set", () => {
+    const c = loadConfig({
+      ...base,
+      AGENT_ID: "Cluster_A",
+      NAMESPACE: "desktops",
+      HA_BACKEND: "kubernetes",
+    });
+    assert.equal(c.haBackend, "kubernetes");
+    assert.equal(c.leaseLockName, "streamspace-agent-cluster-a");
+    assert.equal(c.leaseLockNamespace, "desktops");
+    assert.deepEqual(
+      [c.leaseDurationMs, c.renewDeadlineMs, c.retryPeriodMs],
+      [15_000, 10_000, 2_000],
+    );
+    const d = loadConfig({
+      ...base,
+      HA_BACKEND: "kubernetes",
+      LEASE_LOCK_NAME: "agents-lead",
+      LEASE_LOCK_NAMESPACE: "ha",
+      LEASE_DURATION: "4s",
+      RENEW_DEADLINE: "3s",
+      RETRY_PERIOD: "500ms",
+    });
+    assert.deepEqual([d.leaseLockName, d.leaseLockNamespace], ["agents-lead", "ha"]);
+    assert.deepEqual([d.leaseDurationMs, d.renewDeadlineMs, d.retryPeriodMs], [4_000, 3_000, 500]);
   });
 
   test("quantity and duration parsers", () => {

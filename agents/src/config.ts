@@ -36,7 +36,10 @@ export interface AgentConfig {
   maxMemoryBytes: bigint;
   labels: Record<string, string>;
   enableHa: boolean;
-  haBackend: "redis" | "file";
+  haBackend: "redis" | "file" | "kubernetes";
+  /** The Lease HA_BACKEND=kubernetes elects with (LEASE_LOCK_NAME in LEASE_LOCK_NAMESPACE). */
+  leaseLockName: string;
+  leaseLockNamespace: string;
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
@@ -112,7 +115,10 @@ const SHAPE = {
   }),
   PLATFORM: choice(PLATFORM_NAMES).default("local"),
   REGION: str().default("default"),
-  NAMESPACE: str().default("streamspace"),
+  NAMESPACE: str({
+    pattern: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    expected: "a Kubernetes namespace name: lower-case letters, digits and '-', at most 63",
+  }).default("streamspace"),
   MAX_SESSIONS: custom("an integer from 1 to 100000", (s) =>
     /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 100_000 ? Number(s) : undefined,
   ).default(10),
@@ -127,14 +133,17 @@ const SHAPE = {
     parseLabels,
   ).optional(),
   ENABLE_HA: bool().default(false),
-  HA_BACKEND: choice(
-    ["redis", "file"] as const,
-    " (the kubernetes Lease backend ships with the Kubernetes driver)",
-  ).default("file"),
+  HA_BACKEND: choice(["redis", "file", "kubernetes"] as const).default("file"),
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
-  LEASE_DURATION: leaseDuration().default(2_000),
-  RENEW_DEADLINE: leaseDuration().default(1_500),
-  RETRY_PERIOD: leaseDuration().default(250),
+  // Defaults depend on HA_BACKEND (see loadConfig), so these are optional here.
+  LEASE_DURATION: leaseDuration().optional(),
+  RENEW_DEADLINE: leaseDuration().optional(),
+  RETRY_PERIOD: leaseDuration().optional(),
+  LEASE_LOCK_NAME: str({
+    pattern: /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/,
+    expected: "a Kubernetes object name: lower-case letters, digits, '-' and '.'",
+  }).optional(),
+  LEASE_LOCK_NAMESPACE: str().optional(),
   HA_LEASE_FILE: str().optional(),
   AGENT_BOOTSTRAP_TOKEN: str().optional(),
   AGENT_CREDENTIAL: str().optional(),
@@ -149,6 +158,15 @@ const SHAPE = {
 /** The variables the agent reads (agents/README.md lists each with its meaning). */
 export const AGENT_ENV_VARIABLES: readonly string[] = Object.keys(SHAPE);
 
+/** LEASE_LOCK_NAME when unset: one Lease per agent id, named so Kubernetes accepts it. */
+export function defaultLeaseName(agentId: string): string {
+  const safe = agentId
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/^-+|-+$/g, "");
+  return `streamspace-agent-${safe || "agent"}`.slice(0, 63).replace(/-+$/, "");
+}
+
 /** Reads and validates the whole configuration; throws ConfigError on the first bad variable. */
 export function loadConfig(
   env: Record<string, string | undefined>,
@@ -157,17 +175,22 @@ export function loadConfig(
   const e = parseEnv(SHAPE, env);
   if (e.ENABLE_HA && e.HA_BACKEND === "redis" && !e.REDIS_URL)
     throw ConfigError.invalid("REDIS_URL", undefined, "a redis:// URL because HA_BACKEND=redis");
-  if (e.RENEW_DEADLINE >= e.LEASE_DURATION)
+  // A Kubernetes Lease keeps client-go's (and the seeds') timing: 15 s / 10 s / 2 s.
+  const kube = e.HA_BACKEND === "kubernetes";
+  const leaseDurationMs = e.LEASE_DURATION ?? (kube ? 15_000 : 2_000);
+  const renewDeadlineMs = e.RENEW_DEADLINE ?? (kube ? 10_000 : 1_500);
+  const retryPeriodMs = e.RETRY_PERIOD ?? (kube ? 2_000 : 250);
+  if (renewDeadlineMs >= leaseDurationMs)
     throw ConfigError.invalid(
       "RENEW_DEADLINE",
       env.RENEW_DEADLINE,
-      `less than LEASE_DURATION (${e.LEASE_DURATION} ms)`,
+      `less than LEASE_DURATION (${leaseDurationMs} ms)`,
     );
-  if (e.RETRY_PERIOD >= e.RENEW_DEADLINE)
+  if (retryPeriodMs >= renewDeadlineMs)
     throw ConfigError.invalid(
       "RETRY_PERIOD",
       env.RETRY_PERIOD,
-      `less than RENEW_DEADLINE (${e.RENEW_DEADLINE} ms)`,
+      `less than RENEW_DEADLINE (${renewDeadlineMs} ms)`,
     );
   const dataDir = resolve(cwd, e.AGENT_DATA_DIR ?? join(".data", `agent-${e.AGENT_ID}`));
   return {
@@ -182,10 +205,12 @@ export function loadConfig(
     labels: e.AGENT_LABELS ?? {},
     enableHa: e.ENABLE_HA,
     haBackend: e.HA_BACKEND,
-    leaseDurationMs: e.LEASE_DURATION,
-    renewDeadlineMs: e.RENEW_DEADLINE,
-    retryPeriodMs: e.RETRY_PERIOD,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
     leaseFile: resolve(cwd, e.HA_LEASE_FILE ?? join(dataDir, "leader.lease")),
+    leaseLockName: e.LEASE_LOCK_NAME ?? defaultLeaseName(e.AGENT_ID),
+    leaseLockNamespace: e.LEASE_LOCK_NAMESPACE ?? e.NAMESPACE,
     redisUrl: e.REDIS_URL,
     bootstrapToken: e.AGENT_BOOTSTRAP_TOKEN,
     credential: e.AGENT_CREDENTIAL,

@@ -17,6 +17,7 @@ test("buf curl lists every service through reflection and calls one", async () =
     "grpc.reflection.v1alpha.ServerReflection",
     "streamspace.agent.v1.AgentGateway",
     "streamspace.v1.AgentService",
+    "streamspace.v1.AuditService",
     "streamspace.v1.AuthService",
     "streamspace.v1.SessionService",
     "streamspace.v1.TemplateService",

@@ -4,6 +4,7 @@
 # and kwok, all from the Go module proxy (no cluster or release binary can be downloaded here).
 # `go install` of k8s.io/kubernetes fails on its replace directives, so a small module requires
 # it and pins every staging module to the matching v0 release. Prints the bin folder.
+# Usage: build.sh [--print-bin]   (--print-bin only reports; it never builds)
 set -euo pipefail
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
@@ -15,6 +16,11 @@ want=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
 missing=()
 for b in "${want[@]}"; do [ -x "$BIN/$b" ] || missing+=("$b"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "$BIN"; exit 0; fi
+# --print-bin: answer where the binaries are without building (exit 3 when some are missing).
+if [ "${1:-}" = "--print-bin" ]; then
+  echo "missing in $BIN: ${missing[*]}; build them with: bash scripts/k8s-testbed/build.sh" >&2
+  exit 3
+fi
 command -v go >/dev/null || { echo "Go is needed to build the Kubernetes test bed: install Go 1.24 or newer." >&2; exit 1; }
 mkdir -p "$BIN" "$OUT/src"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local

@@ -23,6 +23,7 @@ describe("openDriver", () => {
         platform: "local",
         dataDir: dir,
         namespace: "streamspace",
+        agentId: "a-1",
         log: silentLogger,
       });
       assert.equal(d.name, "local");
@@ -33,7 +34,7 @@ describe("openDriver", () => {
     }
   });
 
-  for (const platform of ["docker", "kubernetes"] as const) {
+  for (const platform of ["docker"] as const) {
     test(`PLATFORM=${platform} is refused with one line until its driver is built`, async () => {
       const isNotBuilt = (e: unknown) =>
         e instanceof PlatformNotBuiltError &&
@@ -42,17 +43,44 @@ describe("openDriver", () => {
         !e.message.includes("\n");
       assert.throws(() => assertDriverBuilt(platform), isNotBuilt);
       await assert.rejects(
-        openDriver({ platform, dataDir: "/nonexistent", namespace: "ns", log: silentLogger }),
+        openDriver({
+          platform,
+          dataDir: "/nonexistent",
+          namespace: "ns",
+          agentId: "a-1",
+          log: silentLogger,
+        }),
         isNotBuilt,
       );
     });
   }
+
+  test("PLATFORM=kubernetes without credentials stops with one line saying what to set", async () => {
+    const saved = { ...process.env };
+    try {
+      process.env.KUBECONFIG = "/nonexistent/kubeconfig";
+      await assert.rejects(
+        openDriver({
+          platform: "kubernetes",
+          dataDir: "/nonexistent",
+          namespace: "ns",
+          agentId: "a-1",
+          log: silentLogger,
+        }),
+        /KUBECONFIG names \/nonexistent\/kubeconfig, which does not exist/,
+      );
+    } finally {
+      process.env.KUBECONFIG = saved.KUBECONFIG;
+      if (saved.KUBECONFIG === undefined) delete process.env.KUBECONFIG;
+    }
+  });
 
   test("every platform has a folder; every built driver runs the shared driver suite", () => {
     for (const p of PLATFORM_NAMES) {
       assert.ok(existsSync(join(HERE, p)), `drivers/${p}/ exists`);
     }
     assert.ok(BUILT_PLATFORMS.includes("local"));
+    assert.ok(BUILT_PLATFORMS.includes("kubernetes"));
     for (const p of BUILT_PLATFORMS) {
       const testFile = join(HERE, p, `${p}-driver.test.ts`);
       assert.ok(existsSync(testFile), `drivers/${p}/${p}-driver.test.ts exists`);

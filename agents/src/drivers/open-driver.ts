@@ -20,8 +20,10 @@ export interface DriverConfig {
   platform: PlatformName;
   /** AGENT_DATA_DIR: the local driver keeps its session records here. */
   dataDir: string;
-  /** NAMESPACE: where the Kubernetes driver will create its objects. */
+  /** NAMESPACE: where the Kubernetes driver creates its objects. */
   namespace: string;
+  /** AGENT_ID: the Kubernetes driver labels its objects with it and finds them again by it. */
+  agentId: string;
   log: Logger;
 }
 
@@ -31,7 +33,12 @@ type Opener = (cfg: DriverConfig) => Promise<Driver>;
 const OPENERS: Record<PlatformName, Opener | undefined> = {
   local: (cfg) => LocalDriver.open({ dataDir: cfg.dataDir, log: cfg.log }),
   docker: undefined,
-  kubernetes: undefined,
+  // Loaded on use: the Kubernetes client library alone adds ~80 MiB to a process that never
+  // talks to a cluster.
+  kubernetes: async (cfg) => {
+    const { KubernetesDriver } = await import("./kubernetes/kubernetes-driver.ts");
+    return KubernetesDriver.open({ namespace: cfg.namespace, agentId: cfg.agentId, log: cfg.log });
+  },
 };
 
 /** Platforms this build has a driver for (the shared driver suite runs against each). */

@@ -46,6 +46,9 @@ export class LeaderElector {
   private lastRenew = 0;
   private timer: TimerHandle | undefined;
   private running = false;
+  private ticking = false;
+  private again = false;
+  private offReleased: (() => void) | undefined;
   private readonly clock: Clock;
 
   constructor(private readonly opts: LeaderElectorOptions) {
@@ -60,6 +63,12 @@ export class LeaderElector {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // A released lease is free now: a follower that hears of it tries at once.
+    this.offReleased = this.opts.backend.onReleased?.(() => {
+      if (!this.running || this.leader) return;
+      this.opts.log.debug("the lease was released; trying now", { identity: this.opts.identity });
+      this.tickNow();
+    });
     void this.tick();
   }
 
@@ -82,8 +91,21 @@ export class LeaderElector {
 
   private halt(): void {
     this.running = false;
+    this.offReleased?.();
+    this.offReleased = undefined;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** Runs the next attempt now (or right after the one in flight), not at the next period. */
+  private tickNow(): void {
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.tick();
   }
 
   private async attempt(): Promise<boolean> {
@@ -106,7 +128,9 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     if (!this.running) return;
+    this.ticking = true;
     const ok = await this.attempt();
+    this.ticking = false;
     if (!this.running) return;
     const now = this.clock.now();
     if (ok) {
@@ -119,8 +143,14 @@ export class LeaderElector {
     } else if (this.leader && now - this.lastRenew >= this.opts.renewDeadlineMs) {
       this.stepDown("could not renew the lease within RENEW_DEADLINE");
     }
-    if (this.running)
-      this.timer = this.clock.setTimeout(() => void this.tick(), this.opts.retryPeriodMs);
+    let wait = this.opts.retryPeriodMs;
+    if (!this.leader) {
+      const chance = this.opts.backend.nextChanceInMs?.(this.opts.identity);
+      if (this.again) wait = 0;
+      else if (chance !== undefined) wait = Math.min(wait, Math.max(0, chance + 1));
+    }
+    this.again = false;
+    if (this.running) this.timer = this.clock.setTimeout(() => void this.tick(), wait);
   }
 
   private stepDown(why: string): void {

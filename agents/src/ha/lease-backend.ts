@@ -24,4 +24,16 @@ export interface LeaseBackend {
   release(holder: string): Promise<void>;
   /** Releases the backend's own resources (connections); the lease itself is left as it is. */
   close(): Promise<void>;
+  /**
+   * Optional: calls `listener` when the lease is released (or deleted), so a follower tries at
+   * once instead of at its next RETRY_PERIOD and a graceful handover takes one round trip.
+   * Returns the unsubscribe function. A backend that cannot tell just omits it.
+   */
+  onReleased?(listener: () => void): () => void;
+  /**
+   * Optional: in how many ms the lease, as this replica last saw it held by someone else, will
+   * have expired (undefined when it does not know, or the lease is free or ours). A follower
+   * then tries right at expiry instead of up to one RETRY_PERIOD after it.
+   */
+  nextChanceInMs?(holder: string): number | undefined;
 }

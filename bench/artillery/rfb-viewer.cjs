@@ -1,0 +1,168 @@
+/**
+ * Artillery processor for the viewer load (viewers.yml): each virtual user is one browser tab
+ * opening a desktop. Before the WebSocket opens, `viewerTarget` asks the control plane for a
+ * fresh single-use viewer token over tRPC (as the web UI does) and points the socket at
+ * `/vnc/{sessionId}?token=…` on the HAProxy relay front. Then `watchFrames` speaks RFB 3.8 as
+ * noVNC would (security None, raw encoding, one FramebufferUpdateRequest after each update) for
+ * HOLD seconds and reports: token latency, time to the first complete frame, frames and bytes.
+ *
+ * Environment (set by bench/artillery/artillery.ts): SS_API (control plane base URL), SS_TOKEN
+ * (access token), SS_SESSIONS (comma-separated running session ids), SS_HOLD_S.
+ */
+"use strict";
+
+const SESSIONS = (process.env.SS_SESSIONS || "").split(",").filter(Boolean);
+const HOLD_MS = Number(process.env.SS_HOLD_S || "10") * 1000;
+let next = 0;
+
+async function viewerTarget(wsArgs, context, done) {
+  const sessionId = SESSIONS[next++ % SESSIONS.length];
+  const t0 = performance.now();
+  try {
+    const res = await fetch(`${process.env.SS_API}/trpc/sessions.viewerToken`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${process.env.SS_TOKEN}`,
+      },
+      body: JSON.stringify({ sessionId }),
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(`viewerToken: HTTP ${res.status} ${JSON.stringify(body)}`);
+    context.vars.$tokenMs = performance.now() - t0;
+    const { token, viewerPath } = body.result.data;
+    const front = wsArgs.target.replace(/\/$/, "");
+    wsArgs.target = `${front}${viewerPath.split("?")[0]}?token=${encodeURIComponent(token)}`;
+    wsArgs.options = { ...wsArgs.options, perMessageDeflate: false };
+    done();
+  } catch (err) {
+    done(err);
+  }
+}
+
+/** Reads exactly what RFB framing asks for, from WebSocket messages of any size. */
+function byteQueue(ws) {
+  let buf = Buffer.alloc(0);
+  let want = null;
+  ws.on("message", (data) => {
+    buf = Buffer.concat([buf, Buffer.isBuffer(data) ? data : Buffer.from(data)]);
+    if (want && buf.length >= want.n) {
+      const w = want;
+      want = null;
+      w.resolve(take(w.n));
+    }
+  });
+  const take = (n) => {
+    const out = buf.subarray(0, n);
+    buf = buf.subarray(n);
+    return out;
+  };
+  return {
+    read(n) {
+      if (buf.length >= n) return Promise.resolve(take(n));
+      return new Promise((resolve) => {
+        want = { n, resolve };
+      });
+    },
+  };
+}
+
+function updateRequest(incremental, w, h) {
+  const b = Buffer.alloc(10);
+  b.writeUInt8(3, 0);
+  b.writeUInt8(incremental ? 1 : 0, 1);
+  b.writeUInt16BE(w, 6);
+  b.writeUInt16BE(h, 8);
+  return b;
+}
+
+/** Every wait has a deadline: a viewer that never gets its bytes fails instead of hanging. */
+const HANDSHAKE_MS = 15_000;
+
+async function watchFrames(context, events) {
+  const ws = context.ws;
+  const raw = byteQueue(ws);
+  const closed = new Promise((resolve) => ws.once("close", () => resolve(null)));
+  const opened = performance.now();
+  const deadline = opened + HANDSHAKE_MS + HOLD_MS;
+  const q = {
+    async read(n) {
+      let timer;
+      const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve("late"), Math.max(0, deadline - performance.now()));
+      });
+      const got = await Promise.race([raw.read(n), closed, late]);
+      clearTimeout(timer);
+      if (got === "late") throw new Error("no RFB bytes before the deadline");
+      if (got === null) throw new Error("the relay closed the viewer");
+      return got;
+    },
+  };
+  events.emit("histogram", "viewer.token_ms", context.vars.$tokenMs);
+  const version = (await q.read(12)).toString();
+  if (!version.startsWith("RFB 003.")) throw new Error(`not an RFB server: ${version}`);
+  ws.send(Buffer.from("RFB 003.008\n"));
+  const types = await q.read((await q.read(1))[0]);
+  if (!types.includes(1)) throw new Error("the server does not offer security None");
+  ws.send(Buffer.from([1]));
+  if ((await q.read(4)).readUInt32BE(0) !== 0) throw new Error("RFB security failed");
+  ws.send(Buffer.from([1])); // ClientInit: shared
+  const init = await q.read(24);
+  const [w, h, bpp] = [init.readUInt16BE(0), init.readUInt16BE(2), init[4]];
+  await q.read(init.readUInt32BE(20)); // desktop name
+  const enc = Buffer.alloc(8);
+  enc.writeUInt8(2, 0);
+  enc.writeUInt16BE(1, 2);
+  enc.writeInt32BE(0, 4); // raw only: every rectangle is w*h pixels
+  ws.send(enc);
+  ws.send(updateRequest(false, w, h));
+  let frames = 0;
+  let bytes = 0;
+  let first;
+  const until = opened + HOLD_MS;
+  for (;;) {
+    const left = until - performance.now();
+    if (left <= 0) break;
+    let t;
+    const timer = new Promise((resolve) => {
+      t = setTimeout(() => resolve("time"), left);
+    });
+    const head = await Promise.race([raw.read(1), closed, timer]);
+    clearTimeout(t);
+    if (head === "time") break;
+    if (!head) throw new Error("the relay closed the viewer");
+    const type = head[0];
+    if (type === 0) {
+      const rects = (await q.read(3)).readUInt16BE(1);
+      for (let i = 0; i < rects; i++) {
+        const r = await q.read(12);
+        const encoding = r.readInt32BE(8);
+        if (encoding !== 0) throw new Error(`unexpected encoding ${encoding}`);
+        const n = r.readUInt16BE(4) * r.readUInt16BE(6) * (bpp / 8);
+        if (n) await q.read(n);
+        bytes += 12 + n;
+      }
+      frames++;
+      if (first === undefined) {
+        first = performance.now() - opened;
+        events.emit("histogram", "viewer.first_frame_ms", first);
+      }
+      ws.send(updateRequest(true, w, h));
+    } else if (type === 1) {
+      const n = (await q.read(5)).readUInt16BE(3);
+      await q.read(n * 6);
+    } else if (type === 2) {
+      // bell: no payload
+    } else if (type === 3) {
+      await q.read((await q.read(7)).readUInt32BE(3));
+    } else {
+      throw new Error(`unknown RFB server message ${type}`);
+    }
+  }
+  events.emit("counter", "viewer.frames", frames);
+  events.emit("counter", "viewer.bytes", bytes);
+  events.emit("counter", "viewer.completed", 1);
+  events.emit("histogram", "viewer.fps", (frames * 1000) / HOLD_MS);
+}
+
+module.exports = { viewerTarget, watchFrames };
