@@ -30,6 +30,15 @@ export function kubeFailure(err: unknown, a: KubeAction): DriverError {
         { cause: err },
       );
     case 403:
+      // A quota the controller has not counted yet refuses everything it constrains for a
+      // moment; that is transient, not a full namespace.
+      if (/status unknown for quota/i.test(s.message)) {
+        return new DriverError(
+          "unavailable",
+          `the namespace's ResourceQuota has not been counted yet (${s.message}); start the session again in a few seconds`,
+          { cause: err },
+        );
+      }
       if (/exceeded quota/i.test(s.message)) {
         return new DriverError(
           "capacity",

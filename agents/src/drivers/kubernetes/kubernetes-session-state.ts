@@ -177,7 +177,9 @@ export function podFailure(pod: SessionPod): string | undefined {
 /** Why a Deployment can never make its pod as it is (quota, admission, progress deadline). */
 export function deploymentFailure(dep: SessionDeployment): string | undefined {
   const failure = dep.conditions.find((c) => c.type === "ReplicaFailure" && c.status === "True");
-  if (failure) {
+  // "status unknown for quota": the quota is not counted yet and the ReplicaSet controller
+  // retries by itself, so that condition is a wait, not a failure.
+  if (failure && !/status unknown for quota/i.test(failure.message ?? "")) {
     const quota = /exceeded quota/i.test(failure.message ?? "");
     return quota
       ? `the namespace's ResourceQuota refuses the desktop's pod (${failure.message}); stop other sessions or ask an operator to raise the quota`
