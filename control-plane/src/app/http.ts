@@ -88,6 +88,7 @@ export async function startHttpPart(opts: {
   // WebSocket at /trpc.
   const trpc = createTrpcHandlers({
     auth: auth.auth,
+    users: auth.users,
     sessions: core.sessions,
     templates: core.templates,
     agents: core.agents,

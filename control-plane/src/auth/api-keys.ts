@@ -6,7 +6,7 @@
 import { notFound, permissionDenied, unauthenticated } from "../domain/errors.ts";
 import type { Principal } from "../domain/principal.ts";
 import type { ApiKeyRecord, ApiKeyRepo } from "./auth-ports.ts";
-import { createApiKeyInput, idInput, parseInput } from "./auth-validation.ts";
+import { createApiKeyInput, idInput, listApiKeysInput, parseInput } from "./auth-validation.ts";
 import { newSecret, sha256 } from "./tokens-util.ts";
 
 /** Characters of the secret kept in clear: "ssk_" plus 8, enough to recognise, useless to guess. */
@@ -19,6 +19,8 @@ export const MAX_API_KEYS_PER_USER = 100;
 /** An API key as listed; the secret is never part of it. */
 export interface ApiKeyInfo {
   id: string;
+  /** The user the key acts as. */
+  userId: string;
   name: string;
   prefix: string;
   createdAt: Date;
@@ -29,6 +31,7 @@ export interface ApiKeyInfo {
 function toInfo(r: ApiKeyRecord): ApiKeyInfo {
   return {
     id: r.id,
+    userId: r.userId,
     name: r.name,
     prefix: r.prefix,
     createdAt: r.createdAt,
@@ -85,10 +88,20 @@ export class ApiKeys {
     return { key: toInfo(row), secret };
   }
 
-  /** The caller's keys that still work (not revoked, not expired), newest first. */
-  async list(principal: Principal): Promise<ApiKeyInfo[]> {
+  /**
+   * Keys that still work (not revoked, not expired), newest first: the caller's own, or, for
+   * an admin, those of the user named by `userId`. Keys are credentials, so operators see only
+   * their own: another user's keys would let them judge, but not manage, someone's access.
+   */
+  async list(principal: Principal, input: { userId?: string } = {}): Promise<ApiKeyInfo[]> {
     const p = signedIn(principal);
-    const rows = await this.#keys.listUsable(p.userId, new Date(this.#now()));
+    const { userId } = parseInput(listApiKeysInput, input);
+    if (userId && userId !== p.userId && p.role !== "admin") {
+      throw permissionDenied(
+        "Only admins can list another user's API keys; leave user_id empty for your own.",
+      );
+    }
+    const rows = await this.#keys.listUsable(userId || p.userId, new Date(this.#now()));
     return rows.map(toInfo);
   }
 

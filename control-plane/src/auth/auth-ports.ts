@@ -37,6 +37,8 @@ export interface UserPatch {
   role?: Role;
   failedLogins?: number;
   lockedUntil?: Date | null;
+  /** A new `scrypt$…` hash (an admin's password reset). */
+  passwordHash?: string;
 }
 
 export interface UserRepo {

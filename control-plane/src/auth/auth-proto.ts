@@ -64,6 +64,7 @@ export function userToProto(u: AuthUser): PbUser {
 export function apiKeyToProto(k: ApiKeyInfo): PbApiKey {
   return create(ApiKeySchema, {
     id: k.id,
+    userId: k.userId,
     name: k.name,
     prefix: k.prefix,
     createTime: ts(k.createdAt),

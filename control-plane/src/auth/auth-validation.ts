@@ -66,6 +66,13 @@ export const createUserInput = z.object({
 
 export const setRoleInput = z.object({ id: idSchema, role: roleSchema });
 
+export const resetPasswordInput = z.object({ id: idSchema, password: passwordSchema });
+
+/** Empty user_id means the caller's own keys; an admin may name anyone. */
+export const listApiKeysInput = z.object({
+  userId: z.union([z.literal(""), idSchema]).default(""),
+});
+
 export const listUsersInput = z.object({
   pageSize: z.number().int().min(0, "must be 0..500").max(500, "must be 0..500"),
   pageToken: z.string().max(200, "is not a page token from a previous ListUsers response"),

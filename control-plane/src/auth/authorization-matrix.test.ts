@@ -164,7 +164,8 @@ const ROWS: Record<string, { cells: Cells; call: (c: Ctx, who: Who) => Promise<u
       ),
   },
   "streamspace.v1.UserService/ListUsers": {
-    cells: ADMIN_ONLY,
+    // Operators read the list (sessions name their owners by id); only admins change it.
+    cells: OPERATOR_UP,
     call: async (c, who) => c.clients.users.listUsers({}, await c.opts(who)),
   },
   "streamspace.v1.UserService/DisableUser": {
@@ -182,6 +183,14 @@ const ROWS: Record<string, { cells: Cells; call: (c: Ctx, who: Who) => Promise<u
     call: async (c, who) =>
       c.clients.users.setUserRole(
         { id: await c.fixtures.throwawayUser(), role: Role.OPERATOR },
+        await c.opts(who),
+      ),
+  },
+  "streamspace.v1.UserService/ResetUserPassword": {
+    cells: ADMIN_ONLY,
+    call: async (c, who) =>
+      c.clients.users.resetUserPassword(
+        { id: await c.fixtures.throwawayUser(), password: "mx-password-2" },
         await c.opts(who),
       ),
   },
@@ -553,6 +562,21 @@ describe("authorization matrix", () => {
       assert.deepEqual(audited, heard);
     });
   }
+
+  it("lists another user's API keys for admins only", async () => {
+    const got: string[] = [];
+    const userId = await ctx.fixtures.throwawayUser();
+    for (const who of WHO) {
+      const r = await ctx.clients.auth
+        .listApiKeys({ userId }, await ctx.opts(who))
+        .then(() => "OK")
+        .catch((e) => Code[ConnectError.from(e).code]);
+      got.push(`${who}=${r}`);
+    }
+    // Keys are credentials: operators manage their own only.
+    const want = ["Unauthenticated", "PermissionDenied", "PermissionDenied", "PermissionDenied", "OK"];
+    assert.deepEqual(got, WHO.map((w, i) => `${w}=${want[i]}`));
+  });
 
   it("anonymous calls hear how to sign in; bad tokens hear why they were refused", async () => {
     const c = ctx.clients;

@@ -1,5 +1,6 @@
 /**
- * User management for admins: create, list, disable, enable, set role. The one invariant it
+ * User management for admins: create, list, disable, enable, set role, reset password;
+ * operators may list (they need to tell whose sessions they look at). The one invariant it
  * guards beyond "admins only" is that the deployment always keeps an enabled admin, even when
  * two admins demote each other at the same moment (the admin rows are locked first).
  */
@@ -18,11 +19,15 @@ import {
   idInput,
   listUsersInput,
   parseInput,
+  resetPasswordInput,
   setRoleInput,
 } from "./auth-validation.ts";
 import { DEFAULT_SCRYPT, hashPassword, type ScryptParams } from "./passwords.ts";
 
-/** What UserAdmin needs; `onDisabled` revokes the user's refresh tokens (AuthCore). */
+/**
+ * What UserAdmin needs; `onDisabled` revokes the user's refresh tokens (AuthCore), after a
+ * disable and after a password reset alike: both must end every sign-in the user holds.
+ */
 export interface UserAdminDeps {
   store: AuthStore;
   scrypt?: ScryptParams;
@@ -38,6 +43,16 @@ function requireAdmin(p: Principal): void {
     throw unauthenticated("Sign in first: send 'authorization: Bearer <access token or API key>'.");
   }
   if (!hasRole(p, "admin")) throw permissionDenied("Only admins can manage users.");
+}
+
+/** Reading the user list is for operators too: sessions name their owner by id. */
+function requireOperator(p: Principal): void {
+  if (p.kind !== "user") {
+    throw unauthenticated("Sign in first: send 'authorization: Bearer <access token or API key>'.");
+  }
+  if (!hasRole(p, "operator")) {
+    throw permissionDenied("Only operators and admins can list users; ask an admin for the role.");
+  }
 }
 
 /** Admin-only user operations, shared by the Connect UserService and the tRPC router. */
@@ -86,7 +101,7 @@ export class UserAdmin {
     principal: Principal,
     input: { pageSize: number; pageToken: string },
   ): Promise<{ users: AuthUser[]; nextPageToken: string }> {
-    requireAdmin(principal);
+    requireOperator(principal);
     const { pageSize, pageToken } = parseInput(listUsersInput, input);
     const limit = pageSize || 50;
     let after = "";
@@ -145,6 +160,25 @@ export class UserAdmin {
       }
       return this.#updated(await tx.users.update(id, { role }), id);
     });
+    return toAuthUser(row);
+  }
+
+  /**
+   * Sets a new password chosen by an admin. It also lifts a sign-in pause (the reset is the
+   * usual answer to "I am locked out") and ends every sign-in the user holds, since a reset
+   * usually means the old password may be known to someone else.
+   */
+  async resetPassword(principal: Principal, input: { id: string; password: string }) {
+    requireAdmin(principal);
+    const { id, password } = parseInput(resetPasswordInput, input);
+    const passwordHash = await hashPassword(password, this.#scrypt);
+    const row = await this.#store.users.update(id, {
+      passwordHash,
+      failedLogins: 0,
+      lockedUntil: null,
+    });
+    if (!row) throw notFound(`No user with id ${id}; list users with ListUsers.`);
+    await this.#onDisabled(id);
     return toAuthUser(row);
   }
 

@@ -70,9 +70,9 @@ export function createAuthServiceHandlers(deps: AuthServiceDeps): ServiceImpl<ty
         });
         return create(CreateApiKeyResponseSchema, { apiKey: apiKeyToProto(key), secret });
       }),
-    listApiKeys: (_req, ctx) =>
+    listApiKeys: (req, ctx) =>
       guarded(log, async () => {
-        const keys = await auth.apiKeys.list(who(ctx));
+        const keys = await auth.apiKeys.list(who(ctx), { userId: req.userId });
         return create(ListApiKeysResponseSchema, { apiKeys: keys.map(apiKeyToProto) });
       }),
     revokeApiKey: (req, ctx) =>

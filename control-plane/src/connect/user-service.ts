@@ -1,6 +1,6 @@
 /**
- * Connect handlers for UserService (admins only; UserAdmin enforces the role and the
- * last-admin rule, so the tRPC side gets the same behaviour).
+ * Connect handlers for UserService (admins; operators may list. UserAdmin enforces the roles
+ * and the last-admin rule, so the tRPC side gets the same behaviour).
  */
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
@@ -10,6 +10,7 @@ import {
   DisableUserResponseSchema,
   EnableUserResponseSchema,
   ListUsersResponseSchema,
+  ResetUserPasswordResponseSchema,
   SetUserRoleResponseSchema,
   type UserService,
 } from "@streamspace/proto/streamspace/v1/user_service_pb";
@@ -62,6 +63,14 @@ export function createUserServiceHandlers(deps: AuthServiceDeps): ServiceImpl<ty
         create(SetUserRoleResponseSchema, {
           user: userToProto(
             await users.setUserRole(who(ctx), { id: req.id, role: roleFromProto(req.role) }),
+          ),
+        }),
+      ),
+    resetUserPassword: (req, ctx) =>
+      guarded(log, async () =>
+        create(ResetUserPasswordResponseSchema, {
+          user: userToProto(
+            await users.resetPassword(who(ctx), { id: req.id, password: req.password }),
           ),
         }),
       ),

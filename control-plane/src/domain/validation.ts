@@ -41,6 +41,10 @@ const labels = z
   .refine((m) => Object.keys(m).length <= 32, "at most 32 labels");
 const shortText = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 const optionalText = (max: number) => shortText(max).default("");
+/** Connect hands int64 fields over as bigints, the browser's JSON as numbers; both mean one thing. */
+const wholeNumber = z
+  .union([z.bigint(), z.number().int()], { error: "must be a whole number" })
+  .transform((v) => BigInt(v));
 const templateName = z.string().min(1, "name a template (its id or name)").max(128, "is too long");
 
 export const schemas = {
@@ -100,11 +104,15 @@ export const schemas = {
       .min(0)
       .max(65535, "must be a TCP port 0..65535 (0 lets the driver pick)"),
     resources: z.object({
-      cpuMillis: z.bigint().min(0n, "must not be negative").max(1_000_000n, "is too large"),
-      memoryBytes: z
-        .bigint()
-        .min(0n, "must not be negative")
-        .max(1n << 44n, "is too large"),
+      cpuMillis: wholeNumber.pipe(
+        z.bigint().min(0n, "must not be negative").max(1_000_000n, "is too large"),
+      ),
+      memoryBytes: wholeNumber.pipe(
+        z
+          .bigint()
+          .min(0n, "must not be negative")
+          .max(1n << 44n, "is too large"),
+      ),
     }),
     env: z
       .record(
@@ -174,3 +182,9 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<
 export function isUuid(s: string): boolean {
   return UUID.test(s);
 }
+
+/**
+ * UpdateTemplate as the browser sends it: the template's fields beside its id, in one object.
+ * The service still checks the id (a UUID) with the same sentence the Connect road gives.
+ */
+export const templateUpdate = schemas.template.extend({ id: z.string().max(128, "is too long") });

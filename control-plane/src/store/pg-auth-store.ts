@@ -103,6 +103,7 @@ function createUserStore(db: Kysely<Database>): UserRepo {
           ...(patch.role !== undefined ? { role: patch.role } : {}),
           ...(patch.failedLogins !== undefined ? { failed_logins: patch.failedLogins } : {}),
           ...(patch.lockedUntil !== undefined ? { locked_until: patch.lockedUntil } : {}),
+          ...(patch.passwordHash !== undefined ? { password_hash: patch.passwordHash } : {}),
         })
         .where("id", "=", id)
         .returningAll()

@@ -4,7 +4,9 @@
  * composition root passes the instances it already built; tests pass the same services over
  * a real database.
  */
+import type { ApiKeys } from "../auth/api-keys.ts";
 import type { AuthUser, TokenPair } from "../auth/auth-core.ts";
+import type { UserAdmin } from "../auth/user-admin.ts";
 import type { AgentService } from "../domain/agent-service.ts";
 import type { AuditService } from "../domain/audit-service.ts";
 import type { Principal } from "../domain/principal.ts";
@@ -25,7 +27,15 @@ export interface AuthPort {
   /** `bearer` is the caller's own header, so its access token is revoked too. */
   logout(principal: Principal, input: { refreshToken: string }, bearer?: string): Promise<void>;
   whoAmI(principal: Principal): Promise<AuthUser>;
+  /** The very API-key rules the Connect AuthService uses (a key cannot mint keys, say). */
+  apiKeys: Pick<ApiKeys, "create" | "list" | "revoke">;
 }
+
+/** User administration as UserService has it (roles and the last-admin rule inside). */
+export type UsersPort = Pick<
+  UserAdmin,
+  "createUser" | "listUsers" | "disableUser" | "enableUser" | "setUserRole" | "resetPassword"
+>;
 
 export type SessionsPort = Pick<
   SessionService,
@@ -40,7 +50,7 @@ export type SessionsPort = Pick<
   | "watch"
 >;
 
-export type TemplatesPort = Pick<TemplateService, "list">;
+export type TemplatesPort = Pick<TemplateService, "list" | "create" | "update" | "delete">;
 
 export type AgentsPort = Pick<AgentService, "list" | "approve" | "revoke" | "drain"> & {
   /**
@@ -55,6 +65,7 @@ export type AuditPort = Pick<AuditService, "record" | "list">;
 /** Everything the tRPC edge needs; app.ts builds it from the domain services. */
 export interface TrpcDeps {
   auth: AuthPort;
+  users: UsersPort;
   sessions: SessionsPort;
   templates: TemplatesPort;
   agents: AgentsPort;

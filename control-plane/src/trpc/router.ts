@@ -5,11 +5,12 @@
  */
 import { TRPCError } from "@trpc/server";
 import { loginInput, logoutInput, refreshInput } from "../auth/auth-validation.ts";
-import { schemas } from "../domain/validation.ts";
+import { schemas, templateUpdate } from "../domain/validation.ts";
 import type { TrpcDeps } from "./deps.ts";
 import { domainInput, optionalDomainInput } from "./domain-input.ts";
 import { authedProcedure, publicProcedure, roleProcedure, router } from "./init.ts";
 import { guarded, pollSnapshots } from "./streams.ts";
+import { apiKeysRouter, usersRouter } from "./users-router.ts";
 import {
   agentView,
   auditEventView,
@@ -96,6 +97,9 @@ const sessionsRouter = router({
     }),
 });
 
+const operatorProcedure = roleProcedure("operator");
+const adminProcedure = roleProcedure("admin");
+
 const templatesRouter = router({
   list: authedProcedure
     .input(optionalDomainInput(schemas.listTemplates))
@@ -103,10 +107,24 @@ const templatesRouter = router({
       const page = await ctx.deps.templates.list(ctx.principal, input);
       return { templates: page.templates.map(templateView), nextPageToken: page.nextPageToken };
     }),
+  create: operatorProcedure
+    .input(domainInput(schemas.template))
+    .mutation(async ({ ctx, input }) =>
+      templateView(await ctx.deps.templates.create(ctx.principal, input)),
+    ),
+  update: operatorProcedure
+    .input(domainInput(templateUpdate))
+    .mutation(async ({ ctx, input: { id, ...template } }) =>
+      templateView(await ctx.deps.templates.update(ctx.principal, id, template)),
+    ),
+  /** Retires a template: nobody can launch it; sessions launched from it keep running. */
+  delete: operatorProcedure
+    .input(domainInput(schemas.templateRef))
+    .mutation(async ({ ctx, input }) => {
+      await ctx.deps.templates.delete(ctx.principal, input);
+      return { ok: true as const };
+    }),
 });
-
-const operatorProcedure = roleProcedure("operator");
-const adminProcedure = roleProcedure("admin");
 
 async function listAgents(deps: TrpcDeps, principal: Parameters<TrpcDeps["agents"]["list"]>[0]) {
   const page = await deps.agents.list(principal, { pageSize: 500 });
@@ -169,6 +187,8 @@ export const appRouter = router({
   templates: templatesRouter,
   agents: agentsRouter,
   audit: auditRouter,
+  users: usersRouter,
+  apiKeys: apiKeysRouter,
 });
 
 export type AppRouter = typeof appRouter;

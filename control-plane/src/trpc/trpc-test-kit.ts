@@ -72,6 +72,7 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
   };
   const deps: TrpcDeps = {
     auth,
+    users: userAdmin,
     ...services,
     audit: createAuditService({ store }),
     agentPollMs: opts.agentPollMs ?? 100,

@@ -4,6 +4,7 @@
  * (a session's VNC endpoint, a user's disabled flag). The edge converts once, here; the web app
  * types itself from these views through the router type alone.
  */
+import type { ApiKeyInfo } from "../auth/api-keys.ts";
 import type { AuthUser, TokenPair } from "../auth/auth-core.ts";
 import type { AuditEvent } from "../domain/ports.ts";
 import type { Role } from "../domain/principal.ts";
@@ -48,6 +49,12 @@ export interface TemplateView {
   cpuMillis: number;
   memoryBytes: number;
   persistentHome: boolean;
+  /** The rest of the template, so the console can edit it without losing a field. */
+  command: string[];
+  vncPort: number;
+  env: Record<string, string>;
+  idleTimeoutSeconds: number;
+  requiredLabels: Record<string, string>;
 }
 
 export interface AgentView {
@@ -70,6 +77,25 @@ export interface UserView {
   username: string;
   displayName: string;
   role: Role;
+}
+
+/** A user as the console lists it: staff need to see who is disabled and since when. */
+export interface ManagedUserView extends UserView {
+  disabled: boolean;
+  createTime: string;
+}
+
+/** An API key without its secret (the secret is shown once, by create). */
+export interface ApiKeyView {
+  id: string;
+  userId: string;
+  name: string;
+  prefix: string;
+  createTime: string;
+  /** Empty when the key never expires. */
+  expireTime: string;
+  /** Empty when the key was never used. */
+  lastUsedTime: string;
 }
 
 /** Access and refresh tokens with absolute expiry times (ISO-8601). */
@@ -110,6 +136,11 @@ export function templateView(t: Template): TemplateView {
     cpuMillis: Number(t.resources.cpuMillis),
     memoryBytes: Number(t.resources.memoryBytes),
     persistentHome: t.persistentHome,
+    command: [...t.command],
+    vncPort: t.vncPort,
+    env: { ...t.env },
+    idleTimeoutSeconds: t.idleTimeoutSeconds,
+    requiredLabels: { ...t.requiredLabels },
   };
 }
 
@@ -135,6 +166,22 @@ export function userView(u: AuthUser): UserView {
     username: u.username,
     displayName: u.displayName || u.username,
     role: u.role,
+  };
+}
+
+export function managedUserView(u: AuthUser): ManagedUserView {
+  return { ...userView(u), disabled: u.disabled, createTime: u.createdAt.toISOString() };
+}
+
+export function apiKeyView(k: ApiKeyInfo): ApiKeyView {
+  return {
+    id: k.id,
+    userId: k.userId,
+    name: k.name,
+    prefix: k.prefix,
+    createTime: k.createdAt.toISOString(),
+    expireTime: k.expiresAt?.toISOString() ?? "",
+    lastUsedTime: k.lastUsedAt?.toISOString() ?? "",
   };
 }
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streamspace/v1/user_service.proto.
  */
 export const file_streamspace_v1_user_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFzdHJlYW1zcGFjZS92MS91c2VyX3NlcnZpY2UucHJvdG8SDnN0cmVhbXNwYWNlLnYxInEKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIiCgRyb2xlGAQgASgOMhQuc3RyZWFtc3BhY2UudjEuUm9sZSI4ChJDcmVhdGVVc2VyUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULnN0cmVhbXNwYWNlLnYxLlVzZXIiOQoQTGlzdFVzZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJRChFMaXN0VXNlcnNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnN0cmVhbXNwYWNlLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiAKEkRpc2FibGVVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSI5ChNEaXNhYmxlVXNlclJlc3BvbnNlEiIKBHVzZXIYASABKAsyFC5zdHJlYW1zcGFjZS52MS5Vc2VyIh8KEUVuYWJsZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIjgKEkVuYWJsZVVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc3RyZWFtc3BhY2UudjEuVXNlciJEChJTZXRVc2VyUm9sZVJlcXVlc3QSCgoCaWQYASABKAkSIgoEcm9sZRgCIAEoDjIULnN0cmVhbXNwYWNlLnYxLlJvbGUiOQoTU2V0VXNlclJvbGVSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc3RyZWFtc3BhY2UudjEuVXNlcjK5AwoLVXNlclNlcnZpY2USUwoKQ3JlYXRlVXNlchIhLnN0cmVhbXNwYWNlLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiIuc3RyZWFtc3BhY2UudjEuQ3JlYXRlVXNlclJlc3BvbnNlElAKCUxpc3RVc2VycxIgLnN0cmVhbXNwYWNlLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIS5zdHJlYW1zcGFjZS52MS5MaXN0VXNlcnNSZXNwb25zZRJWCgtEaXNhYmxlVXNlchIiLnN0cmVhbXNwYWNlLnYxLkRpc2FibGVVc2VyUmVxdWVzdBojLnN0cmVhbXNwYWNlLnYxLkRpc2FibGVVc2VyUmVzcG9uc2USUwoKRW5hYmxlVXNlchIhLnN0cmVhbXNwYWNlLnYxLkVuYWJsZVVzZXJSZXF1ZXN0GiIuc3RyZWFtc3BhY2UudjEuRW5hYmxlVXNlclJlc3BvbnNlElYKC1NldFVzZXJSb2xlEiIuc3RyZWFtc3BhY2UudjEuU2V0VXNlclJvbGVSZXF1ZXN0GiMuc3RyZWFtc3BhY2UudjEuU2V0VXNlclJvbGVSZXNwb25zZWIGcHJvdG8z", [file_streamspace_v1_types]);
+  fileDesc("CiFzdHJlYW1zcGFjZS92MS91c2VyX3NlcnZpY2UucHJvdG8SDnN0cmVhbXNwYWNlLnYxInEKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIiCgRyb2xlGAQgASgOMhQuc3RyZWFtc3BhY2UudjEuUm9sZSI4ChJDcmVhdGVVc2VyUmVzcG9uc2USIgoEdXNlchgBIAEoCzIULnN0cmVhbXNwYWNlLnYxLlVzZXIiOQoQTGlzdFVzZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJRChFMaXN0VXNlcnNSZXNwb25zZRIjCgV1c2VycxgBIAMoCzIULnN0cmVhbXNwYWNlLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiAKEkRpc2FibGVVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSI5ChNEaXNhYmxlVXNlclJlc3BvbnNlEiIKBHVzZXIYASABKAsyFC5zdHJlYW1zcGFjZS52MS5Vc2VyIh8KEUVuYWJsZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIjgKEkVuYWJsZVVzZXJSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc3RyZWFtc3BhY2UudjEuVXNlciJEChJTZXRVc2VyUm9sZVJlcXVlc3QSCgoCaWQYASABKAkSIgoEcm9sZRgCIAEoDjIULnN0cmVhbXNwYWNlLnYxLlJvbGUiOQoTU2V0VXNlclJvbGVSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc3RyZWFtc3BhY2UudjEuVXNlciI4ChhSZXNldFVzZXJQYXNzd29yZFJlcXVlc3QSCgoCaWQYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiPwoZUmVzZXRVc2VyUGFzc3dvcmRSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc3RyZWFtc3BhY2UudjEuVXNlcjKjBAoLVXNlclNlcnZpY2USUwoKQ3JlYXRlVXNlchIhLnN0cmVhbXNwYWNlLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiIuc3RyZWFtc3BhY2UudjEuQ3JlYXRlVXNlclJlc3BvbnNlElAKCUxpc3RVc2VycxIgLnN0cmVhbXNwYWNlLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIS5zdHJlYW1zcGFjZS52MS5MaXN0VXNlcnNSZXNwb25zZRJWCgtEaXNhYmxlVXNlchIiLnN0cmVhbXNwYWNlLnYxLkRpc2FibGVVc2VyUmVxdWVzdBojLnN0cmVhbXNwYWNlLnYxLkRpc2FibGVVc2VyUmVzcG9uc2USUwoKRW5hYmxlVXNlchIhLnN0cmVhbXNwYWNlLnYxLkVuYWJsZVVzZXJSZXF1ZXN0GiIuc3RyZWFtc3BhY2UudjEuRW5hYmxlVXNlclJlc3BvbnNlElYKC1NldFVzZXJSb2xlEiIuc3RyZWFtc3BhY2UudjEuU2V0VXNlclJvbGVSZXF1ZXN0GiMuc3RyZWFtc3BhY2UudjEuU2V0VXNlclJvbGVSZXNwb25zZRJoChFSZXNldFVzZXJQYXNzd29yZBIoLnN0cmVhbXNwYWNlLnYxLlJlc2V0VXNlclBhc3N3b3JkUmVxdWVzdBopLnN0cmVhbXNwYWNlLnYxLlJlc2V0VXNlclBhc3N3b3JkUmVzcG9uc2ViBnByb3RvMw", [file_streamspace_v1_types]);
 
 /**
  * @generated from message streamspace.v1.CreateUserRequest
@@ -215,7 +215,47 @@ export const SetUserRoleResponseSchema: GenMessage<SetUserRoleResponse> = /*@__P
   messageDesc(file_streamspace_v1_user_service, 9);
 
 /**
- * UserService is for admins: create, list, disable users and set their roles.
+ * @generated from message streamspace.v1.ResetUserPasswordRequest
+ */
+export type ResetUserPasswordRequest = Message<"streamspace.v1.ResetUserPasswordRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message streamspace.v1.ResetUserPasswordRequest.
+ * Use `create(ResetUserPasswordRequestSchema)` to create a new message.
+ */
+export const ResetUserPasswordRequestSchema: GenMessage<ResetUserPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_streamspace_v1_user_service, 10);
+
+/**
+ * @generated from message streamspace.v1.ResetUserPasswordResponse
+ */
+export type ResetUserPasswordResponse = Message<"streamspace.v1.ResetUserPasswordResponse"> & {
+  /**
+   * @generated from field: streamspace.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message streamspace.v1.ResetUserPasswordResponse.
+ * Use `create(ResetUserPasswordResponseSchema)` to create a new message.
+ */
+export const ResetUserPasswordResponseSchema: GenMessage<ResetUserPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_streamspace_v1_user_service, 11);
+
+/**
+ * UserService is for admins: create, list, disable users, set their roles and reset their
+ * passwords. Operators may list users (to tell whose sessions they look at).
  *
  * @generated from service streamspace.v1.UserService
  */
@@ -259,6 +299,16 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof SetUserRoleRequestSchema;
     output: typeof SetUserRoleResponseSchema;
+  },
+  /**
+   * Sets a new password, lifts a sign-in pause and signs the user out everywhere.
+   *
+   * @generated from rpc streamspace.v1.UserService.ResetUserPassword
+   */
+  resetUserPassword: {
+    methodKind: "unary";
+    input: typeof ResetUserPasswordRequestSchema;
+    output: typeof ResetUserPasswordResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_streamspace_v1_user_service, 0);

@@ -550,7 +550,9 @@ func (x *CreateApiKeyResponse) GetSecret() string {
 }
 
 type ListApiKeysRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty: the caller's own keys. Admins may name another user's id.
+	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -583,6 +585,13 @@ func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
 	return file_streamspace_v1_auth_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListApiKeysRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
 }
 
 type ListApiKeysResponse struct {
@@ -740,8 +749,9 @@ const file_streamspace_v1_auth_service_proto_rawDesc = "" +
 	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"_\n" +
 	"\x14CreateApiKeyResponse\x12/\n" +
 	"\aapi_key\x18\x01 \x01(\v2\x16.streamspace.v1.ApiKeyR\x06apiKey\x12\x16\n" +
-	"\x06secret\x18\x02 \x01(\tR\x06secret\"\x14\n" +
-	"\x12ListApiKeysRequest\"H\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"-\n" +
+	"\x12ListApiKeysRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"H\n" +
 	"\x13ListApiKeysResponse\x121\n" +
 	"\bapi_keys\x18\x01 \x03(\v2\x16.streamspace.v1.ApiKeyR\aapiKeys\"%\n" +
 	"\x13RevokeApiKeyRequest\x12\x0e\n" +

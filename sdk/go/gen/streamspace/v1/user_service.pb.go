@@ -509,6 +509,102 @@ func (x *SetUserRoleResponse) GetUser() *User {
 	return nil
 }
 
+type ResetUserPasswordRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetUserPasswordRequest) Reset() {
+	*x = ResetUserPasswordRequest{}
+	mi := &file_streamspace_v1_user_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetUserPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetUserPasswordRequest) ProtoMessage() {}
+
+func (x *ResetUserPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_streamspace_v1_user_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetUserPasswordRequest.ProtoReflect.Descriptor instead.
+func (*ResetUserPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_streamspace_v1_user_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ResetUserPasswordRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ResetUserPasswordRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+type ResetUserPasswordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetUserPasswordResponse) Reset() {
+	*x = ResetUserPasswordResponse{}
+	mi := &file_streamspace_v1_user_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetUserPasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetUserPasswordResponse) ProtoMessage() {}
+
+func (x *ResetUserPasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_streamspace_v1_user_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetUserPasswordResponse.ProtoReflect.Descriptor instead.
+func (*ResetUserPasswordResponse) Descriptor() ([]byte, []int) {
+	return file_streamspace_v1_user_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ResetUserPasswordResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
 var File_streamspace_v1_user_service_proto protoreflect.FileDescriptor
 
 const file_streamspace_v1_user_service_proto_rawDesc = "" +
@@ -540,7 +636,12 @@ const file_streamspace_v1_user_service_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12(\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x14.streamspace.v1.RoleR\x04role\"?\n" +
 	"\x13SetUserRoleResponse\x12(\n" +
-	"\x04user\x18\x01 \x01(\v2\x14.streamspace.v1.UserR\x04user2\xb9\x03\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.streamspace.v1.UserR\x04user\"F\n" +
+	"\x18ResetUserPasswordRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\"E\n" +
+	"\x19ResetUserPasswordResponse\x12(\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.streamspace.v1.UserR\x04user2\xa3\x04\n" +
 	"\vUserService\x12S\n" +
 	"\n" +
 	"CreateUser\x12!.streamspace.v1.CreateUserRequest\x1a\".streamspace.v1.CreateUserResponse\x12P\n" +
@@ -548,7 +649,8 @@ const file_streamspace_v1_user_service_proto_rawDesc = "" +
 	"\vDisableUser\x12\".streamspace.v1.DisableUserRequest\x1a#.streamspace.v1.DisableUserResponse\x12S\n" +
 	"\n" +
 	"EnableUser\x12!.streamspace.v1.EnableUserRequest\x1a\".streamspace.v1.EnableUserResponse\x12V\n" +
-	"\vSetUserRole\x12\".streamspace.v1.SetUserRoleRequest\x1a#.streamspace.v1.SetUserRoleResponseB\xb8\x01\n" +
+	"\vSetUserRole\x12\".streamspace.v1.SetUserRoleRequest\x1a#.streamspace.v1.SetUserRoleResponse\x12h\n" +
+	"\x11ResetUserPassword\x12(.streamspace.v1.ResetUserPasswordRequest\x1a).streamspace.v1.ResetUserPasswordResponseB\xb8\x01\n" +
 	"\x12com.streamspace.v1B\x10UserServiceProtoP\x01Z7streamspace.dev/sdk/go/gen/streamspace/v1;streamspacev1\xa2\x02\x03SXX\xaa\x02\x0eStreamspace.V1\xca\x02\x0eStreamspace\\V1\xe2\x02\x1aStreamspace\\V1\\GPBMetadata\xea\x02\x0fStreamspace::V1b\x06proto3"
 
 var (
@@ -563,44 +665,49 @@ func file_streamspace_v1_user_service_proto_rawDescGZIP() []byte {
 	return file_streamspace_v1_user_service_proto_rawDescData
 }
 
-var file_streamspace_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_streamspace_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_streamspace_v1_user_service_proto_goTypes = []any{
-	(*CreateUserRequest)(nil),   // 0: streamspace.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),  // 1: streamspace.v1.CreateUserResponse
-	(*ListUsersRequest)(nil),    // 2: streamspace.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),   // 3: streamspace.v1.ListUsersResponse
-	(*DisableUserRequest)(nil),  // 4: streamspace.v1.DisableUserRequest
-	(*DisableUserResponse)(nil), // 5: streamspace.v1.DisableUserResponse
-	(*EnableUserRequest)(nil),   // 6: streamspace.v1.EnableUserRequest
-	(*EnableUserResponse)(nil),  // 7: streamspace.v1.EnableUserResponse
-	(*SetUserRoleRequest)(nil),  // 8: streamspace.v1.SetUserRoleRequest
-	(*SetUserRoleResponse)(nil), // 9: streamspace.v1.SetUserRoleResponse
-	(Role)(0),                   // 10: streamspace.v1.Role
-	(*User)(nil),                // 11: streamspace.v1.User
+	(*CreateUserRequest)(nil),         // 0: streamspace.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),        // 1: streamspace.v1.CreateUserResponse
+	(*ListUsersRequest)(nil),          // 2: streamspace.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),         // 3: streamspace.v1.ListUsersResponse
+	(*DisableUserRequest)(nil),        // 4: streamspace.v1.DisableUserRequest
+	(*DisableUserResponse)(nil),       // 5: streamspace.v1.DisableUserResponse
+	(*EnableUserRequest)(nil),         // 6: streamspace.v1.EnableUserRequest
+	(*EnableUserResponse)(nil),        // 7: streamspace.v1.EnableUserResponse
+	(*SetUserRoleRequest)(nil),        // 8: streamspace.v1.SetUserRoleRequest
+	(*SetUserRoleResponse)(nil),       // 9: streamspace.v1.SetUserRoleResponse
+	(*ResetUserPasswordRequest)(nil),  // 10: streamspace.v1.ResetUserPasswordRequest
+	(*ResetUserPasswordResponse)(nil), // 11: streamspace.v1.ResetUserPasswordResponse
+	(Role)(0),                         // 12: streamspace.v1.Role
+	(*User)(nil),                      // 13: streamspace.v1.User
 }
 var file_streamspace_v1_user_service_proto_depIdxs = []int32{
-	10, // 0: streamspace.v1.CreateUserRequest.role:type_name -> streamspace.v1.Role
-	11, // 1: streamspace.v1.CreateUserResponse.user:type_name -> streamspace.v1.User
-	11, // 2: streamspace.v1.ListUsersResponse.users:type_name -> streamspace.v1.User
-	11, // 3: streamspace.v1.DisableUserResponse.user:type_name -> streamspace.v1.User
-	11, // 4: streamspace.v1.EnableUserResponse.user:type_name -> streamspace.v1.User
-	10, // 5: streamspace.v1.SetUserRoleRequest.role:type_name -> streamspace.v1.Role
-	11, // 6: streamspace.v1.SetUserRoleResponse.user:type_name -> streamspace.v1.User
-	0,  // 7: streamspace.v1.UserService.CreateUser:input_type -> streamspace.v1.CreateUserRequest
-	2,  // 8: streamspace.v1.UserService.ListUsers:input_type -> streamspace.v1.ListUsersRequest
-	4,  // 9: streamspace.v1.UserService.DisableUser:input_type -> streamspace.v1.DisableUserRequest
-	6,  // 10: streamspace.v1.UserService.EnableUser:input_type -> streamspace.v1.EnableUserRequest
-	8,  // 11: streamspace.v1.UserService.SetUserRole:input_type -> streamspace.v1.SetUserRoleRequest
-	1,  // 12: streamspace.v1.UserService.CreateUser:output_type -> streamspace.v1.CreateUserResponse
-	3,  // 13: streamspace.v1.UserService.ListUsers:output_type -> streamspace.v1.ListUsersResponse
-	5,  // 14: streamspace.v1.UserService.DisableUser:output_type -> streamspace.v1.DisableUserResponse
-	7,  // 15: streamspace.v1.UserService.EnableUser:output_type -> streamspace.v1.EnableUserResponse
-	9,  // 16: streamspace.v1.UserService.SetUserRole:output_type -> streamspace.v1.SetUserRoleResponse
-	12, // [12:17] is the sub-list for method output_type
-	7,  // [7:12] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	12, // 0: streamspace.v1.CreateUserRequest.role:type_name -> streamspace.v1.Role
+	13, // 1: streamspace.v1.CreateUserResponse.user:type_name -> streamspace.v1.User
+	13, // 2: streamspace.v1.ListUsersResponse.users:type_name -> streamspace.v1.User
+	13, // 3: streamspace.v1.DisableUserResponse.user:type_name -> streamspace.v1.User
+	13, // 4: streamspace.v1.EnableUserResponse.user:type_name -> streamspace.v1.User
+	12, // 5: streamspace.v1.SetUserRoleRequest.role:type_name -> streamspace.v1.Role
+	13, // 6: streamspace.v1.SetUserRoleResponse.user:type_name -> streamspace.v1.User
+	13, // 7: streamspace.v1.ResetUserPasswordResponse.user:type_name -> streamspace.v1.User
+	0,  // 8: streamspace.v1.UserService.CreateUser:input_type -> streamspace.v1.CreateUserRequest
+	2,  // 9: streamspace.v1.UserService.ListUsers:input_type -> streamspace.v1.ListUsersRequest
+	4,  // 10: streamspace.v1.UserService.DisableUser:input_type -> streamspace.v1.DisableUserRequest
+	6,  // 11: streamspace.v1.UserService.EnableUser:input_type -> streamspace.v1.EnableUserRequest
+	8,  // 12: streamspace.v1.UserService.SetUserRole:input_type -> streamspace.v1.SetUserRoleRequest
+	10, // 13: streamspace.v1.UserService.ResetUserPassword:input_type -> streamspace.v1.ResetUserPasswordRequest
+	1,  // 14: streamspace.v1.UserService.CreateUser:output_type -> streamspace.v1.CreateUserResponse
+	3,  // 15: streamspace.v1.UserService.ListUsers:output_type -> streamspace.v1.ListUsersResponse
+	5,  // 16: streamspace.v1.UserService.DisableUser:output_type -> streamspace.v1.DisableUserResponse
+	7,  // 17: streamspace.v1.UserService.EnableUser:output_type -> streamspace.v1.EnableUserResponse
+	9,  // 18: streamspace.v1.UserService.SetUserRole:output_type -> streamspace.v1.SetUserRoleResponse
+	11, // 19: streamspace.v1.UserService.ResetUserPassword:output_type -> streamspace.v1.ResetUserPasswordResponse
+	14, // [14:20] is the sub-list for method output_type
+	8,  // [8:14] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_streamspace_v1_user_service_proto_init() }
@@ -615,7 +722,7 @@ func file_streamspace_v1_user_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_streamspace_v1_user_service_proto_rawDesc), len(file_streamspace_v1_user_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from streamspace.v1 import types_pb2 as streamspace_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!streamspace/v1/auth_service.proto\x12\x0estreamspace.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1astreamspace/v1/types.proto\"\xa9\x01\n\tTokenPair\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x36\n\x12\x61\x63\x63\x65ss_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12\x37\n\x13refresh_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"^\n\rLoginResponse\x12)\n\x06tokens\x18\x01 \x01(\x0b\x32\x19.streamspace.v1.TokenPair\x12\"\n\x04user\x18\x02 \x01(\x0b\x32\x14.streamspace.v1.User\"\'\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"<\n\x0fRefreshResponse\x12)\n\x06tokens\x18\x01 \x01(\x0b\x32\x19.streamspace.v1.TokenPair\"&\n\rLogoutRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"\x10\n\x0eLogoutResponse\"\x0f\n\rWhoAmIRequest\"4\n\x0eWhoAmIResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.streamspace.v1.User\"K\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"O\n\x14\x43reateApiKeyResponse\x12\'\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x16.streamspace.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\x14\n\x12ListApiKeysRequest\"?\n\x13ListApiKeysResponse\x12(\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x16.streamspace.v1.ApiKey\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x16\n\x14RevokeApiKeyResponse2\xbf\x04\n\x0b\x41uthService\x12\x44\n\x05Login\x12\x1c.streamspace.v1.LoginRequest\x1a\x1d.streamspace.v1.LoginResponse\x12J\n\x07Refresh\x12\x1e.streamspace.v1.RefreshRequest\x1a\x1f.streamspace.v1.RefreshResponse\x12G\n\x06Logout\x12\x1d.streamspace.v1.LogoutRequest\x1a\x1e.streamspace.v1.LogoutResponse\x12G\n\x06WhoAmI\x12\x1d.streamspace.v1.WhoAmIRequest\x1a\x1e.streamspace.v1.WhoAmIResponse\x12Y\n\x0c\x43reateApiKey\x12#.streamspace.v1.CreateApiKeyRequest\x1a$.streamspace.v1.CreateApiKeyResponse\x12V\n\x0bListApiKeys\x12\".streamspace.v1.ListApiKeysRequest\x1a#.streamspace.v1.ListApiKeysResponse\x12Y\n\x0cRevokeApiKey\x12#.streamspace.v1.RevokeApiKeyRequest\x1a$.streamspace.v1.RevokeApiKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!streamspace/v1/auth_service.proto\x12\x0estreamspace.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1astreamspace/v1/types.proto\"\xa9\x01\n\tTokenPair\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x36\n\x12\x61\x63\x63\x65ss_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12\x37\n\x13refresh_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"^\n\rLoginResponse\x12)\n\x06tokens\x18\x01 \x01(\x0b\x32\x19.streamspace.v1.TokenPair\x12\"\n\x04user\x18\x02 \x01(\x0b\x32\x14.streamspace.v1.User\"\'\n\x0eRefreshRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"<\n\x0fRefreshResponse\x12)\n\x06tokens\x18\x01 \x01(\x0b\x32\x19.streamspace.v1.TokenPair\"&\n\rLogoutRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"\x10\n\x0eLogoutResponse\"\x0f\n\rWhoAmIRequest\"4\n\x0eWhoAmIResponse\x12\"\n\x04user\x18\x01 \x01(\x0b\x32\x14.streamspace.v1.User\"K\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"O\n\x14\x43reateApiKeyResponse\x12\'\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x16.streamspace.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"%\n\x12ListApiKeysRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"?\n\x13ListApiKeysResponse\x12(\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x16.streamspace.v1.ApiKey\"!\n\x13RevokeApiKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x16\n\x14RevokeApiKeyResponse2\xbf\x04\n\x0b\x41uthService\x12\x44\n\x05Login\x12\x1c.streamspace.v1.LoginRequest\x1a\x1d.streamspace.v1.LoginResponse\x12J\n\x07Refresh\x12\x1e.streamspace.v1.RefreshRequest\x1a\x1f.streamspace.v1.RefreshResponse\x12G\n\x06Logout\x12\x1d.streamspace.v1.LogoutRequest\x1a\x1e.streamspace.v1.LogoutResponse\x12G\n\x06WhoAmI\x12\x1d.streamspace.v1.WhoAmIRequest\x1a\x1e.streamspace.v1.WhoAmIResponse\x12Y\n\x0c\x43reateApiKey\x12#.streamspace.v1.CreateApiKeyRequest\x1a$.streamspace.v1.CreateApiKeyResponse\x12V\n\x0bListApiKeys\x12\".streamspace.v1.ListApiKeysRequest\x1a#.streamspace.v1.ListApiKeysResponse\x12Y\n\x0cRevokeApiKey\x12#.streamspace.v1.RevokeApiKeyRequest\x1a$.streamspace.v1.RevokeApiKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,13 +57,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEAPIKEYRESPONSE']._serialized_start=775
   _globals['_CREATEAPIKEYRESPONSE']._serialized_end=854
   _globals['_LISTAPIKEYSREQUEST']._serialized_start=856
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=876
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=878
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=941
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=943
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=976
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=978
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1000
-  _globals['_AUTHSERVICE']._serialized_start=1003
-  _globals['_AUTHSERVICE']._serialized_end=1578
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=893
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=895
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=958
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=960
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=993
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=995
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1017
+  _globals['_AUTHSERVICE']._serialized_start=1020
+  _globals['_AUTHSERVICE']._serialized_end=1595
 # @@protoc_insertion_point(module_scope)

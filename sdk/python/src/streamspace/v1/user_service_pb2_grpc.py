@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class UserServiceStub:
-    """UserService is for admins: create, list, disable users and set their roles.
+    """UserService is for admins: create, list, disable users, set their roles and reset their
+    passwords. Operators may list users (to tell whose sessions they look at).
     """
 
     def __init__(self, channel):
@@ -60,10 +61,16 @@ class UserServiceStub:
                 request_serializer=streamspace_dot_v1_dot_user__service__pb2.SetUserRoleRequest.SerializeToString,
                 response_deserializer=streamspace_dot_v1_dot_user__service__pb2.SetUserRoleResponse.FromString,
                 _registered_method=True)
+        self.ResetUserPassword = channel.unary_unary(
+                '/streamspace.v1.UserService/ResetUserPassword',
+                request_serializer=streamspace_dot_v1_dot_user__service__pb2.ResetUserPasswordRequest.SerializeToString,
+                response_deserializer=streamspace_dot_v1_dot_user__service__pb2.ResetUserPasswordResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
-    """UserService is for admins: create, list, disable users and set their roles.
+    """UserService is for admins: create, list, disable users, set their roles and reset their
+    passwords. Operators may list users (to tell whose sessions they look at).
     """
 
     def CreateUser(self, request, context):
@@ -96,6 +103,13 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResetUserPassword(self, request, context):
+        """Sets a new password, lifts a sign-in pause and signs the user out everywhere.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -124,6 +138,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     request_deserializer=streamspace_dot_v1_dot_user__service__pb2.SetUserRoleRequest.FromString,
                     response_serializer=streamspace_dot_v1_dot_user__service__pb2.SetUserRoleResponse.SerializeToString,
             ),
+            'ResetUserPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetUserPassword,
+                    request_deserializer=streamspace_dot_v1_dot_user__service__pb2.ResetUserPasswordRequest.FromString,
+                    response_serializer=streamspace_dot_v1_dot_user__service__pb2.ResetUserPasswordResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'streamspace.v1.UserService', rpc_method_handlers)
@@ -133,7 +152,8 @@ def add_UserServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class UserService:
-    """UserService is for admins: create, list, disable users and set their roles.
+    """UserService is for admins: create, list, disable users, set their roles and reset their
+    passwords. Operators may list users (to tell whose sessions they look at).
     """
 
     @staticmethod
@@ -261,6 +281,33 @@ class UserService:
             '/streamspace.v1.UserService/SetUserRole',
             streamspace_dot_v1_dot_user__service__pb2.SetUserRoleRequest.SerializeToString,
             streamspace_dot_v1_dot_user__service__pb2.SetUserRoleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetUserPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/streamspace.v1.UserService/ResetUserPassword',
+            streamspace_dot_v1_dot_user__service__pb2.ResetUserPasswordRequest.SerializeToString,
+            streamspace_dot_v1_dot_user__service__pb2.ResetUserPasswordResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,9 @@ const (
 	UserServiceEnableUserProcedure = "/streamspace.v1.UserService/EnableUser"
 	// UserServiceSetUserRoleProcedure is the fully-qualified name of the UserService's SetUserRole RPC.
 	UserServiceSetUserRoleProcedure = "/streamspace.v1.UserService/SetUserRole"
+	// UserServiceResetUserPasswordProcedure is the fully-qualified name of the UserService's
+	// ResetUserPassword RPC.
+	UserServiceResetUserPasswordProcedure = "/streamspace.v1.UserService/ResetUserPassword"
 )
 
 // UserServiceClient is a client for the streamspace.v1.UserService service.
@@ -52,6 +55,8 @@ type UserServiceClient interface {
 	DisableUser(context.Context, *connect.Request[v1.DisableUserRequest]) (*connect.Response[v1.DisableUserResponse], error)
 	EnableUser(context.Context, *connect.Request[v1.EnableUserRequest]) (*connect.Response[v1.EnableUserResponse], error)
 	SetUserRole(context.Context, *connect.Request[v1.SetUserRoleRequest]) (*connect.Response[v1.SetUserRoleResponse], error)
+	// Sets a new password, lifts a sign-in pause and signs the user out everywhere.
+	ResetUserPassword(context.Context, *connect.Request[v1.ResetUserPasswordRequest]) (*connect.Response[v1.ResetUserPasswordResponse], error)
 }
 
 // NewUserServiceClient constructs a client for the streamspace.v1.UserService service. By default,
@@ -95,16 +100,23 @@ func NewUserServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(userServiceMethods.ByName("SetUserRole")),
 			connect.WithClientOptions(opts...),
 		),
+		resetUserPassword: connect.NewClient[v1.ResetUserPasswordRequest, v1.ResetUserPasswordResponse](
+			httpClient,
+			baseURL+UserServiceResetUserPasswordProcedure,
+			connect.WithSchema(userServiceMethods.ByName("ResetUserPassword")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // userServiceClient implements UserServiceClient.
 type userServiceClient struct {
-	createUser  *connect.Client[v1.CreateUserRequest, v1.CreateUserResponse]
-	listUsers   *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
-	disableUser *connect.Client[v1.DisableUserRequest, v1.DisableUserResponse]
-	enableUser  *connect.Client[v1.EnableUserRequest, v1.EnableUserResponse]
-	setUserRole *connect.Client[v1.SetUserRoleRequest, v1.SetUserRoleResponse]
+	createUser        *connect.Client[v1.CreateUserRequest, v1.CreateUserResponse]
+	listUsers         *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
+	disableUser       *connect.Client[v1.DisableUserRequest, v1.DisableUserResponse]
+	enableUser        *connect.Client[v1.EnableUserRequest, v1.EnableUserResponse]
+	setUserRole       *connect.Client[v1.SetUserRoleRequest, v1.SetUserRoleResponse]
+	resetUserPassword *connect.Client[v1.ResetUserPasswordRequest, v1.ResetUserPasswordResponse]
 }
 
 // CreateUser calls streamspace.v1.UserService.CreateUser.
@@ -132,6 +144,11 @@ func (c *userServiceClient) SetUserRole(ctx context.Context, req *connect.Reques
 	return c.setUserRole.CallUnary(ctx, req)
 }
 
+// ResetUserPassword calls streamspace.v1.UserService.ResetUserPassword.
+func (c *userServiceClient) ResetUserPassword(ctx context.Context, req *connect.Request[v1.ResetUserPasswordRequest]) (*connect.Response[v1.ResetUserPasswordResponse], error) {
+	return c.resetUserPassword.CallUnary(ctx, req)
+}
+
 // UserServiceHandler is an implementation of the streamspace.v1.UserService service.
 type UserServiceHandler interface {
 	CreateUser(context.Context, *connect.Request[v1.CreateUserRequest]) (*connect.Response[v1.CreateUserResponse], error)
@@ -139,6 +156,8 @@ type UserServiceHandler interface {
 	DisableUser(context.Context, *connect.Request[v1.DisableUserRequest]) (*connect.Response[v1.DisableUserResponse], error)
 	EnableUser(context.Context, *connect.Request[v1.EnableUserRequest]) (*connect.Response[v1.EnableUserResponse], error)
 	SetUserRole(context.Context, *connect.Request[v1.SetUserRoleRequest]) (*connect.Response[v1.SetUserRoleResponse], error)
+	// Sets a new password, lifts a sign-in pause and signs the user out everywhere.
+	ResetUserPassword(context.Context, *connect.Request[v1.ResetUserPasswordRequest]) (*connect.Response[v1.ResetUserPasswordResponse], error)
 }
 
 // NewUserServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -178,6 +197,12 @@ func NewUserServiceHandler(svc UserServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(userServiceMethods.ByName("SetUserRole")),
 		connect.WithHandlerOptions(opts...),
 	)
+	userServiceResetUserPasswordHandler := connect.NewUnaryHandler(
+		UserServiceResetUserPasswordProcedure,
+		svc.ResetUserPassword,
+		connect.WithSchema(userServiceMethods.ByName("ResetUserPassword")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/streamspace.v1.UserService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case UserServiceCreateUserProcedure:
@@ -190,6 +215,8 @@ func NewUserServiceHandler(svc UserServiceHandler, opts ...connect.HandlerOption
 			userServiceEnableUserHandler.ServeHTTP(w, r)
 		case UserServiceSetUserRoleProcedure:
 			userServiceSetUserRoleHandler.ServeHTTP(w, r)
+		case UserServiceResetUserPasswordProcedure:
+			userServiceResetUserPasswordHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -217,4 +244,8 @@ func (UnimplementedUserServiceHandler) EnableUser(context.Context, *connect.Requ
 
 func (UnimplementedUserServiceHandler) SetUserRole(context.Context, *connect.Request[v1.SetUserRoleRequest]) (*connect.Response[v1.SetUserRoleResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("streamspace.v1.UserService.SetUserRole is not implemented"))
+}
+
+func (UnimplementedUserServiceHandler) ResetUserPassword(context.Context, *connect.Request[v1.ResetUserPasswordRequest]) (*connect.Response[v1.ResetUserPasswordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("streamspace.v1.UserService.ResetUserPassword is not implemented"))
 }
