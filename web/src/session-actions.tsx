@@ -9,7 +9,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { useState } from "react";
 import { navigate } from "./router.ts";
-import { newer, putInList } from "./session-cache.ts";
+import { type ListFilter, matchesFilter, newer, putInList } from "./session-cache.ts";
 import { errorMessage, useTRPC } from "./trpc.ts";
 
 export type SessionView = inferRouterOutputs<AppRouter>["sessions"]["get"];
@@ -29,10 +29,17 @@ export function usePutSession() {
   const trpc = useTRPC();
   const qc = useQueryClient();
   return (s: SessionView, deleted = false) => {
-    qc.setQueriesData<{ sessions: SessionView[]; nextPageToken: string }>(
-      { queryKey: trpc.sessions.list.queryKey() },
-      (old) => old && { ...old, sessions: putInList(old.sessions, s, deleted) },
-    );
+    type Page = { sessions: SessionView[]; nextPageToken: string };
+    for (const [key, old] of qc.getQueriesData<Page>({ queryKey: trpc.sessions.list.queryKey() })) {
+      if (!old) continue;
+      // A list only keeps what its filter asks for: a stopped session leaves the active list.
+      const filter = (key[1] as { input?: ListFilter & { pageToken?: string } } | undefined)
+        ?.input;
+      const gone = deleted || !matchesFilter(filter, s);
+      // A new session belongs on the first page (newest first), not on whichever page is open.
+      if (!gone && filter?.pageToken && !old.sessions.some((x) => x.id === s.id)) continue;
+      qc.setQueryData<Page>(key, { ...old, sessions: putInList(old.sessions, s, gone) });
+    }
     if (!deleted)
       qc.setQueryData<SessionView>(trpc.sessions.get.queryKey({ id: s.id }), (old) =>
         newer(old, s),

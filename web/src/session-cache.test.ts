@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { newer, putInList } from "./session-cache.ts";
+import { matchesFilter, newer, putInList } from "./session-cache.ts";
 
 const snap = (id: string, version: number, state: string) => ({ id, version, state });
 
@@ -31,5 +31,17 @@ describe("session cache ordering", () => {
       putInList(list, snap("a", 9, "stopped"), true).map((x) => x.id),
       ["b"],
     );
+  });
+});
+
+describe("list filters", () => {
+  const s = { state: "stopped", agentId: "a1", ownerId: "u1", templateId: "t1" };
+  it("keeps a session only in the lists whose filter it matches", () => {
+    assert.equal(matchesFilter(undefined, s), true);
+    assert.equal(matchesFilter({ states: ["running", "starting"] }, s), false);
+    assert.equal(matchesFilter({ states: ["stopped", "failed"] }, s), true);
+    assert.equal(matchesFilter({ agentId: "a2" }, s), false);
+    assert.equal(matchesFilter({ ownerId: "u1", agentId: "" }, s), true);
+    assert.equal(matchesFilter({ templateId: "t9" }, s), false);
   });
 });

@@ -23,3 +23,30 @@ export function putInList<T extends Versioned>(list: T[], s: T, deleted: boolean
   const winner = newer(existing, s);
   return winner === existing ? list : list.map((x) => (x.id === s.id ? s : x));
 }
+
+/** The filters of a `sessions.list` query, as its cache key carries them. */
+export interface ListFilter {
+  states?: string[];
+  agentId?: string;
+  ownerId?: string;
+  templateId?: string;
+}
+
+/**
+ * Whether a session belongs in a list read with these filters. A snapshot from the watch feed
+ * goes into every cached list; one whose state left a list's filter (a session that stopped,
+ * seen by the "active" list) must leave that list instead of lingering with the wrong badge.
+ * `mine` needs no check: a user's feed carries only their own sessions, and staff lists with
+ * `mine` are filtered by ownerId the same way.
+ */
+export function matchesFilter(
+  filter: ListFilter | undefined,
+  s: { state: string; agentId: string; ownerId: string; templateId: string },
+): boolean {
+  if (!filter) return true;
+  if (filter.states?.length && !filter.states.includes(s.state)) return false;
+  if (filter.agentId && filter.agentId !== s.agentId) return false;
+  if (filter.ownerId && filter.ownerId !== s.ownerId) return false;
+  if (filter.templateId && filter.templateId !== s.templateId) return false;
+  return true;
+}

@@ -92,6 +92,25 @@ describe("API keys on real Postgres", () => {
     await rejects(auth.authenticate(`Bearer ${secret}`), "unauthenticated");
   });
 
+  it("an admin lists anyone's keys; others only their own", async () => {
+    const { auth } = createPod(store);
+    const alice = await signIn(auth, "alice");
+    const bob = await signIn(auth, "bob");
+    const root = await signIn(auth, "root");
+    const aliceId = alice.kind === "user" ? alice.userId : "";
+    const { key } = await auth.apiKeys.create(alice, { name: "ci", ttl: 0 });
+    const seen = await auth.apiKeys.list(root, { userId: aliceId });
+    assert.ok(seen.some((k) => k.id === key.id && k.userId === aliceId));
+    assert.ok(!(await auth.apiKeys.list(root)).some((k) => k.id === key.id), "own by default");
+    await rejects(
+      auth.apiKeys.list(bob, { userId: aliceId }),
+      "permission_denied",
+      /Only admins can list another user's API keys/,
+    );
+    assert.ok((await auth.apiKeys.list(alice, { userId: aliceId })).some((k) => k.id === key.id));
+    await rejects(auth.apiKeys.list(root, { userId: "nope" }), "invalid_argument", /^user_id:/);
+  });
+
   it("a key expires after its ttl", async () => {
     const clock = manualClock();
     const { auth } = createPod(store, { now: clock.now });

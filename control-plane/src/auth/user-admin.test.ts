@@ -121,8 +121,15 @@ describe("UserAdmin on real Postgres", () => {
   it("refuses non-admins and bad input with the field", async () => {
     const { users } = createPod(store);
     const op = as(await seedUser(store, "oper", "operator"), "operator");
+    // Operators read the list (sessions name their owners) but change nothing.
+    assert.ok((await users.listUsers(op, { pageSize: 0, pageToken: "" })).users.length > 0);
     await rejects(
-      users.listUsers(op, { pageSize: 0, pageToken: "" }),
+      users.listUsers(as(rootId, "user"), { pageSize: 0, pageToken: "" }),
+      "permission_denied",
+      /Only operators and admins/,
+    );
+    await rejects(
+      users.resetPassword(op, { id: rootId, password: "long enough pw" }),
       "permission_denied",
       /Only admins/,
     );
@@ -170,6 +177,42 @@ describe("UserAdmin on real Postgres", () => {
       users.listUsers(root, { pageSize: 1, pageToken: "garbage" }),
       "invalid_argument",
       /page_token/,
+    );
+  });
+
+  it("reset password: the new one works, the old one and every sign-in end, a pause lifts", async () => {
+    const { users, auth } = createPod(store);
+    const root = as(rootId, "admin");
+    const id = await seedUser(store, "forgetful", "user", PW);
+    const before = await auth.login({ username: "forgetful", password: PW });
+    await store.users.update(id, { failedLogins: 9, lockedUntil: new Date(Date.now() + 3600_000) });
+    const u = await users.resetPassword(root, { id, password: "brand new secret" });
+    assert.equal(u.id, id);
+    await rejects(auth.login({ username: "forgetful", password: PW }), "unauthenticated");
+    const after = await auth.login({ username: "forgetful", password: "brand new secret" });
+    assert.equal(after.user.id, id);
+    await rejects(auth.refresh({ refreshToken: before.tokens.refreshToken }), "unauthenticated");
+    await rejects(
+      auth.authenticate(`Bearer ${before.tokens.accessToken}`),
+      "unauthenticated",
+      /revoked/,
+    );
+    await rejects(
+      users.resetPassword(root, { id, password: "short" }),
+      "invalid_argument",
+      /^password: must be at least 8 characters\.$/,
+    );
+    await rejects(
+      users.resetPassword(root, { id: "not-a-uuid", password: "long enough pw" }),
+      "invalid_argument",
+      /^id: must be a UUID/,
+    );
+    await rejects(
+      users.resetPassword(root, {
+        id: "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+        password: "long enough pw",
+      }),
+      "not_found",
     );
   });
 
