@@ -12,12 +12,16 @@ import {
   useSyncExternalStore,
 } from "react";
 import { authStore, type User } from "./auth.ts";
+import { StaffOnly } from "./components/ui.tsx";
 import { AgentsPage } from "./pages/agents-page.tsx";
+import { ApiKeysPage } from "./pages/api-keys-page.tsx";
 import { AuditPage } from "./pages/audit-page.tsx";
+import { ConsoleSessionsPage } from "./pages/console-sessions-page.tsx";
 import { LaunchPage } from "./pages/launch-page.tsx";
 import { LoginPage } from "./pages/login-page.tsx";
 import { SessionsPage } from "./pages/sessions-page.tsx";
 import { TemplatesPage } from "./pages/templates-page.tsx";
+import { UsersPage } from "./pages/users-page.tsx";
 import { ViewerPage } from "./pages/viewer-page.tsx";
 import { hrefOf, type Route, useRoute } from "./router.ts";
 import { createClient, isUnauthorized, TRPCProvider } from "./trpc.ts";
@@ -104,6 +108,9 @@ function Shell() {
     { route: { page: "templates" }, label: "Templates", show: isOperator },
     { route: { page: "agents" }, label: "Agents", show: isOperator },
     { route: { page: "audit" }, label: "Audit", show: user.role === "admin" },
+    { route: { page: "console" }, label: "All sessions", show: isOperator },
+    { route: { page: "users" }, label: "Users", show: isOperator },
+    { route: { page: "api-keys" }, label: "API keys", show: true },
   ];
   const active = route.page === "viewer" ? "sessions" : route.page;
   return (
@@ -143,9 +150,14 @@ function Shell() {
         {route.page === "sessions" && <SessionsPage />}
         {route.page === "launch" && <LaunchPage />}
         {route.page === "viewer" && <ViewerPage sessionId={route.sessionId} />}
-        {route.page === "agents" && <AgentsPage />}
+        {route.page === "agents" && (isOperator ? <AgentsPage /> : <StaffOnly needs="operator" />)}
         {route.page === "templates" && <TemplatesPage />}
-        {route.page === "audit" && <AuditPage />}
+        {route.page === "audit" &&
+          (user.role === "admin" ? <AuditPage /> : <StaffOnly needs="admin" />)}
+        {route.page === "console" &&
+          (isOperator ? <ConsoleSessionsPage /> : <StaffOnly needs="operator" />)}
+        {route.page === "users" && <UsersPage />}
+        {route.page === "api-keys" && <ApiKeysPage />}
       </main>
     </div>
   );

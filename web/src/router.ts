@@ -10,11 +10,16 @@ export type Route =
   | { page: "viewer"; sessionId: string }
   | { page: "agents" }
   | { page: "templates" }
-  | { page: "audit" };
+  | { page: "audit" }
+  | { page: "console" }
+  | { page: "users" }
+  | { page: "api-keys" };
 
 /** Parses a location hash; anything unknown lands on the sessions page. */
 export function parseRoute(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  // A query after the path (`#/console?size=100`) is the page's own business.
+  const path = hash.replace(/^#\/?/, "").split("?")[0] ?? "";
+  const parts = path.split("/").filter(Boolean);
   switch (parts[0]) {
     case "launch":
       return { page: "launch" };
@@ -28,6 +33,12 @@ export function parseRoute(hash: string): Route {
       return { page: "templates" };
     case "audit":
       return { page: "audit" };
+    case "console":
+      return { page: "console" };
+    case "users":
+      return { page: "users" };
+    case "api-keys":
+      return { page: "api-keys" };
     default:
       return { page: "sessions" };
   }

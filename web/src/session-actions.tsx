@@ -33,8 +33,7 @@ export function usePutSession() {
     for (const [key, old] of qc.getQueriesData<Page>({ queryKey: trpc.sessions.list.queryKey() })) {
       if (!old) continue;
       // A list only keeps what its filter asks for: a stopped session leaves the active list.
-      const filter = (key[1] as { input?: ListFilter & { pageToken?: string } } | undefined)
-        ?.input;
+      const filter = (key[1] as { input?: ListFilter & { pageToken?: string } } | undefined)?.input;
       const gone = deleted || !matchesFilter(filter, s);
       // A new session belongs on the first page (newest first), not on whichever page is open.
       if (!gone && filter?.pageToken && !old.sessions.some((x) => x.id === s.id)) continue;

@@ -67,6 +67,13 @@ export function isUnauthorized(err: unknown): boolean {
   return isTRPCClientError(err) && err.data?.code === "UNAUTHORIZED";
 }
 
+/** The wait the server asked for when it refused a call for the request budget, else undefined. */
+export function retryAfterOf(err: unknown): number | undefined {
+  if (!isTRPCClientError(err) || err.data?.code !== "TOO_MANY_REQUESTS") return undefined;
+  const ms = (err.data as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof ms === "number" ? ms : 1_000;
+}
+
 // tRPC reports input-validation failures as the JSON list of zod issues; show the first one.
 function zodIssues(message: string): string | null {
   if (!message.startsWith("[")) return null;

@@ -574,8 +574,17 @@ describe("authorization matrix", () => {
       got.push(`${who}=${r}`);
     }
     // Keys are credentials: operators manage their own only.
-    const want = ["Unauthenticated", "PermissionDenied", "PermissionDenied", "PermissionDenied", "OK"];
-    assert.deepEqual(got, WHO.map((w, i) => `${w}=${want[i]}`));
+    const want = [
+      "Unauthenticated",
+      "PermissionDenied",
+      "PermissionDenied",
+      "PermissionDenied",
+      "OK",
+    ];
+    assert.deepEqual(
+      got,
+      WHO.map((w, i) => `${w}=${want[i]}`),
+    );
   });
 
   it("anonymous calls hear how to sign in; bad tokens hear why they were refused", async () => {

@@ -89,7 +89,8 @@ export function createSessionReports(deps: SessionReportsDeps) {
     const observedExit = (to === "stopped" || to === "failed") && !isTerminal(s.state);
     if (!canTransition(s.state, to) && !observedExit) return unappliable(s.state, to);
     const u: Session = await transition(tx, s, to, {
-      reason: r.reason || `reported ${to} by agent`,
+      // A reason a person reads under the badge, so a sentence, not a log fragment.
+      reason: r.reason || `The agent reported the desktop ${to}.`,
       actor,
       vncEndpoint: r.vncEndpoint || undefined,
       force: observedExit,

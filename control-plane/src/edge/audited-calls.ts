@@ -107,12 +107,14 @@ export const AUDITED_CALLS: Readonly<Record<string, AuditedCall>> = {
   "streamspace.v1.TemplateService/CreateTemplate": {
     action: "template.create",
     targetKind: "template",
-    target: (i, o) => nested("template", "name")(o) || str(o?.name) || nested("template", "name")(i),
+    target: (i, o) =>
+      nested("template", "name")(o) || str(o?.name) || nested("template", "name")(i),
   },
   "streamspace.v1.TemplateService/UpdateTemplate": {
     action: "template.update",
     targetKind: "template",
-    target: (i, o) => nested("template", "name")(o) || str(o?.name) || nested("template", "name")(i),
+    target: (i, o) =>
+      nested("template", "name")(o) || str(o?.name) || nested("template", "name")(i),
   },
   "streamspace.v1.TemplateService/DeleteTemplate": byId("template.delete", "template"),
   "streamspace.v1.AgentService/ApproveAgent": byId("agent.approve", "agent"),

@@ -61,12 +61,10 @@ export const apiKeysRouter = router({
       apiKeys: (await ctx.deps.auth.apiKeys.list(ctx.principal, input)).map(apiKeyView),
     })),
   /** The secret is in this answer only; it is never stored or shown again. */
-  create: authedProcedure
-    .input(domainInput(createApiKeyInput))
-    .mutation(async ({ ctx, input }) => {
-      const { key, secret } = await ctx.deps.auth.apiKeys.create(ctx.principal, input);
-      return { apiKey: apiKeyView(key), secret };
-    }),
+  create: authedProcedure.input(domainInput(createApiKeyInput)).mutation(async ({ ctx, input }) => {
+    const { key, secret } = await ctx.deps.auth.apiKeys.create(ctx.principal, input);
+    return { apiKey: apiKeyView(key), secret };
+  }),
   revoke: authedProcedure.input(domainInput(idInput)).mutation(async ({ ctx, input }) => {
     await ctx.deps.auth.apiKeys.revoke(ctx.principal, input);
     return { ok: true as const };

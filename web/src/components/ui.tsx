@@ -100,3 +100,38 @@ export function formatResources(cpuMillis: number, memoryBytes: number): string 
   const mem = memoryBytes ? `${Math.round(memoryBytes / 2 ** 20)} MiB` : "";
   return [cpu, mem].filter(Boolean).join(" · ") || "default size";
 }
+
+/**
+ * A reason as a sentence: reasons come from agents, drivers and the control plane as short
+ * clauses ("reported stopped by agent"), and the page shows them after other sentences.
+ */
+export function sentence(text: string): string {
+  const t = text.trim();
+  if (!t) return "";
+  const first = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?…]$/.test(first) ? first : `${first}.`;
+}
+
+/**
+ * Why a session is in its state. Most reasons are routine ("stop requested") and read as
+ * plain muted text; only a failed session's reason is a problem and gets the alarm colour.
+ */
+export function Reason({ state, reason }: { state: string; reason: string }) {
+  if (!reason) return null;
+  const problem = state === "failed";
+  return (
+    <p className={`reason small ${problem ? "reason-problem" : ""}`} data-problem={problem}>
+      {sentence(reason)}
+    </p>
+  );
+}
+
+/** The page a signed-in person without the role sees instead of a staff page. */
+export function StaffOnly({ needs }: { needs: "operator" | "admin" }) {
+  return (
+    <div className="alert alert-error" role="alert">
+      This page is for {needs === "admin" ? "admins" : "operators and admins"}. Ask an admin if you
+      need access.
+    </div>
+  );
+}

@@ -5,7 +5,7 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
-import { ErrorBox, Loading, StateBadge } from "../components/ui.tsx";
+import { ErrorBox, Loading, StateBadge, sentence } from "../components/ui.tsx";
 import { SessionActions, type SessionView, usePutSession } from "../session-actions.tsx";
 import { newer } from "../session-cache.ts";
 import { useTRPC } from "../trpc.ts";
@@ -72,8 +72,8 @@ export function ViewerPage({ sessionId }: { sessionId: string }) {
           )}
           {(s.state === "stopped" || s.state === "failed") && (
             <p>
-              This desktop is {s.state}.{s.stateReason ? ` ${s.stateReason}` : ""} Launch a new one
-              from the <a href="#/launch">templates</a>.
+              This desktop is {s.state}.{s.stateReason ? ` ${sentence(s.stateReason)}` : ""} Launch
+              a new one from the <a href="#/launch">templates</a>.
             </p>
           )}
         </div>
