@@ -54,6 +54,11 @@ export interface LocalSystemOptions {
    * scripts/bundle.ts) with plain node instead of through tsx.
    */
   bundled?: Array<"control-plane" | "dataplane" | "agents">;
+  /**
+   * Approve agents that enrol with the bootstrap token at once (default). Off, the local agent
+   * waits as pending until an admin approves it (the console's browser test does so).
+   */
+  autoApprove?: boolean;
 }
 
 /** Three free loopback ports, so tests can start several systems beside a running `npm start`. */
@@ -213,7 +218,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
         ADMIN_PASSWORD: password,
         JWT_SECRET: jwtSecret,
         AGENT_BOOTSTRAP_TOKEN: bootstrapToken,
-        AGENT_AUTO_APPROVE: "true",
+        AGENT_AUTO_APPROVE: opts.autoApprove === false ? "false" : "true",
         RELAY_URLS: `relay-0=${relayUrl}`,
         VNC_RELAY_PROXY: relayUrl,
       },
