@@ -263,10 +263,10 @@ test("console: every page and action as admin, user and operator; roles hold in 
         const uma = a.locator("tr[data-user='uma']");
         await uma.getByRole("button", { name: "Reset password" }).click();
         await a.getByLabel("New password for uma").fill("short");
-        await uma.getByRole("button", { name: "Set password" }).click();
+        await uma.getByRole("button", { name: "Set password", exact: true }).click();
         await uma.getByText("password: must be at least 8 characters.").waitFor();
         await a.getByLabel("New password for uma").fill("uma-password-2");
-        await uma.getByRole("button", { name: "Set password" }).click();
+        await uma.getByRole("button", { name: "Set password", exact: true }).click();
         await a.getByText("uma has a new password and was signed out everywhere.").waitFor();
         await shot(a, "1-users");
       },
