@@ -8,12 +8,18 @@
  *
  * Compared in the same run: "My sessions" (paged: 24 live cards + 12 finished) and the
  * console's all-sessions table at 50 rows a page (the default) against 500 (the largest page
- * the API gives, the nearest to "render everything at once").
+ * the API gives, the nearest to "render everything at once"). With `--baseline-dist DIR` (a
+ * `vite build` of an earlier web/), a second pod on the same database serves that build and its
+ * "My sessions" is measured beside the current one, e.g. the build before paging:
+ *
+ *   git archive <commit> web | tar -x -C .tmp/old && cp tsconfig.base.json .tmp/old/ &&
+ *   (cd .tmp/old/web && npx vite build) &&
+ *   npm run bench -- web/sessions-list --baseline-dist .tmp/old/web/dist
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import pg from "pg";
 import type { Page } from "playwright-core";
 import { ensureChromium, launchChromium, signIn } from "../../e2e/console-kit.ts";
@@ -28,6 +34,8 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 const SESSIONS = arg("sessions", 1000);
+const baselineAt = process.argv.indexOf("--baseline-dist");
+const BASELINE_DIST = baselineAt >= 0 ? resolve(process.argv[baselineAt + 1] ?? "") : undefined;
 const REPS = arg("reps", 7);
 const ADMIN_PASSWORD = "bench-admin-password";
 
@@ -55,9 +63,10 @@ async function seed(databaseUrl: string, ownerId: string, rows: number): Promise
 
 /** Navigation → `selector` visible, in ms, plus the DOM size and JS heap once it is there. */
 async function measure(page: Page, hash: string, selector: string) {
+  const origin = new URL(page.url()).origin;
   await page.goto("about:blank");
   const started = performance.now();
-  await page.goto(`${baseUrl}/${hash}`);
+  await page.goto(`${origin}/${hash}`);
   await page.locator(selector).first().waitFor({ timeout: 60_000 });
   const ms = performance.now() - started;
   const { nodes, heap } = await page.evaluate(() => ({
@@ -79,36 +88,49 @@ async function nextPage(page: Page): Promise<number> {
   return performance.now() - started;
 }
 
-let baseUrl = "";
 const pgService = await startPostgres();
 const dataDir = mkdtempSync(join(tmpdir(), "ss-web-bench-"));
 const port = await freePort();
-baseUrl = `http://127.0.0.1:${port}`;
+const baseUrl = `http://127.0.0.1:${port}`;
 ensureChromium();
 await ensureWebBuild();
 const dbUrl = await createBenchDatabase(pgService.url, "webbench");
-const cp = spawn(process.execPath, ["--import", "tsx", "control-plane/src/main.ts"], {
-  cwd: ROOT,
-  env: {
-    ...process.env,
-    DATABASE_URL: dbUrl,
-    REDIS_URL: "",
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    POD_NAME: "bench-pod",
-    LOG_LEVEL: "warn",
-    ADMIN_PASSWORD,
-    JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123",
-    DATA_DIR: dataDir,
-  },
-  stdio: ["ignore", "inherit", "inherit"],
-});
-try {
-  await waitForPort(port, 60_000);
+/** A control-plane pod on the bench database, serving `webDist` (the current build if unset). */
+function startPod(podPort: number, name: string, webDist?: string) {
+  return spawn(process.execPath, ["--import", "tsx", "control-plane/src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl,
+      REDIS_URL: "",
+      PORT: String(podPort),
+      HOST: "127.0.0.1",
+      POD_NAME: name,
+      LOG_LEVEL: "warn",
+      ADMIN_PASSWORD,
+      JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123",
+      // Each pod its own folder: both would otherwise write the first signing key at once.
+      DATA_DIR: join(dataDir, name),
+      ...(webDist ? { WEB_DIST: webDist } : {}),
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+async function waitPod(podPort: number) {
+  await waitForPort(podPort, 60_000);
   for (let i = 0; i < 300; i++) {
-    if ((await fetch(`${baseUrl}/ready`).catch(() => undefined))?.ok) break;
+    if ((await fetch(`http://127.0.0.1:${podPort}/ready`).catch(() => undefined))?.ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+const cp = startPod(port, "bench-pod");
+const basePort = BASELINE_DIST ? await freePort() : 0;
+const baseCp = BASELINE_DIST ? startPod(basePort, "bench-pod-baseline", BASELINE_DIST) : undefined;
+try {
+  await waitPod(port);
+  if (baseCp) await waitPod(basePort);
   const admin = await connectJson<{ tokens: { accessToken: string } }>(
     baseUrl,
     "streamspace.v1.AuthService/Login",
@@ -145,6 +167,17 @@ try {
       "[data-testid='console-sessions'] tbody tr:nth-child(500)",
     ],
   ];
+  let before: Awaited<ReturnType<typeof signIn>> | undefined;
+  if (BASELINE_DIST) {
+    // The earlier page read 100 sessions of every state and drew them all as cards.
+    before = await signIn(browser, `http://127.0.0.1:${basePort}`, "heavy", "heavy-password-1");
+    scenarios.unshift([
+      `My sessions, baseline build (${BASELINE_DIST.split("/").slice(-3).join("/")})`,
+      before.page,
+      "#/sessions",
+      ".session-card:nth-child(100)",
+    ]);
+  }
   const rows: string[] = [];
   for (const [name, page, hash, selector] of scenarios) {
     await measure(page, hash, selector); // warm: code and first query cached by the browser
@@ -170,10 +203,14 @@ try {
       "",
     ].join("\n"),
   );
-  for (const p of [heavy, root]) await p.context.close();
+  for (const p of [heavy, root, before]) await p?.context.close();
 } finally {
-  cp.kill("SIGTERM");
-  await new Promise((r) => cp.once("exit", r));
+  for (const pod of [cp, baseCp]) {
+    if (!pod) continue;
+    const exited = new Promise((r) => pod.once("exit", r));
+    pod.kill("SIGTERM");
+    await exited;
+  }
   await pgService.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }

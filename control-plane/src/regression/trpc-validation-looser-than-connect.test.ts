@@ -12,7 +12,8 @@ import { AgentService } from "@streamspace/proto/streamspace/v1/agent_service_pb
 import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { TemplateService } from "@streamspace/proto/streamspace/v1/template_service_pb";
-import { AgentState, SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
+import { AgentState, Role, SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
+import { UserService } from "@streamspace/proto/streamspace/v1/user_service_pb";
 import { TRPCClientError } from "@trpc/client";
 import { startTestConnectServer, type TestConnectServer } from "../connect/test-server.ts";
 import { ERROR_TABLE } from "../edge/error-table.ts";
@@ -169,6 +170,76 @@ describe("one request, two roads, one refusal", () => {
       () => auth.refresh({ refreshToken }),
       () => fx.client().auth.refresh.mutate({ refreshToken }),
       /^refresh_token: /,
+    );
+  });
+
+  test("the console's writes: templates, users and API keys", async () => {
+    // The browser sends every template field as JSON (sizes as numbers); Connect as proto.
+    const tpl = (o: Record<string, unknown>) => ({
+      name: "ok-name",
+      displayName: "",
+      description: "",
+      image: "builtin:demo",
+      command: [],
+      vncPort: 0,
+      resources: { cpuMillis: 0, memoryBytes: 0 },
+      env: {},
+      idleTimeoutSeconds: 0,
+      persistentHome: false,
+      platform: "" as const,
+      region: "",
+      requiredLabels: {},
+      ...o,
+    });
+    const templates = createClient(TemplateService, transport());
+    await same(
+      () => templates.createTemplate({ template: { name: "Bad_Name", image: "x" } }, as("admin")),
+      () => root.templates.create.mutate(tpl({ name: "Bad_Name" })),
+      /^name: must be lowercase/,
+    );
+    await same(
+      () =>
+        templates.createTemplate(
+          { template: { name: "idle", image: "x", idleTimeout: { seconds: 99_999_999n } } },
+          as("admin"),
+        ),
+      () => root.templates.create.mutate(tpl({ idleTimeoutSeconds: 99_999_999 })),
+      /^idle_timeout_seconds: must be at most 30 days\.$/,
+    );
+    await same(
+      () =>
+        templates.createTemplate(
+          { template: { name: "neg", image: "x", resources: { memoryBytes: -1n } } },
+          as("admin"),
+        ),
+      () => root.templates.create.mutate(tpl({ resources: { cpuMillis: 0, memoryBytes: -1 } })),
+      /^resources\.memory_bytes: must not be negative\.$/,
+    );
+    const users = createClient(UserService, transport());
+    await same(
+      () =>
+        users.createUser(
+          { username: "Bad Name", password: "long enough pw", role: Role.USER },
+          as("admin"),
+        ),
+      () =>
+        root.users.create.mutate({
+          username: "Bad Name",
+          password: "long enough pw",
+          displayName: "",
+          role: "user",
+        }),
+      /^username: /,
+    );
+    await same(
+      () => users.resetUserPassword({ id: fx.users.alice, password: "short" }, as("admin")),
+      () => root.users.resetPassword.mutate({ id: fx.users.alice, password: "short" }),
+      /^password: must be at least 8 characters\.$/,
+    );
+    await same(
+      () => createClient(AuthService, transport()).createApiKey({ name: " " }, as("alice")),
+      () => alice.apiKeys.create.mutate({ name: " ", ttl: 0 }),
+      /^name: is required/,
     );
   });
 });
