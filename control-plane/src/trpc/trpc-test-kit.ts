@@ -43,7 +43,7 @@ export interface TrpcFixture extends AsyncDisposable {
   services: { sessions: SessionService; templates: TemplateService; agents: AgentService };
   /** Sign-in and user administration behind the procedures, likewise. */
   authServices: AuthServiceDeps;
-  users: { alice: string; bob: string; admin: string };
+  users: { alice: string; bob: string; admin: string; operator: string };
   /** A client that sends `authorization` (Bearer <token>) on both links, or none. */
   client(token?: string): TestClient;
   /** Logs in and returns a client with the resulting access token. */
@@ -81,6 +81,7 @@ export async function startTrpcFixture(opts: { agentPollMs?: number } = {}): Pro
     alice: await seedUser(authStore, "alice", "user", PASSWORD),
     bob: await seedUser(authStore, "bob", "user", PASSWORD),
     admin: await seedUser(authStore, "root", "admin", PASSWORD),
+    operator: await seedUser(authStore, "olga", "operator", PASSWORD),
   };
   const handlers = createTrpcHandlers(deps);
   const server: Server = createServer((req, res) => {
