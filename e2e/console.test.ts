@@ -489,8 +489,17 @@ test("console: every page and action as admin, user and operator; roles hold in 
           },
           { timeoutMs: WAIT.slow, intervalMs: 250 },
         );
-        await o.getByRole("link", { name: "All sessions", exact: true }).click();
+        // From an agent's load on the agents page to its sessions.
+        await o.getByRole("link", { name: "Agents", exact: true }).click();
+        await o
+          .locator("tr[data-agent-id='local-1']")
+          .getByRole("link", { name: "5 / ", exact: false })
+          .click();
+        await o.waitForURL(/#\/console\?agent=local-1$/);
+        assert.equal(await o.getByLabel("Agent").inputValue(), "local-1");
         const table = o.getByTestId("console-sessions");
+        await eventually(async () => assert.equal(await table.locator("tbody tr").count(), 5));
+        await o.getByLabel("Agent").selectOption("");
         await eventually(async () => assert.equal(await table.locator("tbody tr").count(), 5));
         await shot(o, "4-all-sessions");
         if (process.env.UPDATE_SCREENSHOTS === "1") {

@@ -106,9 +106,13 @@ export function AgentsPage() {
                         }}
                       />
                     </div>
-                    <span className="small">
+                    <a
+                      className="small"
+                      href={`#/console?agent=${encodeURIComponent(a.id)}`}
+                      title="This agent's sessions"
+                    >
                       {a.activeSessions} / {a.maxSessions}
-                    </span>
+                    </a>
                   </td>
                   <td className="mono small">{a.pod || "—"}</td>
                   <td className="small">

@@ -30,17 +30,25 @@ interface Filters {
   state: string;
 }
 
+const hashParams = () => new URLSearchParams(location.hash.split("?")[1] ?? "");
+
 /** `#/console?size=N` picks the page size (the benchmark compares sizes through it). */
 function initialPageSize(): number {
-  const n = Number(new URLSearchParams(location.hash.split("?")[1] ?? "").get("size"));
+  const n = Number(hashParams().get("size"));
   return PAGE_SIZES.includes(n) ? n : 50;
+}
+
+/** `#/console?agent=ID` (the agents page links each agent's sessions) or `?user=ID`. */
+function initialFilters(): Filters {
+  const q = hashParams();
+  return { ownerId: q.get("user") ?? "", agentId: q.get("agent") ?? "", state: "" };
 }
 
 export function ConsoleSessionsPage() {
   const trpc = useTRPC();
   const put = usePutSession();
   const pages = usePageTokens();
-  const [filters, setFilters] = useState<Filters>({ ownerId: "", agentId: "", state: "" });
+  const [filters, setFilters] = useState<Filters>(initialFilters);
   const [pageSize, setPageSize] = useState(initialPageSize);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const list = useQuery(
