@@ -119,34 +119,36 @@ export function AgentsPage() {
                     <Ago iso={a.lastHeartbeatTime} />
                   </td>
                   {isAdmin && (
-                    <td className="actions">
-                      {a.state === "pending" && (
-                        <button
-                          type="button"
-                          className="btn btn-small btn-primary"
-                          onClick={() => approve.mutate({ id: a.id })}
-                        >
-                          Approve
-                        </button>
-                      )}
-                      {(a.state === "online" || a.state === "offline") && (
-                        <button
-                          type="button"
-                          className="btn btn-small"
-                          onClick={() => drain.mutate({ id: a.id })}
-                        >
-                          Drain
-                        </button>
-                      )}
-                      {a.state !== "revoked" && (
-                        <button
-                          type="button"
-                          className="btn btn-small btn-danger-ghost"
-                          onClick={() => revoke.mutate({ id: a.id })}
-                        >
-                          Revoke
-                        </button>
-                      )}
+                    <td>
+                      <div className="actions">
+                        {a.state === "pending" && (
+                          <button
+                            type="button"
+                            className="btn btn-small btn-primary"
+                            onClick={() => approve.mutate({ id: a.id })}
+                          >
+                            Approve
+                          </button>
+                        )}
+                        {(a.state === "online" || a.state === "offline") && (
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            onClick={() => drain.mutate({ id: a.id })}
+                          >
+                            Drain
+                          </button>
+                        )}
+                        {a.state !== "revoked" && (
+                          <button
+                            type="button"
+                            className="btn btn-small btn-danger-ghost"
+                            onClick={() => revoke.mutate({ id: a.id })}
+                          >
+                            Revoke
+                          </button>
+                        )}
+                      </div>
                     </td>
                   )}
                 </tr>

@@ -128,15 +128,17 @@ export function ApiKeysPage() {
                   <td className="small">
                     <Ago iso={k.lastUsedTime} />
                   </td>
-                  <td className="actions">
-                    <button
-                      type="button"
-                      className="btn btn-small btn-danger-ghost"
-                      disabled={revoke.isPending}
-                      onClick={() => revoke.mutate({ id: k.id })}
-                    >
-                      Revoke
-                    </button>
+                  <td>
+                    <div className="actions">
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger-ghost"
+                        disabled={revoke.isPending}
+                        onClick={() => revoke.mutate({ id: k.id })}
+                      >
+                        Revoke
+                      </button>
+                    </div>
                   </td>
                 </tr>
               ))}

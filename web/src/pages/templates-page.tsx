@@ -119,26 +119,28 @@ function Templates() {
                   <td>{t.platform || "any"}</td>
                   <td>{t.region || "any"}</td>
                   <td className="small">{formatResources(t.cpuMillis, t.memoryBytes)}</td>
-                  <td className="actions">
-                    <button
-                      type="button"
-                      className="btn btn-small"
-                      onClick={() => {
-                        update.reset();
-                        setNotice(null);
-                        setOpen(t.id);
-                      }}
-                    >
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      className="btn btn-small btn-danger-ghost"
-                      disabled={retire.isPending}
-                      onClick={() => retire.mutate({ id: t.name })}
-                    >
-                      Retire
-                    </button>
+                  <td>
+                    <div className="actions">
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        onClick={() => {
+                          update.reset();
+                          setNotice(null);
+                          setOpen(t.id);
+                        }}
+                      >
+                        Edit
+                      </button>
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger-ghost"
+                        disabled={retire.isPending}
+                        onClick={() => retire.mutate({ id: t.name })}
+                      >
+                        Retire
+                      </button>
+                    </div>
                   </td>
                 </tr>
               ))}

@@ -124,41 +124,43 @@ function Users({ isAdmin }: { isAdmin: boolean }) {
                     <Ago iso={u.createTime} />
                   </td>
                   {isAdmin && (
-                    <td className="actions">
-                      {u.disabled ? (
+                    <td>
+                      <div className="actions">
+                        {u.disabled ? (
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            onClick={() => enable.mutate({ id: u.id })}
+                          >
+                            Enable
+                          </button>
+                        ) : (
+                          <button
+                            type="button"
+                            className="btn btn-small btn-danger-ghost"
+                            onClick={() => disable.mutate({ id: u.id })}
+                          >
+                            Disable
+                          </button>
+                        )}
                         <button
                           type="button"
                           className="btn btn-small"
-                          onClick={() => enable.mutate({ id: u.id })}
+                          onClick={() => setResetFor(resetFor === u.id ? null : u.id)}
                         >
-                          Enable
+                          Reset password
                         </button>
-                      ) : (
-                        <button
-                          type="button"
-                          className="btn btn-small btn-danger-ghost"
-                          onClick={() => disable.mutate({ id: u.id })}
-                        >
-                          Disable
-                        </button>
-                      )}
-                      <button
-                        type="button"
-                        className="btn btn-small"
-                        onClick={() => setResetFor(resetFor === u.id ? null : u.id)}
-                      >
-                        Reset password
-                      </button>
-                      {resetFor === u.id && (
-                        <ResetPassword
-                          id={u.id}
-                          username={u.username}
-                          onDone={(text) => {
-                            setResetFor(null);
-                            done(text)();
-                          }}
-                        />
-                      )}
+                        {resetFor === u.id && (
+                          <ResetPassword
+                            id={u.id}
+                            username={u.username}
+                            onDone={(text) => {
+                              setResetFor(null);
+                              done(text)();
+                            }}
+                          />
+                        )}
+                      </div>
                     </td>
                   )}
                 </tr>
