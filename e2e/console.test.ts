@@ -501,14 +501,6 @@ test("console: every page and action as admin, user and operator; roles hold in 
         await eventually(async () => assert.equal(await table.locator("tbody tr").count(), 5));
         await o.getByLabel("Agent").selectOption("");
         await eventually(async () => assert.equal(await table.locator("tbody tr").count(), 5));
-        await shot(o, "4-all-sessions");
-        if (process.env.UPDATE_SCREENSHOTS === "1") {
-          mkdirSync(join(ROOT, "docs"), { recursive: true });
-          copyFileSync(
-            join(ARTIFACTS, "console-4-all-sessions.png"),
-            join(ROOT, "docs/screenshot-console.png"),
-          );
-        }
 
         // Filters: by user, by agent, by state.
         await o.getByLabel("User").selectOption("uma");
@@ -528,7 +520,18 @@ test("console: every page and action as admin, user and operator; roles hold in 
 
         // Bulk: hibernate everything on the page, then stop, then delete.
         await o.getByLabel("State").selectOption("");
+        await eventually(async () => assert.equal(await table.locator("tbody tr").count(), 5));
         await o.getByLabel("Select all on this page").check();
+        await o.getByRole("button", { name: "Hibernate (5)" }).waitFor();
+        // The README's picture: five sessions of three people, all selected for a bulk action.
+        await shot(o, "4-all-sessions");
+        if (process.env.UPDATE_SCREENSHOTS === "1") {
+          mkdirSync(join(ROOT, "docs"), { recursive: true });
+          copyFileSync(
+            join(ARTIFACTS, "console-4-all-sessions.png"),
+            join(ROOT, "docs/screenshot-console.png"),
+          );
+        }
         await o.getByRole("button", { name: "Hibernate (5)" }).click();
         await o.getByText("Hibernated 5 sessions.").waitFor({ timeout: WAIT.long });
         await eventually(
