@@ -25,6 +25,7 @@ import {
   trpcCall,
   trpcData,
 } from "./console-kit.ts";
+import { assertStaffCallsRefused } from "./console-refusals.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -76,128 +77,6 @@ test("console: every page and action as admin, user and operator; roles hold in 
     trpcData<{ users: Array<{ id: string; username: string }> }>(
       await trpcCall(url, admin.token, "query", "users.list", { pageSize: 500, pageToken: "" }),
     ).users.find((u) => u.username === username)?.id ?? "";
-
-  /** Each staff-only call must be refused to `token` on both roads with the role's error. */
-  const refusedEverywhere = async (token: string, who: string, opts: { operator: boolean }) => {
-    const adminOnly: Array<[string, "query" | "mutation", string, unknown, string, unknown]> = [
-      [
-        "users.create",
-        "mutation",
-        "streamspace.v1.UserService/CreateUser",
-        { username: "x-nope", password: "long enough pw", displayName: "", role: "user" },
-        "",
-        {},
-      ],
-      [
-        "users.resetPassword",
-        "mutation",
-        "streamspace.v1.UserService/ResetUserPassword",
-        { id: admin.userId, password: "long enough pw" },
-        "",
-        {},
-      ],
-      [
-        "users.setRole",
-        "mutation",
-        "streamspace.v1.UserService/SetUserRole",
-        { id: admin.userId, role: "user" },
-        "",
-        {},
-      ],
-      [
-        "users.disable",
-        "mutation",
-        "streamspace.v1.UserService/DisableUser",
-        { id: admin.userId },
-        "",
-        {},
-      ],
-      [
-        "agents.approve",
-        "mutation",
-        "streamspace.v1.AgentService/ApproveAgent",
-        { id: "local-1" },
-        "",
-        {},
-      ],
-      [
-        "agents.revoke",
-        "mutation",
-        "streamspace.v1.AgentService/RevokeAgent",
-        { id: "local-1" },
-        "",
-        {},
-      ],
-      [
-        "apiKeys.list",
-        "query",
-        "streamspace.v1.AuthService/ListApiKeys",
-        { userId: admin.userId },
-        "",
-        {},
-      ],
-    ];
-    const operatorUp: typeof adminOnly = [
-      [
-        "users.list",
-        "query",
-        "streamspace.v1.UserService/ListUsers",
-        { pageSize: 10, pageToken: "" },
-        "",
-        {},
-      ],
-      ["agents.list", "query", "streamspace.v1.AgentService/ListAgents", {}, "", {}],
-      [
-        "templates.create",
-        "mutation",
-        "streamspace.v1.TemplateService/CreateTemplate",
-        {
-          name: "x-nope",
-          displayName: "",
-          description: "",
-          image: "builtin:demo",
-          command: [],
-          vncPort: 0,
-          resources: { cpuMillis: 0, memoryBytes: 0 },
-          env: {},
-          idleTimeoutSeconds: 0,
-          persistentHome: false,
-          platform: "",
-          region: "",
-          requiredLabels: {},
-        },
-        "",
-        {},
-      ],
-      [
-        "templates.delete",
-        "mutation",
-        "streamspace.v1.TemplateService/DeleteTemplate",
-        { id: "demo-desktop" },
-        "",
-        {},
-      ],
-    ];
-    const calls = opts.operator ? adminOnly : [...adminOnly, ...operatorUp];
-    for (const [path, kind, method, input] of calls) {
-      const viaTrpc = await trpcCall(url, token, kind, path, input);
-      assert.equal(viaTrpc.status, 403, `${who}: tRPC ${path} answered ${viaTrpc.status}`);
-      // Connect takes the proto's JSON names; the same request, field for field.
-      const body = method.endsWith("CreateTemplate")
-        ? { template: { name: "x-nope", image: "builtin:demo" } }
-        : method.endsWith("SetUserRole")
-          ? { id: admin.userId, role: "ROLE_USER" }
-          : method.endsWith("CreateUser")
-            ? { username: "x-nope", password: "long enough pw", role: "ROLE_USER" }
-            : input;
-      const viaConnect = await connectCall(url, token, method, body);
-      assert.equal(
-        viaConnect.body.code,
-        "permission_denied",
-        `${who}: Connect ${method} answered ${JSON.stringify(viaConnect.body)}`,
-      );
-    }
-  };
 
   try {
     // ---------------------------------------------------------------- as an admin
@@ -357,7 +236,7 @@ test("console: every page and action as admin, user and operator; roles hold in 
     );
 
     await t.test("a user's console calls are refused at the API (tRPC and Connect)", async () => {
-      await refusedEverywhere(umaLogin.token, "user", { operator: false });
+      await assertStaffCallsRefused(url, umaLogin.token, "user", admin.userId);
       // Another user's session reads as missing, on both roads.
       const adminSession = await launch(admin.token);
       const stop = await trpcCall(url, umaLogin.token, "mutation", "sessions.stop", {
@@ -455,7 +334,7 @@ test("console: every page and action as admin, user and operator; roles hold in 
       await nav.getByRole("link", { name: "Agents", exact: true }).click();
       await o.locator("tr[data-agent-id='local-1'] .badge[data-state='online']").waitFor();
       assert.equal(await o.getByRole("button", { name: /Approve|Revoke|Drain/ }).count(), 0);
-      await refusedEverywhere(ottoLogin.token, "operator", { operator: true });
+      await assertStaffCallsRefused(url, ottoLogin.token, "operator", admin.userId);
     });
 
     await t.test("an operator creates and retires a template", async () => {
