@@ -9,6 +9,7 @@ import { schemas } from "../domain/validation.ts";
 import type { TrpcDeps } from "./deps.ts";
 import { domainInput, optionalDomainInput } from "./domain-input.ts";
 import { authedProcedure, publicProcedure, roleProcedure, router } from "./init.ts";
+import { qoeRouter } from "./qoe-router.ts";
 import { guarded, pollSnapshots } from "./streams.ts";
 import {
   agentView,
@@ -169,6 +170,7 @@ export const appRouter = router({
   templates: templatesRouter,
   agents: agentsRouter,
   audit: auditRouter,
+  qoe: qoeRouter,
 });
 
 export type AppRouter = typeof appRouter;
