@@ -7,7 +7,12 @@
 #   watches that file itself);
 #   the template's program runs in the foreground; when it exits the whole group ends.
 # GLX is off unless the template sets SS_GLX=1: loading Mesa (LLVM) is most of Xvfb's start-up.
-# Inputs (environment): SS_DISPLAY_FILE, SS_PORT_FILE, SS_PORT, SS_GEOMETRY, SS_GLX; "$@" = program.
+# SS_WINDOW_MANAGER (template env, e.g. openbox) starts a window manager before the program, so
+# windows get focus by click and keys reach them wherever the pointer is.
+# x11vnc names the desktop SS_TITLE (the template's visible name) and keeps the clipboard in
+# step both ways (CLIPBOARD and PRIMARY; x11vnc's default, stated here on purpose).
+# Inputs (environment): SS_DISPLAY_FILE, SS_PORT_FILE, SS_PORT, SS_GEOMETRY, SS_GLX, SS_TITLE,
+# SS_WINDOW_MANAGER; "$@" = program.
 fifo="$SS_DISPLAY_FILE.fifo"
 rm -f "$fifo"
 mkfifo -m 600 "$fifo" || exit 91
@@ -22,7 +27,7 @@ rm -f "$fifo"
 echo "$num" >"$SS_DISPLAY_FILE"
 display=":$num"
 x11vnc -display "$display" -rfbport "$SS_PORT" -localhost -forever -shared -nopw -norc \
-  -noxdamage -quiet -flag "$SS_PORT_FILE" &
+  -noxdamage -quiet -desktop "${SS_TITLE:-StreamSpace}" -xrandr newfbsize -flag "$SS_PORT_FILE" &
 vnc=$!
 # The program starts only once the VNC port is up; if x11vnc died (port taken), end the group
 # so the agent sees the failure at once and retries on another port.
@@ -30,5 +35,12 @@ while [ ! -s "$SS_PORT_FILE" ]; do
   kill -0 "$vnc" 2>/dev/null || kill -TERM 0
   sleep 0.02
 done
+if [ -n "${SS_WINDOW_MANAGER:-}" ]; then
+  if command -v "$SS_WINDOW_MANAGER" >/dev/null; then
+    DISPLAY="$display" "$SS_WINDOW_MANAGER" &
+  else
+    echo "window manager $SS_WINDOW_MANAGER is not installed; running without one" >&2
+  fi
+fi
 DISPLAY="$display" "$@"
 kill -TERM 0
