@@ -16,6 +16,7 @@ import { AgentsPage } from "./pages/agents-page.tsx";
 import { AuditPage } from "./pages/audit-page.tsx";
 import { LaunchPage } from "./pages/launch-page.tsx";
 import { LoginPage } from "./pages/login-page.tsx";
+import { QualityPage } from "./pages/quality-page.tsx";
 import { SessionsPage } from "./pages/sessions-page.tsx";
 import { TemplatesPage } from "./pages/templates-page.tsx";
 import { ViewerPage } from "./pages/viewer-page.tsx";
@@ -103,6 +104,7 @@ function Shell() {
     { route: { page: "launch" }, label: "Launch", show: true },
     { route: { page: "templates" }, label: "Templates", show: isOperator },
     { route: { page: "agents" }, label: "Agents", show: isOperator },
+    { route: { page: "quality" }, label: "Quality", show: isOperator },
     { route: { page: "audit" }, label: "Audit", show: user.role === "admin" },
   ];
   const active = route.page === "viewer" ? "sessions" : route.page;
@@ -146,6 +148,7 @@ function Shell() {
         {route.page === "agents" && <AgentsPage />}
         {route.page === "templates" && <TemplatesPage />}
         {route.page === "audit" && <AuditPage />}
+        {route.page === "quality" && <QualityPage />}
       </main>
     </div>
   );

@@ -10,7 +10,8 @@ export type Route =
   | { page: "viewer"; sessionId: string }
   | { page: "agents" }
   | { page: "templates" }
-  | { page: "audit" };
+  | { page: "audit" }
+  | { page: "quality" };
 
 /** Parses a location hash; anything unknown lands on the sessions page. */
 export function parseRoute(hash: string): Route {
@@ -28,6 +29,8 @@ export function parseRoute(hash: string): Route {
       return { page: "templates" };
     case "audit":
       return { page: "audit" };
+    case "quality":
+      return { page: "quality" };
     default:
       return { page: "sessions" };
   }
