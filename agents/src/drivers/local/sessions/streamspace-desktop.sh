@@ -5,7 +5,7 @@
 # terminal and a file manager open at the start. Openbox runs in the foreground: choosing
 # Exit from its menu ends the session, as logging out would.
 # Debian packages: openbox tint2 pcmanfm xterm (scripts/install-system-deps.sh).
-here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+here=$(dirname -- "$(readlink -f -- "$0")")
 for bin in openbox tint2; do
   command -v "$bin" >/dev/null || { echo "$bin is not installed (apt-get install $bin)" >&2; exit 3; }
 done
