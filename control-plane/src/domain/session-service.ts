@@ -186,7 +186,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     async hibernateIdle(id: string, reason: string): Promise<boolean> {
       const out = await store.transaction(async (tx) => {
         const s = await tx.sessions.get(id, { forUpdate: true });
-        if (!s || s.state !== "running" || !s.agentId) return undefined;
+        if (s?.state !== "running" || !s.agentId) return undefined;
         const updated = await transition(tx, s, "hibernating", { reason, actor: "system" });
         const command = buildCommand(
           { kind: "hibernate_session", session: updated },
