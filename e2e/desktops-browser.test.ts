@@ -145,7 +145,10 @@ test("desktops in the browser: desktop, terminal keys and clipboard, QoE, idle h
       what: "the desktop's panel and windows",
       timeoutMs: WAIT.long,
     });
+    // The overlay is off until asked for; the Stats button shows it (and is remembered).
     const overlay = page.getByTestId("qoe-overlay");
+    assert.equal(await overlay.count(), 0);
+    await page.getByRole("button", { name: "Stats" }).click();
     await overlay.waitFor();
     await eventuallyFound(
       async () => {

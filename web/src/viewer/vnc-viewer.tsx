@@ -2,7 +2,7 @@
  * The desktop in the page. Connects only while the session runs, shows the connection state
  * over the screen, and keeps keyboard focus in the desktop so typing goes where the user looks.
  * The toolbar names the desktop by its template's visible name (never the VNC server's own
- * "host:0"); a small overlay shows the connection's quality; a banner warns before idle
+ * "host:0"); a small overlay (the Stats button) shows the connection's quality; a banner warns before idle
  * hibernation; the clipboard panel moves text both ways.
  */
 import { useQuery } from "@tanstack/react-query";
@@ -13,6 +13,8 @@ import "./viewer.css";
 import type { ViewerFigures } from "./viewer-meter.ts";
 import { ClipboardPanel, IdleWarning, QoeOverlay, type SessionQoe } from "./viewer-overlays.tsx";
 import { type ViewerSnapshot, VncConnection } from "./vnc-connection.ts";
+
+const STATS_KEY = "streamspace.viewer.stats";
 
 const NO_FIGURES: ViewerFigures = {
   framesPerSecond: 0,
@@ -46,7 +48,9 @@ export function VncViewer({
     clipboard: "",
   });
   const [figures, setFigures] = useState<ViewerFigures>(NO_FIGURES);
-  const [showStats, setShowStats] = useState(true);
+  // Off until asked for, like a game stream's statistics; the choice is remembered.
+  const [showStats, setShowStats] = useState(() => localStorage.getItem(STATS_KEY) === "1");
+  useEffect(() => localStorage.setItem(STATS_KEY, showStats ? "1" : "0"), [showStats]);
   const [showClipboard, setShowClipboard] = useState(false);
   const qoe = useQuery(
     trpc.qoe.session.queryOptions({ id: sessionId }, { enabled: active, refetchInterval: 3_000 }),
