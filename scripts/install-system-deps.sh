@@ -14,6 +14,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have Xvfb || need+=(xvfb)
 have x11vnc || need+=(x11vnc)
 have xterm || need+=(xterm)
+# TigerVNC's X server: X desktops follow the viewer's window size (x11vnc cannot resize).
+have Xtigervnc || need+=(tigervnc-standalone-server)
 # The desktop templates: window manager, panel, file manager (small Debian packages), the
 # browser template's Chromium, and xsetroot for the desktop's background.
 have openbox || need+=(openbox)

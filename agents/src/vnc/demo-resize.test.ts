@@ -4,10 +4,10 @@
  * protocol's status, pasted text lands in the panel, and a long title is fitted, not cut.
  */
 import assert from "node:assert/strict";
-import { type AddressInfo, connect, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import { silentLogger } from "@streamspace/common/log";
-import { ByteReader } from "./byte-reader.ts";
+import { rawRfbViewer as viewer } from "../testing/raw-rfb-viewer.ts";
 import { DemoDesktop, fitText } from "./demo-desktop.ts";
 import { createRfbServer } from "./rfb-server.ts";
 
@@ -17,46 +17,6 @@ const i32 = (n: number) => {
   b.writeInt32BE(n);
   return [...b];
 };
-
-async function viewer(port: number, encodings: number[]) {
-  const socket: Socket = connect(port, "127.0.0.1");
-  const reader = new ByteReader(socket, 64 << 20);
-  await reader.read(12);
-  socket.write("RFB 003.008\n");
-  await reader.read(2);
-  socket.write(Buffer.from([1]));
-  await reader.read(4);
-  socket.write(Buffer.from([1]));
-  const init = await reader.read(24);
-  await reader.read(init.readUInt32BE(20));
-  socket.write(Buffer.from([2, 0, ...u16(encodings.length), ...encodings.flatMap(i32)]));
-  const request = (incremental: boolean, w = 4096, h = 4096) =>
-    socket.write(Buffer.from([3, incremental ? 1 : 0, 0, 0, 0, 0, ...u16(w), ...u16(h)]));
-  /** Reads one FramebufferUpdate; returns its rectangles (pixel data skipped). */
-  const update = async () => {
-    const head = await reader.read(4);
-    assert.equal(head[0], 0, "a FramebufferUpdate");
-    const rects = [];
-    for (let i = 0; i < head.readUInt16BE(2); i++) {
-      const r = await reader.read(12);
-      const rect = {
-        x: r.readUInt16BE(0),
-        y: r.readUInt16BE(2),
-        w: r.readUInt16BE(4),
-        h: r.readUInt16BE(6),
-        enc: r.readInt32BE(8),
-      };
-      if (rect.enc === 0) await reader.read(rect.w * rect.h * 4);
-      if (rect.enc === -308) {
-        const n = (await reader.read(4))[0] ?? 0;
-        await reader.read(16 * n);
-      }
-      rects.push(rect);
-    }
-    return rects;
-  };
-  return { socket, request, update, width: init.readUInt16BE(0) };
-}
 
 describe("demo desktop resize, paste and title", () => {
   test("SetDesktopSize resizes; the requester and other viewers are told; bad sizes refused", async () => {

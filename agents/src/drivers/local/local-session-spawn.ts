@@ -56,9 +56,12 @@ export function which(bin: string): string | undefined {
   return undefined;
 }
 
-/** True when Xvfb and x11vnc are both installed, i.e. real X desktops are possible. */
+/**
+ * True when real X desktops are possible: TigerVNC's Xtigervnc (X and VNC server in one, which
+ * follows the viewer's size), or Xvfb and x11vnc (x11-session.sh picks).
+ */
 export function hasX11Stack(): boolean {
-  return Boolean(which("Xvfb") && which("x11vnc"));
+  return Boolean(which("Xtigervnc") || (which("Xvfb") && which("x11vnc")));
 }
 
 /** Spawns one session's process group and resolves once its VNC server reports a port. */

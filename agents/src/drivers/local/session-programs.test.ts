@@ -5,6 +5,7 @@
  * stop must leave no process behind (Chromium starts many).
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import { silentLogger } from "@streamspace/common/log";
 import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
 import { DriverError } from "../../runtime/driver.ts";
+import { rawRfbViewer } from "../../testing/raw-rfb-viewer.ts";
 import { RfbClient } from "../../vnc/rfb-client.ts";
 import { LocalDriver } from "./local-driver.ts";
 import { groupMembers } from "./process-group.ts";
@@ -26,11 +28,11 @@ const comm = (pid: number) => {
   }
 };
 
-async function withDriver(fn: (d: LocalDriver) => Promise<void>) {
+async function withDriver(fn: (d: LocalDriver, dir: string) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), "ss-session-programs-"));
   const driver = await LocalDriver.open({ dataDir: dir, log: silentLogger, pollMs: 100 });
   try {
-    await fn(driver);
+    await fn(driver, dir);
   } finally {
     for (const s of await driver.list())
       await driver.stop(s.sessionId, AbortSignal.timeout(WAIT.medium));
@@ -106,6 +108,52 @@ describe("session programs on the local driver", () => {
         template("Terminal", ["xterm"], { SS_WINDOW_MANAGER: "openbox" }),
         ["openbox", "xterm"],
       );
+    });
+  });
+
+  test("on Xtigervnc the X desktop follows the viewer's size; x11vnc refuses, as documented", async () => {
+    await withDriver(async (driver, dir) => {
+      const env = { SS_WINDOW_MANAGER: "openbox" };
+      const tiger = await startWith(
+        driver,
+        "tiger",
+        template("Terminal", ["xterm"], { ...env, SS_VNC_SERVER: "xvnc" }),
+        ["Xtigervnc", "xterm"],
+      );
+      const v = await rawRfbViewer(tiger.port, [0, -308]);
+      try {
+        assert.equal(v.name, "Terminal", "the VNC desktop is named after the template");
+        v.request(false);
+        assert.equal((await v.sizeChange()).w, v.width, "the size is announced first");
+        v.setDesktopSize(1000, 700);
+        v.request(true);
+        const changed = await v.sizeChange();
+        // Status 0 (done); TigerVNC may tell the new size as its own change (reason 0) first.
+        assert.deepEqual([changed.y, changed.w, changed.h], [0, 1000, 700], "resized as asked");
+        const display = `:${readFileSync(join(dir, "sessions", "tiger.display"), "utf8").trim()}`;
+        const xrandr = execFileSync("xrandr", ["-display", display], { encoding: "utf8" });
+        assert.match(xrandr, /current 1000 x 700/, "the X screen itself changed size");
+      } finally {
+        v.socket.destroy();
+      }
+
+      const x11 = await startWith(
+        driver,
+        "x11",
+        template("Terminal", ["xterm"], { ...env, SS_VNC_SERVER: "x11vnc" }),
+        ["Xvfb", "x11vnc"],
+      );
+      const w = await rawRfbViewer(x11.port, [0, -308]);
+      try {
+        w.request(false);
+        await w.sizeChange();
+        w.setDesktopSize(1000, 700);
+        w.request(true);
+        const refused = await w.sizeChange();
+        assert.equal(refused.y, 1, "x11vnc answers 'resize is administratively prohibited'");
+      } finally {
+        w.socket.destroy();
+      }
     });
   });
 
