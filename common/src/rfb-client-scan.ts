@@ -34,6 +34,8 @@ const FIXED: Record<number, number> = {
   150: 10, // EnableContinuousUpdates
   250: 4, // xvp
 };
+const FIXED_LEN = new Uint8Array(256);
+for (const [type, len] of Object.entries(FIXED)) FIXED_LEN[Number(type)] = len;
 /** Header bytes needed before a variable-length message's total length is known. */
 const HEADER: Record<number, number> = { 2: 4, 6: 8, 248: 9, 251: 8, 253: 4, 255: 4 };
 
@@ -58,6 +60,19 @@ export class RfbClientScanner {
   push(chunk: Uint8Array): void {
     let i = 0;
     while (i < chunk.length) {
+      // Fast path: a whole fixed-size message at a boundary is classified in place, with no
+      // copy into the header buffer (input and frame requests are nearly all of the stream).
+      if (this.#phase === "messages" && this.#skip === 0 && this.#headLen === 0) {
+        const type = chunk[i] as number;
+        const len = FIXED_LEN[type] as number;
+        if (len > 0 && i + len <= chunk.length) {
+          if (type === 5) this.events.input("pointer");
+          else if (type === 3) this.events.frameRequest(chunk[i + 1] !== 0);
+          else if (type === 4) this.events.input("key");
+          i += len;
+          continue;
+        }
+      }
       if (this.#phase === "lost") {
         this.events.input("other");
         return;
