@@ -37,12 +37,13 @@ function scanInPieces(bytes: Buffer, piece: number) {
   const s = new RfbClientScanner({
     input: (k) => seen.push(k),
     frameRequest: (inc) => seen.push(inc ? "frame+" : "frame"),
+    continuousUpdates: (on) => seen.push(on ? "continuous" : "requests"),
   });
   for (let i = 0; i < bytes.length; i += piece) s.push(bytes.subarray(i, i + piece));
   return { seen, lost: s.lostSync };
 }
 
-const EXPECTED = ["frame", "key", "pointer", "clipboard", "key", "frame+"];
+const EXPECTED = ["frame", "continuous", "key", "pointer", "clipboard", "key", "frame+"];
 
 test("classifies every client message, whatever the chunking", () => {
   const bytes = session();

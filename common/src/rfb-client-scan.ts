@@ -18,6 +18,11 @@ export interface RfbClientEvents {
   input(kind: RfbInputKind): void;
   /** A FramebufferUpdateRequest: in RFB's request/answer flow, one per frame the viewer got. */
   frameRequest(incremental: boolean): void;
+  /**
+   * EnableContinuousUpdates: the server now sends frames unasked (TigerVNC and noVNC agree on
+   * this when both can), so frame requests stop counting frames.
+   */
+  continuousUpdates?(enabled: boolean): void;
 }
 
 /** "other": bytes after the scanner lost sync, counted as input (see above). */
@@ -69,6 +74,7 @@ export class RfbClientScanner {
           if (type === 5) this.events.input("pointer");
           else if (type === 3) this.events.frameRequest(chunk[i + 1] !== 0);
           else if (type === 4) this.events.input("key");
+          else if (type === 150) this.events.continuousUpdates?.(chunk[i + 1] !== 0);
           i += len;
           continue;
         }
@@ -156,6 +162,9 @@ export class RfbClientScanner {
       case 4:
         this.events.input("key");
         return 8;
+      case 150:
+        this.events.continuousUpdates?.(h[1] !== 0);
+        return 10;
       case 5:
         this.events.input("pointer");
         return 6;

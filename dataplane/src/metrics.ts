@@ -97,7 +97,7 @@ export class RelayMetrics {
     this.#observeRtt = (s) => rtt.observe(relay, s);
     const first = m.histogram(
       "streamspace_vnc_time_to_first_frame_seconds",
-      "Viewer upgrade to its first complete frame (its second frame request).",
+      "Viewer upgrade to the first frame's bytes reaching it.",
       { labels: ["relay"], buckets: SETUP_BUCKETS },
     );
     first.zero(relay);

@@ -70,3 +70,23 @@ test("bounded: a full book forgets the session left longest ago; stale ones go a
     "c still has its viewer",
   );
 });
+
+test("with continuous updates, frames are bursts of server bytes, not requests", () => {
+  let now = 0;
+  const book = new QoeBook(new RelayMetrics("r"), { now: () => now });
+  const v = book.viewer("s", now, fakeWs());
+  v.clientBytes(HANDSHAKE);
+  v.clientBytes(Buffer.from([3, 0, 0, 0, 0, 0, 1, 0, 1, 0]));
+  v.clientBytes(Buffer.from([150, 1, 0, 0, 0, 0, 1, 0, 1, 0])); // EnableContinuousUpdates
+  for (let f = 0; f < 8; f++) {
+    now += 250;
+    v.serverBytes(1000); // one frame in two pieces, 1 ms apart
+    now += 1;
+    v.serverBytes(500);
+  }
+  now = 2_000;
+  book.tick();
+  const [s] = book.snapshot();
+  assert.equal(s?.framesPerSecond, 4.5, "the requested first frame and 8 bursts, in 2 s");
+  assert.equal(s?.timeToFirstFrameMs, 250, "the first frame's bytes");
+});

@@ -3,8 +3,9 @@
  * owner relay sees every viewer of a session, so it can say when a person last pressed a key
  * or moved the pointer (the control plane's idle hibernation reads that), and how the session
  * feels: round-trip time (WebSocket ping → pong to the browser), frames per second (frame
- * requests: in RFB's request/answer flow one per frame the viewer received), bytes per second
- * each way, reconnects and time to first frame.
+ * requests: in RFB's request/answer flow one per frame the viewer received; bursts of server
+ * bytes once continuous updates are on), bytes per second each way, reconnects and time to
+ * first frame (upgrade to the first frame's first bytes).
  *
  * Per-session figures are served to the control plane (`/activity`, relay-routes.ts), never as
  * Prometheus labels: /metrics gets fleet-wide histograms and counters with bounded labels.
@@ -29,7 +30,7 @@ export interface SessionQoe {
   framesPerSecond: number;
   bytesToViewerPerSecond: number;
   bytesFromViewerPerSecond: number;
-  /** Upgrade to the viewer's first complete frame, ms, for the latest viewer (0: not yet). */
+  /** Upgrade to the first frame's bytes reaching the latest viewer, ms (0: not yet). */
   timeToFirstFrameMs: number;
 }
 
@@ -124,20 +125,25 @@ export class QoeBook {
       v.pingSentAt = 0;
       this.metrics.observeRtt(v.rttMs / 1000);
     });
-    let requests = 0;
+    // Frames: in RFB's request/answer flow one request per frame the viewer got; once the
+    // viewer turned on continuous updates the server sends unasked, and a frame is a burst of
+    // server bytes after a pause of at least 5 ms (an estimate; the viewer counts exactly).
+    let requested = false;
+    let continuous = false;
+    let firstFrame = false;
+    let lastServerAt = 0;
     const scanner = new RfbClientScanner({
       input: (kind) => {
         entry.lastInputMs = this.#now();
         this.metrics.countInput(kind);
       },
       frameRequest: () => {
-        entry.frames++;
         this.metrics.frameRequests++;
-        // The first request asks for the whole screen; the second is sent once it is drawn.
-        if (++requests === 2) {
-          entry.timeToFirstFrameMs = Math.max(1, this.#now() - startedMs);
-          this.metrics.observeFirstFrame(entry.timeToFirstFrameMs / 1000);
-        }
+        requested = true;
+        if (!continuous) entry.frames++;
+      },
+      continuousUpdates: (on) => {
+        continuous = on;
       },
     });
     let closed = false;
@@ -148,6 +154,16 @@ export class QoeBook {
       },
       serverBytes: (n) => {
         entry.bytesOut += n;
+        if (!requested) return;
+        const now = this.#now();
+        // Time to first frame: the upgrade until the first frame's bytes reach the viewer.
+        if (!firstFrame) {
+          firstFrame = true;
+          entry.timeToFirstFrameMs = Math.max(1, now - startedMs);
+          this.metrics.observeFirstFrame(entry.timeToFirstFrameMs / 1000);
+        }
+        if (continuous && now - lastServerAt >= 5) entry.frames++;
+        lastServerAt = now;
       },
       close: () => {
         if (closed) return;

@@ -43,3 +43,17 @@ test("rates read short", () => {
   assert.equal(formatRate(12_300), "12.3 kB/s");
   assert.equal(formatRate(2_500_000), "2.5 MB/s");
 });
+
+test("frames drawn by noVNC replace request counting (continuous updates send no requests)", () => {
+  const m = new ViewerMeter();
+  const s = fakeSocket();
+  m.attach(s.ws as unknown as WebSocket, performance.now());
+  s.ws.send(new Uint8Array([...Buffer.from("RFB 003.008\n"), 1, 1]));
+  s.ws.send(request(false));
+  m.frameDrawn();
+  assert.ok(m.sample().timeToFirstFrameMs >= 1, "the first drawn frame");
+  for (let i = 0; i < 5; i++) m.frameDrawn();
+  s.ws.send(request(true));
+  s.ws.send(request(true));
+  assert.ok(m.sample().framesPerSecond > 0);
+});

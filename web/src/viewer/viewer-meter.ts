@@ -1,7 +1,8 @@
 /**
  * What the viewer itself measures on its WebSocket, beside the relay's figures: frames per
- * second (noVNC asks for the next frame once it has drawn one, so its FramebufferUpdateRequests
- * count frames), bytes per second each way, time to first frame, and when this person last
+ * second (each frame noVNC finishes drawing, through `frameDrawn`; without that hook, its
+ * FramebufferUpdateRequests, one per frame in RFB's request/answer flow), bytes per second
+ * each way, time to first frame (connect to the first frame drawn), and when this person last
  * pressed a key or moved the pointer here (the idle warning hides at once on input, before the
  * relay's figure reaches the control plane). It reads the bytes noVNC sends with the relay's
  * own scanner and never changes them.
@@ -22,6 +23,9 @@ export interface ViewerFigures {
 /** One meter per viewer; `attach` each (re)connection's socket. */
 export class ViewerMeter {
   #frames = 0;
+  /** True once noVNC's own draw tells frames; requests then no longer count. */
+  #drawHook = false;
+  #startedAt = 0;
   #in = 0;
   #out = 0;
   #mark = { at: performance.now(), frames: 0, in: 0, out: 0 };
@@ -36,16 +40,17 @@ export class ViewerMeter {
   /** Measures one socket; `startedAt` is performance.now() when the connect began. */
   attach(ws: WebSocket, startedAt: number): void {
     this.#figures.timeToFirstFrameMs = 0;
+    this.#startedAt = startedAt;
     let requests = 0;
     const scanner = new RfbClientScanner({
       input: () => {
         this.#figures.lastInputMs = Date.now();
       },
       frameRequest: () => {
+        if (this.#drawHook) return;
         this.#frames++;
         // The first request asks for the whole screen; the second follows once it is drawn.
-        if (++requests === 2)
-          this.#figures.timeToFirstFrameMs = Math.round(performance.now() - startedAt);
+        if (++requests === 2) this.#firstFrame();
       },
     });
     const send = ws.send.bind(ws);
@@ -61,6 +66,21 @@ export class ViewerMeter {
       const d = e.data as ArrayBuffer | Blob | string;
       this.#in += typeof d === "string" ? d.length : d instanceof Blob ? d.size : d.byteLength;
     });
+  }
+
+  /** A frame drawn on the canvas (noVNC finished a FramebufferUpdate). */
+  frameDrawn(): void {
+    this.#drawHook = true;
+    this.#frames++;
+    this.#firstFrame();
+  }
+
+  #firstFrame(): void {
+    if (!this.#figures.timeToFirstFrameMs)
+      this.#figures.timeToFirstFrameMs = Math.max(
+        1,
+        Math.round(performance.now() - this.#startedAt),
+      );
   }
 
   /** Rates since the previous call; call it on a steady interval. */

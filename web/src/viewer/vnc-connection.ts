@@ -99,6 +99,7 @@ export class VncConnection {
     });
     const rfb = new RFB(this.#opts.target, ws, { shared: true });
     this.#rfb = rfb;
+    this.#countFrames(rfb);
     rfb.scaleViewport = true;
     rfb.resizeSession = true;
     rfb.focusOnClick = true;
@@ -119,6 +120,22 @@ export class VncConnection {
       // Let the socket's close event land first so we can say why.
       setTimeout(() => this.#retry(closeInfo || "The connection closed; reconnecting."), 0);
     });
+  }
+
+  /**
+   * Counts frames where noVNC draws them: it calls its display's flip() once per finished
+   * FramebufferUpdate, in request/answer mode and in continuous updates alike (TigerVNC). A
+   * private part of noVNC 1.7 (pinned); without it the meter counts frame requests instead.
+   */
+  #countFrames(rfb: RFB) {
+    const display = (rfb as unknown as { _display?: { flip?: (...a: unknown[]) => unknown } })
+      ._display;
+    const flip = display?.flip;
+    if (!display || typeof flip !== "function") return;
+    display.flip = (...args: unknown[]) => {
+      this.meter.frameDrawn();
+      return flip.apply(display, args);
+    };
   }
 
   #retry(detail: string) {
