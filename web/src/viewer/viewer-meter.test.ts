@@ -13,7 +13,9 @@ function fakeSocket() {
   return {
     ws,
     sent,
-    receive: (n: number) => listeners.forEach((fn) => fn({ data: new ArrayBuffer(n) })),
+    receive: (n: number) => {
+      for (const fn of listeners) fn({ data: new ArrayBuffer(n) });
+    },
   };
 }
 
