@@ -241,6 +241,8 @@ test("desktops in the browser: desktop, terminal keys and clipboard, QoE, idle h
       .locator(".page-head .badge[data-state='hibernated']")
       .waitFor({ timeout: WAIT.long });
     await shot("5-hibernated");
+    const metrics = await (await fetch(`${system.url}/metrics`)).text();
+    assert.match(metrics, /^streamspace_sessions_idle_hibernated_total 1$/m);
 
     // 5. Opening it again wakes it.
     await page.goto(`${system.url}/#/sessions`);

@@ -130,6 +130,10 @@ export async function createGatewayPart(opts: {
     throw err;
   }
   const unlisten = signals.listen(gateway);
+  const idleHibernations = opts.metrics.counter(
+    "streamspace_sessions_idle_hibernated_total",
+    "Sessions this pod hibernated because nobody used them for their template's idle timeout.",
+  );
   const activity = createSessionActivity({
     source: createRelayActivitySource({
       ring,
@@ -140,6 +144,7 @@ export async function createGatewayPart(opts: {
     getSession: (p, input) => core.sessions.get(p, input),
     clock: systemClock,
     log: (msg, fields) => log.warn(msg, fields),
+    onIdleHibernated: () => idleHibernations.inc(),
   });
   activity.start();
   return {

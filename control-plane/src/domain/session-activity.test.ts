@@ -69,7 +69,7 @@ describe("session activity: QoE reads and idle hibernation", () => {
 
   function fixture() {
     const clock = new ManualClock(Date.now());
-    const relays = { sessions: [] as RelayActivity[], complete: true, reads: 0 };
+    const relays = { sessions: [] as RelayActivity[], complete: true, reads: 0, hibernated: 0 };
     const svc = createSessionActivity({
       source: {
         read: async () => {
@@ -81,6 +81,7 @@ describe("session activity: QoE reads and idle hibernation", () => {
       hibernateIdle: (id, reason) => f.sessions.hibernateIdle(id, reason),
       getSession: (p, input) => f.sessions.get(p, input),
       clock,
+      onIdleHibernated: () => relays.hibernated++,
     });
     return { clock, relays, svc };
   }
@@ -115,6 +116,7 @@ describe("session activity: QoE reads and idle hibernation", () => {
     const s = await f.store.sessions.get(id);
     assert.equal(s?.state, "hibernating");
     assert.equal(s?.stateReason, "hibernated after 10 minutes without input");
+    assert.equal(relays.hibernated, 1, "counted once");
     const cmds = await f.tdb.db
       .selectFrom("agent_commands")
       .select("kind")

@@ -64,6 +64,8 @@ export interface SessionActivityDeps {
   /** History points per session (one per tick). */
   historyLength?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Counts idle hibernations (a Prometheus counter in the composition root). */
+  onIdleHibernated?: () => void;
 }
 
 /** One history point for sparklines. */
