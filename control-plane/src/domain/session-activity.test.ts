@@ -67,7 +67,8 @@ describe("session activity: QoE reads and idle hibernation", () => {
     return s.id;
   }
 
-  function fixture() {
+  /** A service that sees only this test's sessions (tests share the database). */
+  function fixture(...ids: string[]) {
     const clock = new ManualClock(Date.now());
     const relays = { sessions: [] as RelayActivity[], complete: true, reads: 0, hibernated: 0 };
     const svc = createSessionActivity({
@@ -77,7 +78,8 @@ describe("session activity: QoE reads and idle hibernation", () => {
           return { sessions: relays.sessions, complete: relays.complete };
         },
       },
-      candidates: () => listIdleCandidates(f.tdb.db),
+      candidates: async () =>
+        (await listIdleCandidates(f.tdb.db)).filter((c) => ids.includes(c.sessionId)),
       hibernateIdle: (id, reason) => f.sessions.hibernateIdle(id, reason),
       getSession: (p, input) => f.sessions.get(p, input),
       clock,
@@ -89,7 +91,7 @@ describe("session activity: QoE reads and idle hibernation", () => {
   test("hibernates after the idle timeout without input; input before it cancels", async () => {
     const id = await running("idle-10m");
     const other = await running("never-idle");
-    const { clock, relays, svc } = fixture();
+    const { clock, relays, svc } = fixture(id, other);
     const t0 = clock.now();
     await svc.tick();
     const first = await svc.forSession(who.alice, { id });
@@ -132,7 +134,7 @@ describe("session activity: QoE reads and idle hibernation", () => {
 
   test("a relay that cannot be read holds every hibernation back", async () => {
     const id = await running("idle-10m");
-    const { clock, relays, svc } = fixture();
+    const { clock, relays, svc } = fixture(id);
     relays.complete = false;
     await clock.advance(700_000, 50_000);
     await svc.tick();
@@ -160,7 +162,7 @@ describe("session activity: QoE reads and idle hibernation", () => {
 
   test("who may read: the owner and operators a session, operators the fleet", async () => {
     const id = await running("never-idle");
-    const { relays, svc } = fixture();
+    const { relays, svc } = fixture(id);
     relays.sessions = [activity(id, 0)];
     await svc.tick();
     assert.equal((await svc.forSession(who.operator, { id })).current?.framesPerSecond, 30);

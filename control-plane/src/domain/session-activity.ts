@@ -200,7 +200,10 @@ export function createSessionActivity(deps: SessionActivityDeps) {
           ? `${minutes} minute${minutes === 1 ? "" : "s"}`
           : `${c.idleTimeoutSeconds} seconds`;
       try {
-        if (await deps.hibernateIdle(id, `hibernated after ${span} without input`)) idle.delete(id);
+        if (await deps.hibernateIdle(id, `hibernated after ${span} without input`)) {
+          idle.delete(id);
+          deps.onIdleHibernated?.();
+        }
       } catch (err) {
         deps.log?.("idle hibernation failed", { sessionId: id, err });
       }
