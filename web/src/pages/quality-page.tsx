@@ -6,6 +6,7 @@
  * go to Prometheus, whose labels stay bounded).
  */
 import { useQuery } from "@tanstack/react-query";
+import { Sparkline } from "../components/sparkline.tsx";
 import { Empty, ErrorBox, Loading } from "../components/ui.tsx";
 import { useTRPC } from "../trpc.ts";
 import "../viewer/viewer.css";
@@ -14,41 +15,6 @@ import { formatRate } from "../viewer/viewer-meter.ts";
 interface Point {
   rttMs: number;
   framesPerSecond: number;
-}
-
-/** A small line of one figure over time; the scale is the row's own maximum. */
-function Sparkline({
-  points,
-  label,
-  width = 120,
-  height = 24,
-}: {
-  points: number[];
-  label: string;
-  width?: number;
-  height?: number;
-}) {
-  if (points.length < 2) return <span className="muted small">collecting…</span>;
-  const max = Math.max(...points, 1);
-  const step = width / (points.length - 1);
-  const d = points
-    .map(
-      (v, i) =>
-        `${i ? "L" : "M"}${(i * step).toFixed(1)},${(height - (v / max) * (height - 2) - 1).toFixed(1)}`,
-    )
-    .join(" ");
-  return (
-    <svg
-      className="sparkline"
-      width={width}
-      height={height}
-      viewBox={`0 0 ${width} ${height}`}
-      role="img"
-      aria-label={label}
-    >
-      <path d={d} />
-    </svg>
-  );
 }
 
 const median = (xs: number[]) => {
