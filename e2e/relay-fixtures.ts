@@ -42,6 +42,8 @@ export async function createTestKeys() {
         o.ttlS ?? 60,
       ),
     relayToken: (agentId: string) => sign({ sub: agentId }, "streamspace-relay", 3600),
+    /** The control plane's token for a relay's /activity. */
+    relayReadToken: () => sign({ sub: "control-plane-1" }, "streamspace-relay-read", 300),
   };
 }
 

@@ -10,7 +10,7 @@
  * (@streamspace/*) are bundled in, since they ship TypeScript sources. The bundle sits at the
  * same depth as src/, so paths the code resolves from import.meta.url (web/dist) still hold.
  */
-import { copyFileSync, readFileSync } from "node:fs";
+import { cpSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { build } from "esbuild";
 
@@ -24,7 +24,8 @@ export const DEPLOYABLES = {
     // The built-in VNC server ships prebuilt, so a bundled agent never runs esbuild itself
     // (agents/src/drivers/local/builtin-bundle.ts looks for it beside the agent's bundle).
     entries: { main: "agents/src/main.ts", "builtin-vnc": "agents/src/vnc/demo-server-main.ts" },
-    copy: ["agents/src/drivers/local/x11-session.sh"],
+    // The session programs (desktop, browser) sit in sessions/ beside x11-session.sh.
+    copy: ["agents/src/drivers/local/x11-session.sh", "agents/src/drivers/local/sessions"],
   },
 } as const;
 
@@ -70,7 +71,8 @@ export async function bundleDeployables(
         js: "import { createRequire as __ssCreateRequire } from 'node:module'; const require = __ssCreateRequire(import.meta.url);",
       },
     });
-    for (const file of copy) copyFileSync(join(ROOT, file), join(outdir, basename(file)));
+    for (const file of copy)
+      cpSync(join(ROOT, file), join(outdir, basename(file)), { recursive: true });
     out[name] = join(outdir, "main.mjs");
   }
   return out;

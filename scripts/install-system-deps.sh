@@ -2,8 +2,9 @@
 # Installs the Debian packages the tests and the local system use, when missing. Idempotent.
 #   install-system-deps.sh            everything `npm test` needs (missing packages are an error)
 #   install-system-deps.sh --start    what `npm start` needs: the X desktop stack (Xvfb, x11vnc,
-#                                     xterm); without it desktops fall back to the built-in one,
-#                                     so a missing package is reported, not an error
+#                                     xterm, and for the desktop and browser templates openbox,
+#                                     tint2, pcmanfm, chromium); without it desktops fall back to
+#                                     the built-in one, so a missing package is reported, not an error
 # As root on Debian it runs apt-get; otherwise it prints the one command to run.
 set -euo pipefail
 mode=test
@@ -13,11 +14,21 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have Xvfb || need+=(xvfb)
 have x11vnc || need+=(x11vnc)
 have xterm || need+=(xterm)
+# TigerVNC's X server: X desktops follow the viewer's window size (x11vnc cannot resize).
+have Xtigervnc || need+=(tigervnc-standalone-server)
+# The desktop templates: window manager, panel, file manager (small Debian packages), the
+# browser template's Chromium, and xsetroot for the desktop's background.
+have openbox || need+=(openbox)
+have tint2 || need+=(tint2)
+have pcmanfm || need+=(pcmanfm)
+have xsetroot || need+=(x11-xserver-utils)
+have chromium || need+=(chromium)
 if [ "$mode" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have initdb || need+=(postgresql)
   have redis-server || need+=(redis-server)
   have haproxy || need+=(haproxy)
-  have chromium || need+=(chromium)
+  # The clipboard test reads and writes the X selection with xclip.
+  have xclip || need+=(xclip)
   have websockify || need+=(websockify)
   [ -x /usr/sbin/pgbouncer ] || have pgbouncer || need+=(pgbouncer)
 fi

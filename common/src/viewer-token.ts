@@ -17,6 +17,11 @@ import {
 export const TOKEN_ISSUER = "streamspace";
 export const VIEWER_AUDIENCE = "streamspace-viewer";
 export const RELAY_AUDIENCE = "streamspace-relay";
+/**
+ * The control plane's reads of a relay's per-session activity (GET /activity). A separate
+ * audience: an agent's relay token must not read other agents' sessions.
+ */
+export const RELAY_READ_AUDIENCE = "streamspace-relay-read";
 /** The one signature algorithm (Ed25519); anything else is refused before the key is used. */
 export const TOKEN_ALGORITHM = "EdDSA";
 /** Long enough to open a WebSocket, short enough that a leaked URL is worthless a minute later. */
@@ -127,6 +132,26 @@ export async function verifyRelayToken(
     return payload.sub as string;
   } catch (err) {
     throw new TokenError(4401, `relay token rejected (${why(err)}); wait for the next RingUpdate`);
+  }
+}
+
+/** Verifies the control plane's activity-read token (`authorization: Bearer …`). */
+export async function verifyRelayReadToken(
+  keys: JWTVerifyGetKey,
+  header: string | undefined,
+): Promise<string> {
+  const token = header?.startsWith("Bearer ") ? header.slice(7) : "";
+  if (!token) throw new TokenError(4401, "missing read token (authorization: Bearer)");
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      issuer: TOKEN_ISSUER,
+      audience: RELAY_READ_AUDIENCE,
+      algorithms: [TOKEN_ALGORITHM],
+      requiredClaims: ["sub", "exp"],
+    });
+    return payload.sub as string;
+  } catch (err) {
+    throw new TokenError(4401, `read token rejected (${why(err)}); sign a fresh one`);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { createMetrics, type Metrics } from "@streamspace/common/metrics";
 
+const RTT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const SETUP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /** Everything /metrics reports; mutated in place by the relay. */
@@ -20,8 +21,15 @@ export class RelayMetrics {
   agentsAttached = 0;
   sessionsAttached = 0;
   readonly closes = new Map<number, number>();
+  /** Viewer connects to a session that already had a viewer here (QoE, session-qoe.ts). */
+  viewerReconnects = 0;
+  frameRequests = 0;
+  /** Viewer input messages by kind: key, pointer, clipboard, other (a bounded label set). */
+  readonly inputs = new Map<string, number>();
   readonly #metrics: Metrics;
   readonly #observeSetup: (seconds: number) => void;
+  readonly #observeRtt: (seconds: number) => void;
+  readonly #observeFirstFrame: (seconds: number) => void;
 
   constructor(readonly relayId: string) {
     const m = createMetrics();
@@ -79,6 +87,47 @@ export class RelayMetrics {
     );
     setup.zero(relay);
     this.#observeSetup = (s) => setup.observe(relay, s);
+    // QoE: fleet-wide distributions only; per-session figures go to the control plane.
+    const rtt = m.histogram(
+      "streamspace_vnc_rtt_seconds",
+      "WebSocket ping to pong between this relay and its viewers' browsers.",
+      { labels: ["relay"], buckets: RTT_BUCKETS },
+    );
+    rtt.zero(relay);
+    this.#observeRtt = (s) => rtt.observe(relay, s);
+    const first = m.histogram(
+      "streamspace_vnc_time_to_first_frame_seconds",
+      "Viewer upgrade to the first frame's bytes reaching it.",
+      { labels: ["relay"], buckets: SETUP_BUCKETS },
+    );
+    first.zero(relay);
+    this.#observeFirstFrame = (s) => first.observe(relay, s);
+    m.counter(
+      "streamspace_vnc_frame_requests_total",
+      "FramebufferUpdateRequests from viewers (one per frame in RFB's request/answer flow).",
+      one(() => this.frameRequests),
+    );
+    m.counter(
+      "streamspace_vnc_viewer_reconnects_total",
+      "Viewer connects to a session that already had a viewer on this relay.",
+      one(() => this.viewerReconnects),
+    );
+    m.counter("streamspace_vnc_input_events_total", "Viewer input messages, by kind.", {
+      labels: ["relay", "kind"],
+      collect: () => [...this.inputs].map(([kind, n]) => [{ ...relay, kind }, n] as const),
+    });
+  }
+
+  observeRtt(seconds: number): void {
+    this.#observeRtt(seconds);
+  }
+
+  observeFirstFrame(seconds: number): void {
+    this.#observeFirstFrame(seconds);
+  }
+
+  countInput(kind: string): void {
+    this.inputs.set(kind, (this.inputs.get(kind) ?? 0) + 1);
   }
 
   /** Records tunnel setup time: viewer upgrade accepted to agent stream spliced. */

@@ -16,6 +16,7 @@ import { type Membership, staticMembership } from "./membership.ts";
 import { RelayMetrics } from "./metrics.ts";
 import { redisMembership } from "./redis-membership.ts";
 import { createRelayRoutes } from "./relay-routes.ts";
+import { QoeBook } from "./session-qoe.ts";
 import { createViewerPath, type RelayLog } from "./viewer-path.ts";
 
 /** A running relay; close() drains viewers and leaves the ring. */
@@ -25,6 +26,8 @@ export interface RelayServer {
   metrics: RelayMetrics;
   registry: AgentRegistry;
   membership: Membership;
+  /** Per-session QoE and last input, as served on /activity. */
+  qoe: QoeBook;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -62,6 +65,7 @@ export async function startRelayServer(
     opts.membership ?? staticMembership(self, config.redisUrl ? [] : (config.staticMembers ?? []));
   let joined = !config.redisUrl || opts.membership !== undefined;
   let draining = false;
+  const qoe = new QoeBook(metrics);
 
   const viewers = createViewerPath({
     relayId: config.relayId,
@@ -70,6 +74,7 @@ export async function startRelayServer(
     registry,
     membership: () => membership,
     metrics,
+    qoe,
     log,
     tunnelSetupTimeoutMs: config.tunnelSetupTimeoutMs,
     idleTimeoutMs: config.idleTimeoutMs,
@@ -87,6 +92,8 @@ export async function startRelayServer(
       membership: () => membership,
       state: () => ({ draining, joined }),
       debugToken: config.debugToken,
+      qoe,
+      keys,
     }),
     onUpgrade: viewers.onUpgrade,
     onStream: (stream, headers) =>
@@ -128,8 +135,11 @@ export async function startRelayServer(
     Math.min(1000, Math.max(50, Math.floor(config.idleTimeoutMs / 4))),
   );
   const sweepTimer = setInterval(() => jtis.sweep(), 5_000);
+  // Rates over 2 s windows: short enough for a live overlay, long enough to smooth bursts.
+  const qoeTimer = setInterval(() => qoe.tick(), 2_000);
   idleTimer.unref();
   sweepTimer.unref();
+  qoeTimer.unref();
   log.info("relay listening", {
     port: listener.port,
     id: config.relayId,
@@ -142,6 +152,7 @@ export async function startRelayServer(
       draining = true;
       clearInterval(idleTimer);
       clearInterval(sweepTimer);
+      clearInterval(qoeTimer);
       await membership.close();
       registry.close();
       viewers.closeAll(1001, "relay is shutting down; reconnect");
@@ -156,6 +167,7 @@ export async function startRelayServer(
     metrics,
     registry,
     membership,
+    qoe,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -27,6 +27,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import type { AgentRegistry } from "./agent-registry.ts";
 import type { Membership } from "./membership.ts";
 import type { RelayMetrics } from "./metrics.ts";
+import type { QoeBook } from "./session-qoe.ts";
 import { type Splice, spliceViewer } from "./viewer-splice.ts";
 
 /** The wait a viewer refused for a full session is told (seconds). */
@@ -48,6 +49,8 @@ export interface ViewerPathDeps {
   /** Read per connection: the composition root swaps it once the relay joins Redis. */
   membership: () => Membership;
   metrics: RelayMetrics;
+  /** Per-session QoE and last input (absent: not measured). */
+  qoe?: QoeBook;
   log: RelayLog;
   tunnelSetupTimeoutMs: number;
   idleTimeoutMs: number;
@@ -92,7 +95,13 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
     handleProtocols: (protocols) => (protocols.has("binary") ? "binary" : false),
   });
 
-  async function serveViewer(ws: WebSocket, sessionId: string, token: string, started: number) {
+  async function serveViewer(
+    ws: WebSocket,
+    sessionId: string,
+    token: string,
+    started: number,
+    startedWall: number,
+  ) {
     ws.pause();
     ws.on("error", () => {});
     let claims: ViewerClaims;
@@ -133,17 +142,24 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
     metrics.connectionsActive++;
     metrics.connectionsTotal++;
     if (tunnel.data) metrics.dataChannelsTotal++;
-    const splice = spliceViewer(ws, tunnel, metrics, (s) => {
-      if (splices.delete(s)) {
-        metrics.connectionsActive--;
-        leave(sessionId);
-      }
-    });
+    const splice = spliceViewer(
+      ws,
+      tunnel,
+      metrics,
+      (s) => {
+        if (splices.delete(s)) {
+          metrics.connectionsActive--;
+          leave(sessionId);
+        }
+      },
+      deps.qoe?.viewer(sessionId, startedWall, ws),
+    );
     splices.add(splice);
   }
 
   async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     const started = performance.now();
+    const startedWall = Date.now();
     const m = VNC_PATH.exec(req.url ?? "");
     if (!m) return refuseUpgrade(socket, 404, "Not Found");
     const sessionId = m[1] as string;
@@ -174,7 +190,12 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
         membership.suspect(owner.id);
       }
     }
-    wss.handleUpgrade(req, socket, head, (ws) => void serveViewer(ws, sessionId, token, started));
+    wss.handleUpgrade(
+      req,
+      socket,
+      head,
+      (ws) => void serveViewer(ws, sessionId, token, started, startedWall),
+    );
   }
 
   return {

@@ -23,6 +23,7 @@ import {
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
 import type { WebSocket } from "ws";
 import type { RelayMetrics } from "./metrics.ts";
+import type { ViewerQoe } from "./session-qoe.ts";
 import { sendPieces } from "./ws-frame.ts";
 
 /** Largest WebSocket frame built from coalesced HTTP/2 pieces. */
@@ -80,6 +81,8 @@ export function spliceViewer(
   tunnel: AgentTunnel,
   metrics: RelayMetrics,
   onEnd: (s: Splice) => void,
+  /** Per-session QoE and input activity (session-qoe.ts); sees the bytes, never changes them. */
+  qoe?: ViewerQoe,
 ): Splice {
   const stream = tunnel.stream;
   const data = tunnel.data;
@@ -127,6 +130,7 @@ export function spliceViewer(
     ws.resume(); // a paused viewer socket would never read the close reply
     if (ws.readyState === ws.OPEN) ws.close(wsCode, reason);
     metrics.countClose(wsCode);
+    qoe?.close();
     onEnd(splice);
   }
 
@@ -155,6 +159,7 @@ export function spliceViewer(
   const pushBytes = (bytes: Buffer, whole: boolean) => {
     if (bytes.length === 0 || ended) return;
     metrics.bytesToViewers += bytes.length;
+    qoe?.serverBytes(bytes.length);
     splice.lastActive = Date.now();
     pending.push(bytes);
     pendingBytes += bytes.length;
@@ -245,6 +250,7 @@ export function spliceViewer(
       );
     if (ended || stream.destroyed) return;
     metrics.bytesFromViewers += msg.length;
+    qoe?.clientBytes(msg);
     splice.lastActive = Date.now();
     if (data) data.write(msg);
     else {

@@ -19,6 +19,8 @@ source "$(dirname "$0")/podman-env.sh"
 cd "$REPO_ROOT"
 
 ALL=(control-plane relay agent desktop-demo desktop-xterm pgbouncer)
+# Built by name only (larger: GTK, Chromium), so CI's default build stays small.
+EXTRA=(desktop-full desktop-browser)
 cold=0 npm_build=1 want=()
 for a in "$@"; do
   case "$a" in
@@ -56,8 +58,9 @@ inputs_of() { # image → its input paths
     agent) echo "${own[*]} ${APP_SOURCES[*]} agents deploy/images/stage-app.ts" ;;
     desktop-demo) echo "${own[*]} ${APP_SOURCES[*]} agents deploy/images/stage-app.ts deploy/images/desktop-demo" ;;
     desktop-xterm) echo "${own[*]} deploy/images/desktop-xterm" ;;
+    desktop-full | desktop-browser) echo "${own[*]} deploy/images/desktop-session agents/src/drivers/local/sessions" ;;
     pgbouncer) echo "${own[*]}" ;;
-    *) echo "unknown image $1 (one of: ${ALL[*]})" >&2; exit 2 ;;
+    *) echo "unknown image $1 (one of: ${ALL[*]} ${EXTRA[*]})" >&2; exit 2 ;;
   esac
 }
 needs_runtime() { case "$1" in control-plane | relay | agent | desktop-demo) return 0 ;; esac; return 1; }
@@ -133,6 +136,8 @@ for name in "${want[@]}"; do
     fi
     node --import tsx deploy/images/stage-app.ts "$name" "$ctx"
   fi
+  # The session programs are the local driver's own, copied in unchanged.
+  case "$name" in desktop-full | desktop-browser) cp -r agents/src/drivers/local/sessions "$ctx/sessions" ;; esac
   log "building $name ($ref)"
   build_image "$name" "$ref" "$ctx"
   record "$name" "$key" "$(podman image inspect -f '{{.Size}}' "$ref")" "$(secs "$t" "$(now)")" built

@@ -4,7 +4,8 @@
 # /health for the control plane, relay and agent; an RFB banner on 5900 for the desktops;
 # `pgbouncer --version` (the image has no shell for a check) plus a started pooler for PgBouncer.
 # Exits non-zero naming the image that failed, with its log.
-# Usage: smoke.sh [image...]   (default: all; images are the :dev tags build.sh made)
+# Usage: smoke.sh [image...]   (default: all but desktop-full and desktop-browser, which build.sh
+# makes by name only; images are the :dev tags build.sh made)
 set -euo pipefail
 # shellcheck source=podman-env.sh
 source "$(dirname "$0")/podman-env.sh"
@@ -58,7 +59,7 @@ for image in "$@"; do
       run -e AGENT_ID=smoke -e AGENT_BOOTSTRAP_TOKEN=smoke-bootstrap \
         -e CONTROL_PLANE_URL=http://127.0.0.1:9 "$(ref "$image")"
       healthy "$c" "$image" ;;
-    desktop-demo | desktop-xterm)
+    desktop-demo | desktop-xterm | desktop-full | desktop-browser)
       run "$(ref "$image")"
       healthy "$c" "$image" ;;
     pgbouncer)

@@ -19,6 +19,7 @@ import { AuditPage } from "./pages/audit-page.tsx";
 import { ConsoleSessionsPage } from "./pages/console-sessions-page.tsx";
 import { LaunchPage } from "./pages/launch-page.tsx";
 import { LoginPage } from "./pages/login-page.tsx";
+import { QualityPage } from "./pages/quality-page.tsx";
 import { SessionsPage } from "./pages/sessions-page.tsx";
 import { TemplatesPage } from "./pages/templates-page.tsx";
 import { UsersPage } from "./pages/users-page.tsx";
@@ -107,6 +108,7 @@ function Shell() {
     { route: { page: "launch" }, label: "Launch", show: true },
     { route: { page: "templates" }, label: "Templates", show: isOperator },
     { route: { page: "agents" }, label: "Agents", show: isOperator },
+    { route: { page: "quality" }, label: "Quality", show: isOperator },
     { route: { page: "audit" }, label: "Audit", show: user.role === "admin" },
     { route: { page: "console" }, label: "All sessions", show: isOperator },
     { route: { page: "users" }, label: "Users", show: isOperator },
@@ -158,6 +160,8 @@ function Shell() {
           (isOperator ? <ConsoleSessionsPage /> : <StaffOnly needs="operator" />)}
         {route.page === "users" && <UsersPage />}
         {route.page === "api-keys" && <ApiKeysPage />}
+        {route.page === "quality" &&
+          (isOperator ? <QualityPage /> : <StaffOnly needs="operator" />)}
       </main>
     </div>
   );

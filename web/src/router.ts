@@ -13,7 +13,9 @@ export type Route =
   | { page: "audit" }
   | { page: "console" }
   | { page: "users" }
-  | { page: "api-keys" };
+  | { page: "api-keys" }
+
+  | { page: "quality" };
 
 /** Parses a location hash; anything unknown lands on the sessions page. */
 export function parseRoute(hash: string): Route {
@@ -39,6 +41,8 @@ export function parseRoute(hash: string): Route {
       return { page: "users" };
     case "api-keys":
       return { page: "api-keys" };
+    case "quality":
+      return { page: "quality" };
     default:
       return { page: "sessions" };
   }

@@ -17,6 +17,13 @@ export interface Rect {
 /** Called whenever pixels change, with the bounding box of the change. */
 export type DamageListener = (rect: Rect) => void;
 
+/** Called after the desktop changed size; `by` is whoever asked (a viewer's token). */
+export type ResizeListener = (by: unknown) => void;
+
+/** The sizes a demo desktop accepts (its text layout needs some room). */
+export const MIN_SIZE = { w: 200, h: 150 };
+export const MAX_SIZE = { w: 4096, h: 4096 };
+
 const BAR_H = 28;
 const TEXT_SCALE = 3;
 const MAX_TEXT = 2000;
@@ -27,24 +34,53 @@ const XK_RETURN = 0xff0d;
 
 /** A demo desktop: owns the 0xRRGGBB framebuffer and turns input events into damage. */
 export class DemoDesktop {
-  readonly pixels: Uint32Array;
+  pixels: Uint32Array;
   private readonly listeners = new Set<DamageListener>();
+  private readonly resizeListeners = new Set<ResizeListener>();
   private text = "";
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly panel: Rect;
+  private panel: Rect;
 
   constructor(
-    readonly width: number,
-    readonly height: number,
+    public width: number,
+    public height: number,
     readonly title: string,
   ) {
-    if (width < 200 || height < 150 || width > 4096 || height > 4096) {
-      throw new RangeError(`desktop size ${width}x${height} is outside 200x150..4096x4096`);
-    }
+    const why = sizeProblem(width, height);
+    if (why) throw new RangeError(why);
     this.pixels = new Uint32Array(width * height);
-    this.panel = { x: 20, y: BAR_H + 20, w: width - 40, h: Math.floor((height - BAR_H) * 0.4) };
+    this.panel = panelFor(width, height);
     this.paintAll();
+  }
+
+  /**
+   * Changes the screen size (a viewer's SetDesktopSize: the desktop follows the browser
+   * window). Everything is repainted; the typed text is kept.
+   */
+  resize(width: number, height: number, by?: unknown): void {
+    const why = sizeProblem(width, height);
+    if (why) throw new RangeError(why);
+    if (width === this.width && height === this.height) return;
+    this.width = width;
+    this.height = height;
+    this.pixels = new Uint32Array(width * height);
+    this.panel = panelFor(width, height);
+    this.paintAll();
+    for (const fn of this.resizeListeners) fn(by);
+  }
+
+  onResize(fn: ResizeListener): () => void {
+    this.resizeListeners.add(fn);
+    return () => this.resizeListeners.delete(fn);
+  }
+
+  /** Text pasted from a viewer's clipboard lands in the panel, as typing would. */
+  paste(text: string): void {
+    this.text += text.replace(/\r\n?/g, "\n");
+    if (this.text.length > MAX_TEXT) this.text = this.text.slice(-MAX_TEXT);
+    this.paintPanel();
+    this.damage(this.panel);
   }
 
   /** Starts the clock; call stop() to let the process exit. */
@@ -118,8 +154,13 @@ export class DemoDesktop {
   private paintBar(): void {
     const { width, height, pixels } = this;
     pixels.fill(0x202830, 0, BAR_H * width);
-    drawText(pixels, width, height, 8, 7, this.title, 0xffffff, 2);
     const clock = `${new Date().toISOString().slice(11, 19)}  #${this.frame}`;
+    // The title gets the room the clock leaves; only a title that cannot fit is shortened,
+    // and then visibly (an ellipsis), never cut mid-word without a sign.
+    const room = Math.floor(
+      (width - 16 - (clock.length + 2) * GLYPH_WIDTH * 2) / (GLYPH_WIDTH * 2),
+    );
+    drawText(pixels, width, height, 8, 7, fitText(this.title, room), 0xffffff, 2);
     drawText(
       pixels,
       width,
@@ -133,6 +174,7 @@ export class DemoDesktop {
   }
 
   private paintPanel(): void {
+    if (this.panel.w <= 0 || this.panel.h <= 0) return;
     const { width, height, pixels, panel } = this;
     for (let y = panel.y; y < panel.y + panel.h; y++) {
       pixels.fill(0xf4f1de, y * width + panel.x, y * width + panel.x + panel.w);
@@ -149,4 +191,28 @@ export class DemoDesktop {
       drawText(pixels, width, height, panel.x + 8, y, line, 0x22223b, TEXT_SCALE);
     });
   }
+}
+
+function sizeProblem(w: number, h: number): string | undefined {
+  if (
+    Number.isInteger(w) &&
+    Number.isInteger(h) &&
+    w >= MIN_SIZE.w &&
+    h >= MIN_SIZE.h &&
+    w <= MAX_SIZE.w &&
+    h <= MAX_SIZE.h
+  )
+    return undefined;
+  return `desktop size ${w}x${h} is outside ${MIN_SIZE.w}x${MIN_SIZE.h}..${MAX_SIZE.w}x${MAX_SIZE.h}`;
+}
+
+function panelFor(width: number, height: number): Rect {
+  return { x: 20, y: BAR_H + 20, w: width - 40, h: Math.floor((height - BAR_H) * 0.4) };
+}
+
+/** `text` if it fits in `room` characters, else its start and "...". */
+export function fitText(text: string, room: number): string {
+  if (text.length <= room) return text;
+  if (room <= 3) return "";
+  return `${text.slice(0, room - 3).trimEnd()}...`;
 }

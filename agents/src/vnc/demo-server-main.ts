@@ -13,7 +13,8 @@ import { createRfbServer } from "./rfb-server.ts";
 
 const log = createLogger({ base: { component: "builtin-vnc" } });
 const portFile = process.env.SS_PORT_FILE;
-const title = (process.env.SS_TITLE ?? "StreamSpace demo").slice(0, 60);
+// The whole name: the desktop's title bar fits it to the screen width (demo-desktop.ts).
+const title = process.env.SS_TITLE || "StreamSpace demo";
 const [w, h] = (process.env.SS_GEOMETRY ?? "1024x768").split("x").map(Number);
 if (!portFile) {
   log.error("SS_PORT_FILE is required: the path where the listening port is written");

@@ -2,6 +2,10 @@
  * A small RFB 3.8 server (RFC 6143) for the built-in demo desktop: security type None, raw
  * encoding, any true-colour pixel format, incremental updates driven by damage. It is the
  * fallback that lets a machine with no X server or VNC server still show a live desktop.
+ * It follows the viewer's window: with the ExtendedDesktopSize pseudo-encoding (-308) a viewer
+ * may send SetDesktopSize, the desktop resizes, and every viewer is told the new size
+ * (ExtendedDesktopSize, or the older DesktopSize -223). Pasted text (ClientCutText) is typed
+ * into the demo's panel.
  *
  * Flow control is the protocol's own: an update is sent only in answer to a
  * FramebufferUpdateRequest, requests are merged (one pending per viewer), and when the socket's
@@ -33,6 +37,18 @@ export interface RfbServerOptions {
 
 const MAX_CUT_TEXT = 1 << 20;
 const MAX_ENCODINGS = 1024;
+const ENC_DESKTOP_SIZE = -223;
+const ENC_EXTENDED_DESKTOP_SIZE = -308;
+
+/** ExtendedDesktopSize reasons and statuses (RFC 6143 §7.8.2). */
+const REASON = { server: 0, thisClient: 1, otherClient: 2 } as const;
+const STATUS = { ok: 0, prohibited: 1, invalid: 3 } as const;
+
+/** A size change a viewer has yet to be told about. */
+interface SizeNotice {
+  reason: number;
+  status: number;
+}
 
 function union(a: Rect | undefined, b: Rect): Rect {
   if (!a) return { ...b };
@@ -104,14 +120,49 @@ async function serveViewer(socket: Socket, opts: RfbServerOptions): Promise<void
   const { desktop } = opts;
   const maxWrite = opts.maxWriteBuffer ?? 8 << 20;
   const reader = new ByteReader(socket, 1 << 20);
-  const screen: Rect = { x: 0, y: 0, w: desktop.width, h: desktop.height };
+  const screen = (): Rect => ({ x: 0, y: 0, w: desktop.width, h: desktop.height });
   let format: PixelFormat = NATIVE_FORMAT;
   let dirty: Rect | undefined;
   let wanted: Rect | undefined;
   let waitingDrain = false;
+  let extendedSize = false;
+  let plainSize = false;
+  let notice: SizeNotice | undefined;
+  const me = {};
+
+  /** Sends a pending size notice as an update of its own; true when one went out. */
+  const sendNotice = (): boolean => {
+    if (!notice || !wanted) return false;
+    const n = notice;
+    notice = undefined;
+    wanted = undefined;
+    const head = Buffer.alloc(16);
+    head.writeUInt8(0, 0);
+    head.writeUInt16BE(1, 2);
+    if (extendedSize) {
+      head.writeUInt16BE(n.reason, 4);
+      head.writeUInt16BE(n.status, 6);
+      head.writeUInt16BE(desktop.width, 8);
+      head.writeUInt16BE(desktop.height, 10);
+      head.writeInt32BE(ENC_EXTENDED_DESKTOP_SIZE, 12);
+      const screens = Buffer.alloc(4 + 16);
+      screens.writeUInt8(1, 0);
+      screens.writeUInt16BE(desktop.width, 4 + 8);
+      screens.writeUInt16BE(desktop.height, 4 + 10);
+      socket.write(Buffer.concat([head, screens]));
+    } else {
+      head.writeUInt16BE(desktop.width, 8);
+      head.writeUInt16BE(desktop.height, 10);
+      head.writeInt32BE(ENC_DESKTOP_SIZE, 12);
+      socket.write(head);
+    }
+    return true;
+  };
 
   const flush = () => {
-    if (!wanted || !dirty || waitingDrain || socket.destroyed) return;
+    if (waitingDrain || socket.destroyed) return;
+    if (sendNotice()) return;
+    if (!wanted || !dirty) return;
     if (socket.writableLength > maxWrite) {
       waitingDrain = true;
       socket.once("drain", () => {
@@ -144,7 +195,20 @@ async function serveViewer(socket: Socket, opts: RfbServerOptions): Promise<void
     dirty = union(dirty, rect);
     flush();
   });
-  socket.once("close", off);
+  const offResize = desktop.onResize((by) => {
+    dirty = screen();
+    // Viewers that announced neither encoding keep a stale size; they reconnect to recover.
+    if (extendedSize || plainSize)
+      notice = {
+        reason: by === me ? REASON.thisClient : REASON.otherClient,
+        status: STATUS.ok,
+      };
+    flush();
+  });
+  socket.once("close", () => {
+    off();
+    offResize();
+  });
   try {
     for (;;) {
       const [type] = await reader.read(1);
@@ -160,7 +224,14 @@ async function serveViewer(socket: Socket, opts: RfbServerOptions): Promise<void
           const count = (await reader.read(3)).readUInt16BE(1);
           if (count > MAX_ENCODINGS)
             throw new Error(`SetEncodings lists ${count} encodings (max ${MAX_ENCODINGS})`);
-          await reader.read(count * 4); // Raw is always acceptable, so the list is not needed.
+          const list = await reader.read(count * 4);
+          const encodings = Array.from({ length: count }, (_, i) => list.readInt32BE(i * 4));
+          // Raw is always acceptable; only the size pseudo-encodings matter here.
+          const wasExtended = extendedSize;
+          extendedSize = encodings.includes(ENC_EXTENDED_DESKTOP_SIZE);
+          plainSize = encodings.includes(ENC_DESKTOP_SIZE);
+          // Announcing the current size is how a viewer learns it may ask for another.
+          if (extendedSize && !wasExtended) notice = { reason: REASON.server, status: STATUS.ok };
           break;
         }
         case 3: {
@@ -172,9 +243,16 @@ async function serveViewer(socket: Socket, opts: RfbServerOptions): Promise<void
               w: b.readUInt16BE(5),
               h: b.readUInt16BE(7),
             },
-            screen,
+            screen(),
           );
-          if (!req) break;
+          if (!req) {
+            // A request for an area the screen no longer has (it shrank) still gets answered.
+            if (notice) {
+              wanted = screen();
+              flush();
+            }
+            break;
+          }
           if (b.readUInt8(0) === 0) dirty = union(dirty, req);
           wanted = union(wanted, req);
           flush();
@@ -191,10 +269,29 @@ async function serveViewer(socket: Socket, opts: RfbServerOptions): Promise<void
           break;
         }
         case 6: {
-          const len = (await reader.read(7)).readUInt32BE(3);
+          const raw = (await reader.read(7)).readInt32BE(3);
+          const len = Math.abs(raw);
           if (len > MAX_CUT_TEXT)
             throw new Error(`ClientCutText of ${len} bytes exceeds ${MAX_CUT_TEXT}`);
-          await reader.read(len);
+          const text = await reader.read(len);
+          // Negative: the extended-clipboard form, which this server does not announce.
+          if (raw >= 0) desktop.paste(text.toString("latin1"));
+          break;
+        }
+        case 251: {
+          const b = await reader.read(7);
+          const count = b.readUInt8(5);
+          await reader.read(count * 16);
+          const w = b.readUInt16BE(1);
+          const h = b.readUInt16BE(3);
+          try {
+            desktop.resize(w, h, me);
+            if (w === desktop.width && h === desktop.height && !notice)
+              notice = { reason: REASON.thisClient, status: STATUS.ok };
+          } catch {
+            notice = { reason: REASON.thisClient, status: STATUS.invalid };
+          }
+          flush();
           break;
         }
         default:
@@ -203,6 +300,7 @@ async function serveViewer(socket: Socket, opts: RfbServerOptions): Promise<void
     }
   } finally {
     off();
+    offResize();
     socket.destroy();
   }
 }

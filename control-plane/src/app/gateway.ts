@@ -5,6 +5,7 @@
  * gateway-signals.ts, so each piece here is built from pieces already built.
  */
 
+import { systemClock } from "@streamspace/common/clock";
 import type { Logger } from "@streamspace/common/log";
 import type { Metrics } from "@streamspace/common/metrics";
 import { currentTraceContext } from "@streamspace/common/tracing";
@@ -12,15 +13,18 @@ import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { ViewerTokenSigner } from "../auth/viewer-tokens.ts";
 import type { ControlPlaneConfig } from "../config.ts";
+import { createSessionActivity, type SessionActivity } from "../domain/session-activity.ts";
 import type { Gateway } from "../gateway/agent-gateway.ts";
 import { RedisAgentHub } from "../hub/redis-agent-hub.ts";
 import { createRedisRelayRingSource } from "../relay-ring/redis-relay-ring-source.ts";
+import { createRelayActivitySource } from "../relay-ring/relay-activity-source.ts";
 import {
   type ClosableRelayRingSource,
   createStaticRelayRingSource,
   parseRelayUrls,
 } from "../relay-ring/static-relay-ring-source.ts";
 import { createPgCore, type PgCore } from "../store/pg-core.ts";
+import { listIdleCandidates } from "../store/pg-idle-candidates.ts";
 import { RedisSessionChangeBus } from "../store/redis-session-change-bus.ts";
 import type { Database } from "../store/schema.ts";
 import { createGatewaySignals } from "./gateway-signals.ts";
@@ -30,6 +34,8 @@ import { createPgGateway } from "./pg-gateway.ts";
 export interface GatewayPart {
   core: PgCore;
   gateway: Gateway;
+  /** QoE figures and idle hibernation, read from the relays (domain/session-activity.ts). */
+  activity: SessionActivity;
   close(): Promise<void>;
 }
 
@@ -124,10 +130,29 @@ export async function createGatewayPart(opts: {
     throw err;
   }
   const unlisten = signals.listen(gateway);
+  const idleHibernations = opts.metrics.counter(
+    "streamspace_sessions_idle_hibernated_total",
+    "Sessions this pod hibernated because nobody used them for their template's idle timeout.",
+  );
+  const activity = createSessionActivity({
+    source: createRelayActivitySource({
+      ring,
+      token: async () => (await opts.tokenSigner.signRelayReadToken(config.podName)).token,
+    }),
+    candidates: () => listIdleCandidates(db),
+    hibernateIdle: (id, reason) => core.sessions.hibernateIdle(id, reason),
+    getSession: (p, input) => core.sessions.get(p, input),
+    clock: systemClock,
+    log: (msg, fields) => log.warn(msg, fields),
+    onIdleHibernated: () => idleHibernations.inc(),
+  });
+  activity.start();
   return {
     core,
     gateway,
+    activity,
     async close() {
+      await activity.stop();
       unlisten();
       await gateway.close();
       await core.bus.close();

@@ -93,6 +93,7 @@ export async function startHttpPart(opts: {
     templates: core.templates,
     agents: core.agents,
     audit: core.audit,
+    qoe: opts.domain.activity,
     limiter,
     log: (msg, fields) => log.error(msg, fields),
   });

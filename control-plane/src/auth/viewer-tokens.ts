@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import {
   RELAY_AUDIENCE,
+  RELAY_READ_AUDIENCE,
   RELAY_TOKEN_TTL_S,
   TOKEN_ALGORITHM,
   TOKEN_ISSUER,
@@ -37,6 +38,8 @@ export interface ViewerTokenSigner {
     agentId: string;
   }): Promise<SignedToken>;
   signRelayToken(agentId: string): Promise<SignedToken>;
+  /** The control plane's own token for reading relays' per-session activity (5 minutes). */
+  signRelayReadToken(pod: string): Promise<SignedToken>;
 }
 
 /** Creates the signer from the deployment key; the clock is injected so tests can age tokens. */
@@ -72,6 +75,7 @@ export function createViewerTokenSigner(
         randomUUID(),
       ),
     signRelayToken: (agentId) => sign({}, agentId, RELAY_AUDIENCE, RELAY_TOKEN_TTL_S),
+    signRelayReadToken: (pod) => sign({}, pod, RELAY_READ_AUDIENCE, 300),
   };
 }
 

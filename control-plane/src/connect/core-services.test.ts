@@ -60,7 +60,7 @@ describe("Connect over gRPC (HTTP/2)", () => {
     const res = await t.listTemplates({ pageSize: 10 }, as("alice"));
     assert.deepEqual(
       res.templates.map((x) => x.name),
-      ["demo-desktop", "xterm-desktop"],
+      ["demo-desktop", "desktop", "web-browser", "xterm-desktop"],
     );
     const got = await t.getTemplate({ id: "xterm-desktop" }, as("alice"));
     assert.deepEqual(got.template?.command, ["xterm"]);

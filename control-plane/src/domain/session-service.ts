@@ -180,6 +180,29 @@ export function createSessionService(deps: SessionServiceDeps) {
     wake: (p: Principal, input: unknown) => operate(p, input, "wake"),
 
     /**
+     * Idle hibernation (session-activity.ts): the system, not a user, hibernates a session
+     * nobody used for its template's idle timeout. False when it is no longer running.
+     */
+    async hibernateIdle(id: string, reason: string): Promise<boolean> {
+      const out = await store.transaction(async (tx) => {
+        const s = await tx.sessions.get(id, { forUpdate: true });
+        if (s?.state !== "running" || !s.agentId) return undefined;
+        const updated = await transition(tx, s, "hibernating", { reason, actor: "system" });
+        const command = buildCommand(
+          { kind: "hibernate_session", session: updated },
+          now(),
+          traceContext(),
+        );
+        await tx.commands.insert(command);
+        return { session: updated, command };
+      });
+      if (!out) return false;
+      bus.publish({ session: out.session, deleted: false });
+      notify(out.command.agentId);
+      return true;
+    },
+
+    /**
      * Removes a finished session at once; a live one is stopped first (StopSession in the same
      * transaction) and its row goes when the agent reports it stopped.
      */

@@ -72,8 +72,52 @@ describe("migrations on Postgres", () => {
       .execute();
     assert.deepEqual(rows, [
       { name: "demo-desktop", image: "builtin:demo", command: [], vnc_port: 0, platform: "local" },
+      {
+        name: "desktop",
+        image: "xvfb",
+        command: ["streamspace-desktop"],
+        vnc_port: 0,
+        platform: "local",
+      },
+      {
+        name: "web-browser",
+        image: "xvfb",
+        command: ["streamspace-browser"],
+        vnc_port: 0,
+        platform: "local",
+      },
       { name: "xterm-desktop", image: "xvfb", command: ["xterm"], vnc_port: 0, platform: "local" },
     ]);
+  });
+
+  test("0006 brings the desktop templates to an install that has templates, once", async () => {
+    await using t = await createTestDatabase({ migrate: false });
+    const migrator = new Migrator({
+      db: t.db,
+      provider: { getMigrations: async () => migrations },
+    });
+    assert.equal((await migrator.migrateTo("0005-audit-calls")).error, undefined);
+    await sql`INSERT INTO templates (id, name, display_name, image, command)
+      VALUES (gen_random_uuid(), 'xterm-desktop', 'xterm on Xvfb', 'xvfb', '["xterm"]'),
+             (gen_random_uuid(), 'desktop', 'My own desktop', 'my-image', '[]')`.execute(t.db);
+    assert.equal((await migrator.migrateToLatest()).error, undefined);
+    const rows = await t.db
+      .selectFrom("templates")
+      .select(["name", "display_name", "env"])
+      .orderBy("name")
+      .execute();
+    assert.deepEqual(rows, [
+      { name: "desktop", display_name: "My own desktop", env: {} },
+      {
+        name: "web-browser",
+        display_name: "Web browser",
+        env: { SS_BROWSER_URL: "https://www.debian.org/" },
+      },
+      { name: "xterm-desktop", display_name: "Terminal", env: { SS_WINDOW_MANAGER: "openbox" } },
+    ]);
+    await using fresh = await createTestDatabase();
+    const none = await fresh.db.selectFrom("templates").select("name").execute();
+    assert.deepEqual(none, [], "a fresh install is left to the seed");
   });
 
   test("DB_* parts build a URL; none means PGlite", () => {

@@ -10,6 +10,7 @@ import type { UserAdmin } from "../auth/user-admin.ts";
 import type { AgentService } from "../domain/agent-service.ts";
 import type { AuditService } from "../domain/audit-service.ts";
 import type { Principal } from "../domain/principal.ts";
+import type { SessionActivity } from "../domain/session-activity.ts";
 import type { SessionService } from "../domain/session-service.ts";
 import type { TemplateService } from "../domain/template-service.ts";
 import type { Agent } from "../domain/types.ts";
@@ -77,4 +78,8 @@ export interface TrpcDeps {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Poll interval for the agents subscription when `agents.watch` is absent. */
   agentPollMs?: number;
+  /** Live QoE per session and the fleet view (domain/session-activity.ts). */
+  qoe?: QoePort;
 }
+
+export type QoePort = Pick<SessionActivity, "forSession" | "fleet">;

@@ -9,6 +9,7 @@ import { schemas, templateUpdate } from "../domain/validation.ts";
 import type { TrpcDeps } from "./deps.ts";
 import { domainInput, optionalDomainInput } from "./domain-input.ts";
 import { authedProcedure, publicProcedure, roleProcedure, router } from "./init.ts";
+import { qoeRouter } from "./qoe-router.ts";
 import { guarded, pollSnapshots } from "./streams.ts";
 import { apiKeysRouter, usersRouter } from "./users-router.ts";
 import {
@@ -189,6 +190,7 @@ export const appRouter = router({
   audit: auditRouter,
   users: usersRouter,
   apiKeys: apiKeysRouter,
+  qoe: qoeRouter,
 });
 
 export type AppRouter = typeof appRouter;

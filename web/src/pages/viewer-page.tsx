@@ -3,8 +3,9 @@
  * the session through the watch subscription, so it connects the moment the session runs and
  * lets go when it hibernates or stops.
  */
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
+import { useEffect, useRef } from "react";
 import { ErrorBox, Loading, StateBadge, sentence } from "../components/ui.tsx";
 import { SessionActions, type SessionView, usePutSession } from "../session-actions.tsx";
 import { newer } from "../session-cache.ts";
@@ -46,6 +47,17 @@ export function ViewerPage({ sessionId }: { sessionId: string }) {
       },
     ),
   );
+  // Opening a hibernated desktop wakes it: that is what a person opening it wants. Only the
+  // state found on opening counts, so a desktop hibernated while the page is open stays asleep.
+  const wake = useMutation(trpc.sessions.wake.mutationOptions({ onSuccess: (s) => put(s, false) }));
+  const wakeNow = wake.mutate;
+  const opened = useRef<string | undefined>(undefined);
+  const state = q.data?.state;
+  useEffect(() => {
+    if (!state || opened.current !== undefined) return;
+    opened.current = state;
+    if (state === "hibernated") wakeNow({ id: sessionId });
+  }, [state, sessionId, wakeNow]);
   if (q.isPending) return <Loading label="Loading the session…" />;
   if (q.isError) return <ErrorBox error={q.error} onRetry={() => void q.refetch()} />;
   const s = q.data;
@@ -63,12 +75,20 @@ export function ViewerPage({ sessionId }: { sessionId: string }) {
         <SessionActions session={s} showOpen={false} />
       </div>
       {running ? (
-        <VncViewer sessionId={s.id} viewerPath={s.viewerPath} active={running} />
+        <VncViewer
+          sessionId={s.id}
+          viewerPath={s.viewerPath}
+          active={running}
+          name={s.displayName || "Desktop"}
+        />
       ) : (
         <div className="viewer-placeholder">
           {WAITING[s.state] ? <Loading label={WAITING[s.state]} /> : null}
           {s.state === "hibernated" && (
-            <p>This desktop is hibernated. Wake it to continue where you left off.</p>
+            <p>
+              This desktop is hibernated.{" "}
+              {wake.isPending ? "Waking it…" : "Wake it to continue where you left off."}
+            </p>
           )}
           {(s.state === "stopped" || s.state === "failed") && (
             <p>

@@ -20,9 +20,11 @@ declare module "@novnc/novnc" {
     blur(): void;
     sendCtrlAltDel(): void;
     sendKey(keysym: number, code: string | null, down?: boolean): void;
+    clipboardPasteFrom(text: string): void;
     addEventListener(type: "connect", cb: (e: CustomEvent<Record<string, never>>) => void): void;
     addEventListener(type: "disconnect", cb: (e: CustomEvent<{ clean: boolean }>) => void): void;
     addEventListener(type: "desktopname", cb: (e: CustomEvent<{ name: string }>) => void): void;
+    addEventListener(type: "clipboard", cb: (e: CustomEvent<{ text: string }>) => void): void;
     addEventListener(
       type: "securityfailure",
       cb: (e: CustomEvent<{ status: number; reason?: string }>) => void,

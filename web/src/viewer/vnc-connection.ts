@@ -3,8 +3,14 @@
  * Viewer tokens are single use and live 60 s, so every (re)connect asks the control plane for
  * a fresh one; a relay that dies or hands the session to another owner closes the socket, and
  * the loop simply dials `/vnc/{id}` again (the balancer and relays route it to the new owner).
+ *
+ * The desktop follows the window where its server allows (noVNC's resizeSession sends
+ * SetDesktopSize: the built-in desktop resizes; x11vnc refuses, so an X desktop keeps its
+ * size and is scaled to fit). The clipboard goes both ways: text the desktop copies arrives
+ * as a `clipboard` event, and `paste()` sends text to it.
  */
 import RFB from "@novnc/novnc";
+import { ViewerMeter } from "./viewer-meter.ts";
 
 export type ViewerStatus = "idle" | "connecting" | "connected" | "reconnecting" | "failed";
 
@@ -15,6 +21,8 @@ export interface ViewerSnapshot {
   /** Connections made so far, counting the first; lets tests see a reconnect happened. */
   connects: number;
   desktopName: string;
+  /** The last text the desktop put on its clipboard ("" until it does). */
+  clipboard: string;
 }
 
 export interface VncConnectionOptions {
@@ -44,7 +52,15 @@ export class VncConnection {
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
-  #snap: ViewerSnapshot = { status: "idle", detail: "", connects: 0, desktopName: "" };
+  #snap: ViewerSnapshot = {
+    status: "idle",
+    detail: "",
+    connects: 0,
+    desktopName: "",
+    clipboard: "",
+  };
+  /** Frames, bytes, time to first frame and local input, across reconnects. */
+  readonly meter = new ViewerMeter();
 
   constructor(opts: VncConnectionOptions) {
     this.#opts = opts;
@@ -72,7 +88,9 @@ export class VncConnection {
       return this.#retry(`Could not get a viewer token: ${(err as Error).message}`);
     }
     if (this.#closed) return;
+    const started = performance.now();
     const ws = new WebSocket(`${this.#opts.socketUrl}?token=${encodeURIComponent(token)}`);
+    this.meter.attach(ws, started);
     let closeInfo = "";
     ws.addEventListener("close", (e) => {
       closeInfo =
@@ -81,7 +99,9 @@ export class VncConnection {
     });
     const rfb = new RFB(this.#opts.target, ws, { shared: true });
     this.#rfb = rfb;
+    this.#countFrames(rfb);
     rfb.scaleViewport = true;
+    rfb.resizeSession = true;
     rfb.focusOnClick = true;
     rfb.background = "transparent";
     rfb.addEventListener("connect", () => {
@@ -90,6 +110,7 @@ export class VncConnection {
       rfb.focus({ preventScroll: true });
     });
     rfb.addEventListener("desktopname", (e) => this.#set({ desktopName: e.detail.name }));
+    rfb.addEventListener("clipboard", (e) => this.#set({ clipboard: e.detail.text }));
     rfb.addEventListener("securityfailure", (e) => {
       closeInfo = `The desktop refused the connection: ${e.detail.reason ?? `status ${e.detail.status}`}.`;
     });
@@ -99,6 +120,22 @@ export class VncConnection {
       // Let the socket's close event land first so we can say why.
       setTimeout(() => this.#retry(closeInfo || "The connection closed; reconnecting."), 0);
     });
+  }
+
+  /**
+   * Counts frames where noVNC draws them: it calls its display's flip() once per finished
+   * FramebufferUpdate, in request/answer mode and in continuous updates alike (TigerVNC). A
+   * private part of noVNC 1.7 (pinned); without it the meter counts frame requests instead.
+   */
+  #countFrames(rfb: RFB) {
+    const display = (rfb as unknown as { _display?: { flip?: (...a: unknown[]) => unknown } })
+      ._display;
+    const flip = display?.flip;
+    if (!display || typeof flip !== "function") return;
+    display.flip = (...args: unknown[]) => {
+      this.meter.frameDrawn();
+      return flip.apply(display, args);
+    };
   }
 
   #retry(detail: string) {
@@ -115,6 +152,11 @@ export class VncConnection {
 
   sendCtrlAltDel() {
     this.#rfb?.sendCtrlAltDel();
+  }
+
+  /** Puts text on the desktop's clipboard (paste it there with the desktop's own keys). */
+  paste(text: string) {
+    this.#rfb?.clipboardPasteFrom(text);
   }
 
   /** Stops reconnecting and closes the socket. */

@@ -10,12 +10,19 @@ import { TemplateSchema } from "@streamspace/proto/streamspace/v1/types_pb";
 import { DriverError } from "../../runtime/driver.ts";
 import { RfbClient } from "../../vnc/rfb-client.ts";
 import { type DriverFixture, makeTemplate, runDriverCases } from "../driver-cases.ts";
-import { BUILTIN_IMAGE, ENDED_WHILE_AWAY, hasX11Stack, LocalDriver } from "./local-driver.ts";
+import {
+  BUILTIN_IMAGE,
+  ENDED_WHILE_AWAY,
+  hasX11Stack,
+  LocalDriver,
+  which,
+} from "./local-driver.ts";
 import { groupMembers, isLive, liveGroups, signalGroup } from "./process-group.ts";
 
 async function localFixture(
   image: string,
   command: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<DriverFixture & { dir: string; driver: LocalDriver }> {
   const dir = mkdtempSync(join(tmpdir(), "ss-agent-local-"));
   const driver = await LocalDriver.open({
@@ -27,7 +34,7 @@ async function localFixture(
   return {
     dir,
     driver,
-    template: makeTemplate(image, command),
+    template: Object.assign(makeTemplate(image, command), { env }),
     async crash(id) {
       const pgid = driver.processGroup(id);
       assert.ok(pgid);
@@ -42,12 +49,19 @@ async function localFixture(
   };
 }
 
-// The Debian VNC stack must be present: CI installs it (apt-get install xvfb x11vnc xterm).
-test("Xvfb, x11vnc and xterm are installed (apt-get install -y xvfb x11vnc xterm)", () => {
-  assert.ok(hasX11Stack(), "install Xvfb and x11vnc: apt-get install -y xvfb x11vnc xterm");
+// The Debian VNC stack must be present: CI installs it (scripts/install-system-deps.sh).
+test("Xtigervnc, Xvfb, x11vnc and xterm are installed", () => {
+  assert.ok(hasX11Stack(), "install them: apt-get install -y xvfb x11vnc xterm");
+  assert.ok(which("Xtigervnc"), "install it: apt-get install -y tigervnc-standalone-server");
 });
 
-runDriverCases("local (Xvfb + x11vnc + xterm)", () => localFixture("xterm"));
+// Both X backends x11-session.sh can pick pass the same behaviour suite.
+runDriverCases("local (Xtigervnc + xterm)", () =>
+  localFixture("xterm", [], { SS_VNC_SERVER: "xvnc" }),
+);
+runDriverCases("local (Xvfb + x11vnc + xterm)", () =>
+  localFixture("xterm", [], { SS_VNC_SERVER: "x11vnc" }),
+);
 runDriverCases("local (built-in VNC server)", () => localFixture(BUILTIN_IMAGE));
 
 describe("local driver specifics", () => {
@@ -62,7 +76,8 @@ describe("local driver specifics", () => {
         const pgid = fx.driver.processGroup("orphans");
         assert.ok(pgid);
         // The program starts just after the VNC port is reported, so wait for the whole group.
-        const want = image === "xterm" ? 4 : 1; // sh, Xvfb, x11vnc, xterm | the built-in server
+        // sh, the X server (Xtigervnc, or Xvfb + x11vnc), xterm | the built-in server
+        const want = image === "xterm" ? 3 : 1;
         const members = await eventuallyFound(
           () => {
             const m = groupMembers(pgid);
@@ -240,8 +255,9 @@ describe("local driver specifics", () => {
     const fx = await localFixture("xterm");
     try {
       for (const [id, env, glxOff] of [
-        ["glx-off", {}, true],
-        ["glx-on", { SS_GLX: "1" }, false],
+        // Pinned to Xvfb + x11vnc, whose Xvfb arguments this reads.
+        ["glx-off", { SS_VNC_SERVER: "x11vnc" }, true],
+        ["glx-on", { SS_VNC_SERVER: "x11vnc", SS_GLX: "1" }, false],
       ] as const) {
         const template = create(TemplateSchema, { ...fx.template, env });
         await fx.driver.start(
@@ -258,32 +274,36 @@ describe("local driver specifics", () => {
     }
   });
 
-  test("x11: an X server that dies before reporting its display fails the start, never hangs", async () => {
-    const fx = await localFixture("xterm");
-    const bin = mkdtempSync(join(tmpdir(), "ss-fake-xvfb-"));
-    try {
-      writeFileSync(join(bin, "Xvfb"), "#!/bin/sh\necho 'fake Xvfb: no display' >&2\nexit 1\n");
-      chmodSync(join(bin, "Xvfb"), 0o755);
-      const template = create(TemplateSchema, {
-        ...fx.template,
-        env: { PATH: `${bin}:${process.env.PATH ?? ""}` },
-      });
-      await assert.rejects(
-        fx.driver.start(
-          { sessionId: "no-x", ownerId: "u", template },
-          AbortSignal.timeout(WAIT.long),
-        ),
-        (e) =>
-          e instanceof DriverError &&
-          e.code === "unavailable" &&
-          /exited during start/.test(e.message),
-      );
-      assert.deepEqual(await fx.driver.list(), []);
-    } finally {
-      await fx.cleanup();
-      rmSync(bin, { recursive: true, force: true });
-    }
-  });
+  for (const [server, xbin] of [
+    ["x11vnc", "Xvfb"],
+    ["xvnc", "Xtigervnc"],
+  ] as const)
+    test(`x11 (${xbin}): an X server that dies before reporting its display fails the start, never hangs`, async () => {
+      const fx = await localFixture("xterm");
+      const bin = mkdtempSync(join(tmpdir(), "ss-fake-xvfb-"));
+      try {
+        writeFileSync(join(bin, xbin), "#!/bin/sh\necho 'fake X server: no display' >&2\nexit 1\n");
+        chmodSync(join(bin, xbin), 0o755);
+        const template = create(TemplateSchema, {
+          ...fx.template,
+          env: { PATH: `${bin}:${process.env.PATH ?? ""}`, SS_VNC_SERVER: server },
+        });
+        await assert.rejects(
+          fx.driver.start(
+            { sessionId: "no-x", ownerId: "u", template },
+            AbortSignal.timeout(WAIT.long),
+          ),
+          (e) =>
+            e instanceof DriverError &&
+            e.code === "unavailable" &&
+            /exited during start/.test(e.message),
+        );
+        assert.deepEqual(await fx.driver.list(), []);
+      } finally {
+        await fx.cleanup();
+        rmSync(bin, { recursive: true, force: true });
+      }
+    });
 
   test("built-in session: starts without NODE_EXTRA_CA_CERTS (Node would parse the bundle at boot)", async () => {
     const saved = process.env.NODE_EXTRA_CA_CERTS;

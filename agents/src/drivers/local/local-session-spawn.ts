@@ -33,6 +33,19 @@ export interface SpawnOptions {
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const X11_SCRIPT = join(HERE, "x11-session.sh");
+const SESSION_PROGRAMS = join(HERE, "sessions");
+
+/**
+ * The session programs that ship with the agent ("streamspace-desktop", "streamspace-browser",
+ * in ./sessions): a template names them like any program. One installed on PATH wins (the
+ * desktop images put them in /usr/local/bin).
+ */
+export function resolveProgram(name: string): string | undefined {
+  const found = which(name);
+  if (found || !/^streamspace-[a-z]+$/.test(name)) return found;
+  const builtin = join(SESSION_PROGRAMS, `${name}.sh`);
+  return existsSync(builtin) ? builtin : undefined;
+}
 
 /** Finds an executable on PATH (or an absolute path); undefined when absent. */
 export function which(bin: string): string | undefined {
@@ -43,9 +56,12 @@ export function which(bin: string): string | undefined {
   return undefined;
 }
 
-/** True when Xvfb and x11vnc are both installed, i.e. real X desktops are possible. */
+/**
+ * True when real X desktops are possible: TigerVNC's Xtigervnc (X and VNC server in one, which
+ * follows the viewer's size), or Xvfb and x11vnc (x11-session.sh picks).
+ */
 export function hasX11Stack(): boolean {
-  return Boolean(which("Xvfb") && which("x11vnc"));
+  return Boolean(which("Xtigervnc") || (which("Xvfb") && which("x11vnc")));
 }
 
 /** Spawns one session's process group and resolves once its VNC server reports a port. */
@@ -58,7 +74,8 @@ export async function spawnLocalSession(
   const image = template.image || BUILTIN_IMAGE;
   const program = template.command.length > 0 ? [...template.command] : [image];
   const builtin = image === BUILTIN_IMAGE || opts.forceBuiltin || !hasX11Stack();
-  if (!builtin && !which(program[0] ?? "")) {
+  const resolved = builtin ? undefined : resolveProgram(program[0] ?? "");
+  if (!builtin && !resolved) {
     throw new DriverError(
       "invalid_argument",
       `program ${JSON.stringify(program[0])} of template ${template.name || template.id} is not installed on this machine; install it or use image ${BUILTIN_IMAGE}`,
@@ -76,13 +93,15 @@ export async function spawnLocalSession(
     SS_DISPLAY_FILE: paths.display,
     SS_PORT: String(port),
     SS_GEOMETRY: geometry,
-    SS_TITLE: `StreamSpace ${template.displayName || template.name || "demo"} (${spec.sessionId})`,
+    // The name a person sees: the viewer's toolbar and the VNC desktop name.
+    SS_TITLE: template.displayName || template.name || "StreamSpace desktop",
   };
   // The built-in server makes no TLS connections, and Node parses NODE_EXTRA_CA_CERTS at boot
   // whether or not TLS is used (~60 ms for a 220 KB bundle, most of the process's start).
   if (builtin) delete env.NODE_EXTRA_CA_CERTS;
   const runner = builtin ? await opts.builtin() : undefined;
-  const [cmd, args] = runner ? [runner.cmd, runner.args] : ["/bin/sh", [X11_SCRIPT, ...program]];
+  const x11Program = [resolved ?? "", ...program.slice(1)];
+  const [cmd, args] = runner ? [runner.cmd, runner.args] : ["/bin/sh", [X11_SCRIPT, ...x11Program]];
   const child = spawn(cmd, args, {
     detached: true,
     stdio: ["ignore", logFd, logFd],

@@ -8,6 +8,7 @@ import * as auth from "./0002-auth.ts";
 import * as loginThrottle from "./0003-login-throttle.ts";
 import * as outboxUnfinished from "./0004-outbox-unfinished-index.ts";
 import * as auditCalls from "./0005-audit-calls.ts";
+import * as desktopsTemplates from "./0006-desktops-templates.ts";
 
 /** Keys sort lexically; the numeric prefix fixes the order. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   "0003-login-throttle": loginThrottle,
   "0004-outbox-unfinished-index": outboxUnfinished,
   "0005-audit-calls": auditCalls,
+  "0006-desktops-templates": desktopsTemplates,
 };

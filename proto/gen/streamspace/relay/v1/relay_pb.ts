@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streamspace/relay/v1/relay.proto.
  */
 export const file_streamspace_relay_v1_relay: GenFile = /*@__PURE__*/
-  fileDesc("CiBzdHJlYW1zcGFjZS9yZWxheS92MS9yZWxheS5wcm90bxIUc3RyZWFtc3BhY2UucmVsYXkudjEiUwoNQXR0YWNoUmVxdWVzdBI3Cghhbm5vdW5jZRgBIAEoCzIjLnN0cmVhbXNwYWNlLnJlbGF5LnYxLkFnZW50QW5ub3VuY2VIAEIJCgdwYXlsb2FkIkoKDUFnZW50QW5ub3VuY2USEAoIYWdlbnRfaWQYASABKAkSEwoLc2Vzc2lvbl9pZHMYAiADKAkSEgoKcmluZ19lcG9jaBgDIAEoBCJNCg5BdHRhY2hSZXNwb25zZRIwCgRvcGVuGAEgASgLMiAuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsT3BlbkgAQgkKB3BheWxvYWQieQoKVHVubmVsT3BlbhISCgpzZXNzaW9uX2lkGAEgASgJEhUKDWNvbm5lY3Rpb25faWQYAiABKAkSDQoFdG9rZW4YAyABKAkSGwoTZGF0YV9jaGFubmVsX3NlY3JldBgEIAEoDBIUCgxkYXRhX2NoYW5uZWwYBSABKAgiUgoLVHVubmVsQ2xvc2USMwoEY29kZRgBIAEoDjIlLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlR1bm5lbENsb3NlQ29kZRIOCgZyZWFzb24YAiABKAkikAEKDVR1bm5lbFJlcXVlc3QSMAoEb3BlbhgBIAEoCzIgLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlR1bm5lbE9wZW5IABIOCgRkYXRhGAIgASgMSAASMgoFY2xvc2UYAyABKAsyIS5zdHJlYW1zcGFjZS5yZWxheS52MS5UdW5uZWxDbG9zZUgAQgkKB3BheWxvYWQiXwoOVHVubmVsUmVzcG9uc2USDgoEZGF0YRgBIAEoDEgAEjIKBWNsb3NlGAIgASgLMiEuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsQ2xvc2VIAEIJCgdwYXlsb2FkKoYCCg9UdW5uZWxDbG9zZUNvZGUSIQodVFVOTkVMX0NMT1NFX0NPREVfVU5TUEVDSUZJRUQQABIcChhUVU5ORUxfQ0xPU0VfQ09ERV9OT1JNQUwQARInCiNUVU5ORUxfQ0xPU0VfQ09ERV9TRVNTSU9OX05PVF9GT1VORBACEiUKIVRVTk5FTF9DTE9TRV9DT0RFX1ZOQ19VTlJFQUNIQUJMRRADEiIKHlRVTk5FTF9DTE9TRV9DT0RFX0lETEVfVElNRU9VVBAEEiEKHVRVTk5FTF9DTE9TRV9DT0RFX1JFTEFZX01PVkVEEAUSGwoXVFVOTkVMX0NMT1NFX0NPREVfRVJST1IQBjLAAQoMUmVsYXlTZXJ2aWNlElcKBkF0dGFjaBIjLnN0cmVhbXNwYWNlLnJlbGF5LnYxLkF0dGFjaFJlcXVlc3QaJC5zdHJlYW1zcGFjZS5yZWxheS52MS5BdHRhY2hSZXNwb25zZSgBMAESVwoGVHVubmVsEiMuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsUmVxdWVzdBokLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlR1bm5lbFJlc3BvbnNlKAEwAWIGcHJvdG8z");
+  fileDesc("CiBzdHJlYW1zcGFjZS9yZWxheS92MS9yZWxheS5wcm90bxIUc3RyZWFtc3BhY2UucmVsYXkudjEiUwoNQXR0YWNoUmVxdWVzdBI3Cghhbm5vdW5jZRgBIAEoCzIjLnN0cmVhbXNwYWNlLnJlbGF5LnYxLkFnZW50QW5ub3VuY2VIAEIJCgdwYXlsb2FkIkoKDUFnZW50QW5ub3VuY2USEAoIYWdlbnRfaWQYASABKAkSEwoLc2Vzc2lvbl9pZHMYAiADKAkSEgoKcmluZ19lcG9jaBgDIAEoBCJNCg5BdHRhY2hSZXNwb25zZRIwCgRvcGVuGAEgASgLMiAuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsT3BlbkgAQgkKB3BheWxvYWQieQoKVHVubmVsT3BlbhISCgpzZXNzaW9uX2lkGAEgASgJEhUKDWNvbm5lY3Rpb25faWQYAiABKAkSDQoFdG9rZW4YAyABKAkSGwoTZGF0YV9jaGFubmVsX3NlY3JldBgEIAEoDBIUCgxkYXRhX2NoYW5uZWwYBSABKAgiUgoLVHVubmVsQ2xvc2USMwoEY29kZRgBIAEoDjIlLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlR1bm5lbENsb3NlQ29kZRIOCgZyZWFzb24YAiABKAkikAEKDVR1bm5lbFJlcXVlc3QSMAoEb3BlbhgBIAEoCzIgLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlR1bm5lbE9wZW5IABIOCgRkYXRhGAIgASgMSAASMgoFY2xvc2UYAyABKAsyIS5zdHJlYW1zcGFjZS5yZWxheS52MS5UdW5uZWxDbG9zZUgAQgkKB3BheWxvYWQiXwoOVHVubmVsUmVzcG9uc2USDgoEZGF0YRgBIAEoDEgAEjIKBWNsb3NlGAIgASgLMiEuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsQ2xvc2VIAEIJCgdwYXlsb2FkIngKFVNlc3Npb25BY3Rpdml0eVJlcG9ydBIQCghyZWxheV9pZBgBIAEoCRIUCgx0aW1lX3VuaXhfbXMYAiABKAMSNwoIc2Vzc2lvbnMYAyADKAsyJS5zdHJlYW1zcGFjZS5yZWxheS52MS5TZXNzaW9uQWN0aXZpdHki+QEKD1Nlc3Npb25BY3Rpdml0eRISCgpzZXNzaW9uX2lkGAEgASgJEg8KB3ZpZXdlcnMYAiABKA0SEAoIY29ubmVjdHMYAyABKA0SGgoSbGFzdF9pbnB1dF91bml4X21zGAQgASgDEg4KBnJ0dF9tcxgFIAEoARIZChFmcmFtZXNfcGVyX3NlY29uZBgGIAEoARIiChpieXRlc190b192aWV3ZXJfcGVyX3NlY29uZBgHIAEoBBIkChxieXRlc19mcm9tX3ZpZXdlcl9wZXJfc2Vjb25kGAggASgEEh4KFnRpbWVfdG9fZmlyc3RfZnJhbWVfbXMYCSABKAEqhgIKD1R1bm5lbENsb3NlQ29kZRIhCh1UVU5ORUxfQ0xPU0VfQ09ERV9VTlNQRUNJRklFRBAAEhwKGFRVTk5FTF9DTE9TRV9DT0RFX05PUk1BTBABEicKI1RVTk5FTF9DTE9TRV9DT0RFX1NFU1NJT05fTk9UX0ZPVU5EEAISJQohVFVOTkVMX0NMT1NFX0NPREVfVk5DX1VOUkVBQ0hBQkxFEAMSIgoeVFVOTkVMX0NMT1NFX0NPREVfSURMRV9USU1FT1VUEAQSIQodVFVOTkVMX0NMT1NFX0NPREVfUkVMQVlfTU9WRUQQBRIbChdUVU5ORUxfQ0xPU0VfQ09ERV9FUlJPUhAGMsABCgxSZWxheVNlcnZpY2USVwoGQXR0YWNoEiMuc3RyZWFtc3BhY2UucmVsYXkudjEuQXR0YWNoUmVxdWVzdBokLnN0cmVhbXNwYWNlLnJlbGF5LnYxLkF0dGFjaFJlc3BvbnNlKAEwARJXCgZUdW5uZWwSIy5zdHJlYW1zcGFjZS5yZWxheS52MS5UdW5uZWxSZXF1ZXN0GiQuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsUmVzcG9uc2UoATABYgZwcm90bzM");
 
 /**
  * @generated from message streamspace.relay.v1.AttachRequest
@@ -225,6 +225,109 @@ export type TunnelResponse = Message<"streamspace.relay.v1.TunnelResponse"> & {
  */
 export const TunnelResponseSchema: GenMessage<TunnelResponse> = /*@__PURE__*/
   messageDesc(file_streamspace_relay_v1_relay, 6);
+
+/**
+ * Per-session input activity and quality of experience as one relay measured them. The control
+ * plane reads it from each relay (GET /activity, body in binary protobuf, authorization: Bearer
+ * <token with audience streamspace-relay-read>) for idle hibernation and the QoE views; per
+ * session figures never become Prometheus labels.
+ *
+ * @generated from message streamspace.relay.v1.SessionActivityReport
+ */
+export type SessionActivityReport = Message<"streamspace.relay.v1.SessionActivityReport"> & {
+  /**
+   * @generated from field: string relay_id = 1;
+   */
+  relayId: string;
+
+  /**
+   * The relay's wall clock when it answered, ms since the epoch.
+   *
+   * @generated from field: int64 time_unix_ms = 2;
+   */
+  timeUnixMs: bigint;
+
+  /**
+   * @generated from field: repeated streamspace.relay.v1.SessionActivity sessions = 3;
+   */
+  sessions: SessionActivity[];
+};
+
+/**
+ * Describes the message streamspace.relay.v1.SessionActivityReport.
+ * Use `create(SessionActivityReportSchema)` to create a new message.
+ */
+export const SessionActivityReportSchema: GenMessage<SessionActivityReport> = /*@__PURE__*/
+  messageDesc(file_streamspace_relay_v1_relay, 7);
+
+/**
+ * One session on one relay.
+ *
+ * @generated from message streamspace.relay.v1.SessionActivity
+ */
+export type SessionActivity = Message<"streamspace.relay.v1.SessionActivity"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * Viewers connected now.
+   *
+   * @generated from field: uint32 viewers = 2;
+   */
+  viewers: number;
+
+  /**
+   * Viewer connections accepted for the session on this relay (more than one: reconnects).
+   *
+   * @generated from field: uint32 connects = 3;
+   */
+  connects: number;
+
+  /**
+   * Last key, pointer or clipboard message from any viewer, ms since the epoch (0: none yet).
+   *
+   * @generated from field: int64 last_input_unix_ms = 4;
+   */
+  lastInputUnixMs: bigint;
+
+  /**
+   * Latest WebSocket ping round trip of the slowest viewer, ms (0: not measured yet).
+   *
+   * @generated from field: double rtt_ms = 5;
+   */
+  rttMs: number;
+
+  /**
+   * @generated from field: double frames_per_second = 6;
+   */
+  framesPerSecond: number;
+
+  /**
+   * @generated from field: uint64 bytes_to_viewer_per_second = 7;
+   */
+  bytesToViewerPerSecond: bigint;
+
+  /**
+   * @generated from field: uint64 bytes_from_viewer_per_second = 8;
+   */
+  bytesFromViewerPerSecond: bigint;
+
+  /**
+   * Upgrade to the latest viewer's first complete frame, ms (0: not yet).
+   *
+   * @generated from field: double time_to_first_frame_ms = 9;
+   */
+  timeToFirstFrameMs: number;
+};
+
+/**
+ * Describes the message streamspace.relay.v1.SessionActivity.
+ * Use `create(SessionActivitySchema)` to create a new message.
+ */
+export const SessionActivitySchema: GenMessage<SessionActivity> = /*@__PURE__*/
+  messageDesc(file_streamspace_relay_v1_relay, 8);
 
 /**
  * @generated from enum streamspace.relay.v1.TunnelCloseCode
