@@ -14,7 +14,6 @@ export type Route =
   | { page: "console" }
   | { page: "users" }
   | { page: "api-keys" }
-
   | { page: "quality" };
 
 /** Parses a location hash; anything unknown lands on the sessions page. */
