@@ -14,7 +14,7 @@ test("PGlite runs the same migrations and the create/list/transition queries", a
   try {
     assert.equal(kind, "pglite");
     await migrateToLatest(db);
-    assert.equal(await seedDefaultTemplates(db), 2);
+    assert.equal(await seedDefaultTemplates(db), 4);
     const core = createPgCore(db);
     await addAgent(core, { id: "local-1", maxSessions: 2 });
     const s = await core.sessions.create(who.alice, { template: "demo-desktop" });
