@@ -82,6 +82,9 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
       dataDir: cfg.dataDir,
       namespace: cfg.namespace,
       agentId: cfg.agentId,
+      dockerHost: cfg.dockerHost,
+      networkPrefix: cfg.networkPrefix,
+      keepHomeVolumes: cfg.keepHomeVolumes,
       log: log.child({ component: `${cfg.platform}-driver` }),
     });
     runtime = new AgentRuntime({
@@ -132,6 +135,7 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
       backend: cfg.haBackend,
       agentId: cfg.agentId,
       leaseFile: cfg.leaseFile,
+      leaseKey: cfg.leaseKey,
       redisUrl: cfg.redisUrl,
       leaseLockName: cfg.leaseLockName,
       leaseLockNamespace: cfg.leaseLockNamespace,
