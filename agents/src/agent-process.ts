@@ -166,6 +166,7 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
           leader: elector ? elector.isLeader : true,
           pod: s?.pod,
           sessions: s?.sessions ?? 0,
+          platformProblem: driver?.platformProblem?.(),
         };
       },
       cfg.healthHost,

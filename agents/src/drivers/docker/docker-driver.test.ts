@@ -83,7 +83,14 @@ async function dockerFixture(
   };
 }
 
-function template(over: Partial<Template> & { memory?: bigint; cpu?: bigint }): Template {
+function template(over: {
+  image?: string;
+  command?: string[];
+  env?: Record<string, string>;
+  persistentHome?: boolean;
+  memory?: bigint;
+  cpu?: bigint;
+}): Template {
   const { memory, cpu, ...rest } = over;
   return create(TemplateSchema, {
     id: `tpl-${randomUUID().slice(0, 6)}`,
@@ -144,7 +151,7 @@ describe("docker driver specifics", () => {
       assert.equal(info.HostConfig.Memory, 256 * 1024 * 1024);
       assert.equal(info.HostConfig.NanoCpus, 500_000_000);
       assert.equal(info.HostConfig.ShmSize, SHM_BYTES);
-      assert.equal(info.HostConfig.NetworkMode, names.network);
+      assert.deepEqual(Object.keys(info.NetworkSettings.Networks), [names.network]);
       const bindings = info.NetworkSettings.Ports["5900/tcp"] ?? [];
       assert.deepEqual(
         bindings.map((b) => b.HostIp),

@@ -12,6 +12,9 @@
  *   or a loopback tcp address).
  * - the home volume is mounted at /home/streamspace (HOME points there), as the Kubernetes
  *   driver mounts its claim; the Engine gives a fresh volume the container user's ownership.
+ * - /tmp is a fresh tmpfs on every start: a woken desktop must not find the last run's X lock,
+ *   X socket or port file there (Xvfb would refuse its display), and the desktop images write
+ *   nowhere else;
  * - the container has no restart policy: a desktop that exits is reported, not restarted
  *   behind the user's back.
  */
@@ -116,6 +119,7 @@ export function containerSpec(
       NetworkMode: names.network,
       PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
       ShmSize: SHM_BYTES,
+      Tmpfs: { "/tmp": "rw,nosuid,nodev,mode=1777" },
       ...(t.resources?.memoryBytes ? { Memory: Number(t.resources.memoryBytes) } : {}),
       ...(t.resources?.cpuMillis ? { NanoCpus: Number(t.resources.cpuMillis) * 1_000_000 } : {}),
       ...(t.persistentHome
