@@ -148,6 +148,10 @@ describe("docker driver specifics", () => {
       assert.equal(info.Config.Labels[LABEL.owner], "owner-1");
       assert.ok(info.Config.Env.includes("SS_TITLE=docker test"));
       assert.ok(info.Config.Env.includes(`HOME=${HOME_MOUNT}`));
+      assert.ok(
+        info.Config.Healthcheck?.Test?.includes("--check"),
+        "the image's health check on the VNC port is the container's",
+      );
       assert.equal(info.HostConfig.Memory, 256 * 1024 * 1024);
       assert.equal(info.HostConfig.NanoCpus, 500_000_000);
       assert.equal(info.HostConfig.ShmSize, SHM_BYTES);

@@ -3,9 +3,12 @@
  * VNC port, e.g. "the port answers with an RFB banner") passes. The driver runs that check
  * itself through the Engine's exec API rather than waiting for the Engine to schedule it: Podman
  * without systemd never runs health checks on its own, and Docker's first scheduled run comes
- * one interval after start — either way a start would wait seconds for nothing. An image
- * without a health check gets the same test from outside: the published loopback port answers
- * with an RFB banner.
+ * one interval after start — either way a start would wait seconds for nothing.
+ *
+ * An exec costs a runtime process or two on the host, so the wait first polls what is cheap —
+ * the published loopback port answers with an RFB banner, the agent's own view of the desktop —
+ * and then runs the image's check to confirm, again only if it fails. An image without a
+ * health check is ready at the banner.
  */
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -73,18 +76,20 @@ export function publishedPort(info: Docker.ContainerInspectInfo, vncPort: number
 
 /**
  * Waits until the started container's health check passes; returns its published port. A
- * container that exits first fails the start with the Engine's reason.
+ * container that exits first fails the start with the Engine's reason. The check is read from
+ * the container, not the image: Podman's image inspect leaves HEALTHCHECK out, its containers
+ * inherit it all the same.
  */
 export async function waitReady(
   container: Docker.Container,
   vncPort: number,
-  healthTest: string[] | undefined,
   signal: AbortSignal,
 ): Promise<number> {
-  const cmd = healthCommand(healthTest);
   let pause = 25;
   for (;;) {
     const info = await container.inspect();
+    // The container's own check: the image's, or the driver's faster-interval copy of it.
+    const cmd = healthCommand(info.Config.Healthcheck?.Test);
     if (!info.State.Running) {
       const { reason } = exitReason(factsOf(info));
       throw new DriverError("unavailable", `the desktop did not start: ${reason}`);
@@ -97,7 +102,7 @@ export async function waitReady(
       );
     let ok = false;
     try {
-      ok = cmd ? await execCheck(container, cmd) : await rfbBanner(port);
+      ok = (await rfbBanner(port)) && (!cmd || (await execCheck(container, cmd)));
     } catch (err) {
       // The container stopped between inspect and exec: the next inspect says why.
       if (statusOf(err) !== 409 && statusOf(err) !== 500) throw err;
