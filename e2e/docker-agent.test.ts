@@ -120,8 +120,8 @@ describe("docker agents in the whole system", () => {
       });
       const tpl = await sys.template();
       const create = async () =>
-        (await sys.sessions.createSession({ template: tpl }, { headers: sys.auth })).session
-          ?.id ?? "";
+        (await sys.sessions.createSession({ template: tpl }, { headers: sys.auth })).session?.id ??
+        "";
       const before = await create();
       await running(before);
       // The leader dies with a start in flight: the new leader finishes it, exactly once.

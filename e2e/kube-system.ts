@@ -165,7 +165,9 @@ export async function startKubeSystem(opts: KubeSystemOptions): Promise<KubeSyst
             PLATFORM: "docker",
             DOCKER_HOST: opts.dockerHost ?? "",
             NETWORK_PREFIX: `ss-e2e-${index}`,
-            ...(n > 1 ? { ENABLE_HA: "true", HA_BACKEND: "redis", REDIS_URL: opts.redisUrl ?? "" } : {}),
+            ...(n > 1
+              ? { ENABLE_HA: "true", HA_BACKEND: "redis", REDIS_URL: opts.redisUrl ?? "" }
+              : {}),
           }
         : {
             PLATFORM: "kubernetes",

@@ -206,7 +206,10 @@ describe("agent process", () => {
         swarmErr += d;
       });
       assert.equal(await new Promise((r) => swarm.on("exit", r)), 2);
-      assert.match(swarmErr, /^agent: HA_BACKEND="swarm" is not valid: .*HA_BACKEND=swarm is not built/);
+      assert.match(
+        swarmErr,
+        /^agent: HA_BACKEND="swarm" is not valid: .*HA_BACKEND=swarm is not built/,
+      );
       assert.equal(swarmErr.split("\n").length, 2, "one line");
       assert.equal(gw.streams.length, 0, "an agent refused at start never dials");
 

@@ -162,7 +162,8 @@ const SHAPE = {
   ).default(DEFAULT_DOCKER_HOST),
   NETWORK_PREFIX: str({
     pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/,
-    expected: "1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+    expected:
+      "1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
   }).default("streamspace"),
   KEEP_HOME_VOLUMES: bool().default(false),
   AGENT_BOOTSTRAP_TOKEN: str().optional(),

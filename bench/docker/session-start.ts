@@ -67,11 +67,36 @@ try {
   const report = (title: string, rs: R[]) => {
     const h = rs.map((r) => hops.get(r.id)).filter((x): x is Hops => x !== undefined);
     process.stdout.write(`${title}\n`);
-    process.stdout.write(`${line("API → RUNNING", rs.map((r) => r.running))}\n`);
-    process.stdout.write(`${line("CreateSession accepted", rs.map((r) => r.accepted))}\n`);
-    process.stdout.write(`${line("driver: create", h.map((x) => x.createMs))}\n`);
-    process.stdout.write(`${line("driver: start", h.map((x) => x.startMs))}\n`);
-    process.stdout.write(`${line("driver: VNC ready", h.map((x) => x.readyMs))}\n`);
+    process.stdout.write(
+      `${line(
+        "API → RUNNING",
+        rs.map((r) => r.running),
+      )}\n`,
+    );
+    process.stdout.write(
+      `${line(
+        "CreateSession accepted",
+        rs.map((r) => r.accepted),
+      )}\n`,
+    );
+    process.stdout.write(
+      `${line(
+        "driver: create",
+        h.map((x) => x.createMs),
+      )}\n`,
+    );
+    process.stdout.write(
+      `${line(
+        "driver: start",
+        h.map((x) => x.startMs),
+      )}\n`,
+    );
+    process.stdout.write(
+      `${line(
+        "driver: VNC ready",
+        h.map((x) => x.readyMs),
+      )}\n`,
+    );
     process.stdout.write(
       `${line(
         "driver total",
@@ -90,7 +115,10 @@ try {
     seq.push(r);
     await stop([r.id]);
   }
-  report(`docker, ${RUNS} sequential (load ${load0.toFixed(1)}→${(loadavg()[0] ?? 0).toFixed(1)})`, seq);
+  report(
+    `docker, ${RUNS} sequential (load ${load0.toFixed(1)}→${(loadavg()[0] ?? 0).toFixed(1)})`,
+    seq,
+  );
   const conc: R[] = [];
   const load1 = loadavg()[0] ?? 0;
   for (let round = 0; round < ROUNDS; round++) {

@@ -274,7 +274,8 @@ describe("docker driver specifics", () => {
       assert.match(problem, /does not answer/);
       await assert.rejects(
         fx.driver.start({ sessionId: newId(), ownerId: "u", template: fx.template }, signal()),
-        (e) => e instanceof DriverError && e.code === "unavailable" && /does not answer/.test(e.message),
+        (e) =>
+          e instanceof DriverError && e.code === "unavailable" && /does not answer/.test(e.message),
       );
       // While nobody serves the API, one desktop dies (the CLI works on the storage directly).
       await engine.podman(["kill", fx.driver.names(lose).container]);

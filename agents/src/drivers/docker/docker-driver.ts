@@ -20,8 +20,9 @@
  * - while the Engine does not answer, the driver is open but refuses starts with the reason,
  *   which the agent also reports in heartbeats (`platformProblem`).
  */
-import Docker from "dockerode";
+
 import type { Logger } from "@streamspace/common/log";
+import Docker from "dockerode";
 import {
   type Driver,
   DriverError,

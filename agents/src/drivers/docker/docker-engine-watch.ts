@@ -9,10 +9,11 @@
  * the last event it saw, so nothing that happened in the gap is lost (Podman replays from its
  * event log, Docker from its ring buffer), and tells the driver to reconcile.
  */
-import Docker from "dockerode";
+
 import type { Logger } from "@streamspace/common/log";
-import { engineDownReason } from "./docker-session-state.ts";
+import Docker from "dockerode";
 import { LABEL } from "./docker-session-spawn.ts";
+import { engineDownReason } from "./docker-session-state.ts";
 
 /** One container event of this agent's. */
 export interface ContainerEvent {
@@ -29,7 +30,9 @@ export function dockerOptions(dockerHost: string, timeoutMs?: number): Docker.Do
   if (dockerHost.startsWith("/")) return { socketPath: dockerHost, ...t };
   const u = new URL(dockerHost);
   if (u.protocol !== "tcp:" && u.protocol !== "http:")
-    throw new Error(`DOCKER_HOST=${dockerHost}: expected unix:///path/docker.sock or tcp://host:port`);
+    throw new Error(
+      `DOCKER_HOST=${dockerHost}: expected unix:///path/docker.sock or tcp://host:port`,
+    );
   return { host: u.hostname, port: Number(u.port || 2375), protocol: "http", ...t };
 }
 
@@ -87,7 +90,8 @@ export class EngineWatch {
         this.stream = stream;
         if (this.problem) this.opts.log.info("Docker engine answers again; reconciling");
         this.problem = undefined;
-        if (wasDown) await this.opts.onUp().catch((err) => this.opts.log.warn("reconcile failed", { err }));
+        if (wasDown)
+          await this.opts.onUp().catch((err) => this.opts.log.warn("reconcile failed", { err }));
         wasDown = false;
         firstRound();
         await this.consume(stream);

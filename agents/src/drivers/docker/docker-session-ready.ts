@@ -14,8 +14,8 @@ import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
 import { DriverError } from "../../runtime/driver.ts";
-import { type ContainerFacts, exitReason } from "./docker-session-state.ts";
 import { statusOf } from "./docker-session-spawn.ts";
+import { type ContainerFacts, exitReason } from "./docker-session-state.ts";
 
 /** The exec command for a Docker HEALTHCHECK test, or undefined for none. */
 export function healthCommand(test: string[] | undefined): string[] | undefined {
@@ -68,7 +68,10 @@ export function factsOf(info: Docker.ContainerInspectInfo): ContainerFacts {
 }
 
 /** The loopback port the Engine published `vncPort` on, if any. */
-export function publishedPort(info: Docker.ContainerInspectInfo, vncPort: number): number | undefined {
+export function publishedPort(
+  info: Docker.ContainerInspectInfo,
+  vncPort: number,
+): number | undefined {
   const bindings = info.NetworkSettings?.Ports?.[`${vncPort}/tcp`] ?? [];
   const port = Number(bindings.find((b) => b.HostPort)?.HostPort);
   return port > 0 ? port : undefined;

@@ -18,8 +18,9 @@
  * - the container has no restart policy: a desktop that exits is reported, not restarted
  *   behind the user's back.
  */
-import type Docker from "dockerode";
+
 import type { Template } from "@streamspace/proto/streamspace/v1/types_pb";
+import type Docker from "dockerode";
 import { DriverError, type StartSpec } from "../../runtime/driver.ts";
 
 /** Where a persistent home is mounted in the desktop container. */
@@ -166,10 +167,7 @@ export async function removeSessionObjects(
   const gone = (err: unknown) => {
     if (statusOf(err) !== 404) throw err;
   };
-  await docker
-    .getContainer(names.container)
-    .remove({ force: true, v: false })
-    .catch(gone);
+  await docker.getContainer(names.container).remove({ force: true, v: false }).catch(gone);
   await docker.getNetwork(names.network).remove().catch(gone);
   if (!keepVolume) await docker.getVolume(names.volume).remove().catch(gone);
 }
