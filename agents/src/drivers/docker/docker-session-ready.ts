@@ -6,9 +6,9 @@
  * one interval after start — either way a start would wait seconds for nothing.
  *
  * An exec costs a runtime process or two on the host, so the wait first polls what is cheap —
- * the published loopback port answers with an RFB banner, the agent's own view of the desktop —
- * and then runs the image's check to confirm, again only if it fails. An image without a
- * health check is ready at the banner.
+ * the published loopback port answers with an RFB banner (every 25–100 ms), the agent's own
+ * view of the desktop — and then runs the image's check to confirm, again only if it fails. An
+ * image without a health check is ready at the banner.
  */
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -117,6 +117,8 @@ export async function waitReady(
         `the desktop's health check on VNC port ${vncPort} did not pass before the start's deadline; check the image's VNC server (docker logs ${info.Name.replace(/^\//, "")})`,
       );
     await sleep(pause, undefined, { signal }).catch(() => {});
-    pause = Math.min(pause * 2, 500);
+    // A banner check is one loopback connect: polling it every 100 ms costs nothing, while a
+    // longer step would add up to itself to every start.
+    pause = Math.min(pause * 2, 100);
   }
 }
