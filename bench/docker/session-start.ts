@@ -7,7 +7,8 @@
  *
  * Per-hop breakdown from the agent's own "desktop started" log line: **create** = network
  * (+ volume) + container create, **start** = container start, **VNC ready** = start → the
- * published port answers RFB and the image's health check passes (docker-session-ready.ts).
+ * published port answers RFB (**banner**) and then the image's health check, run through exec,
+ * passes (**health check**; docker-session-ready.ts).
  *
  *   node --import tsx bench/docker/session-start.ts [--runs 50] [--concurrent 10] [--rounds 3]
  */
@@ -32,6 +33,7 @@ interface Hops {
   createMs: number;
   startMs: number;
   readyMs: number;
+  bannerMs: number;
 }
 const hops = new Map<string, Hops>();
 

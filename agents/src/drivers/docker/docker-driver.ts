@@ -155,13 +155,14 @@ export class DockerDriver implements Driver {
           if (statusOf(err) !== 304) throw engineError("start the desktop's container", err);
         });
         const t2 = performance.now();
-        const port = await waitReady(container, vncPortOf(t), signal);
+        const { port, bannerMs } = await waitReady(container, vncPortOf(t), signal);
         // The three hops of a start, for operators and bench/docker/session-start.ts.
         this.opts.log.info("desktop started", {
           sessionId: spec.sessionId,
           createMs: Math.round(t1 - t0),
           startMs: Math.round(t2 - t1),
           readyMs: Math.round(performance.now() - t2),
+          bannerMs,
         });
         const s: TrackedSession = { sessionId: spec.sessionId, state: "running", port };
         this.sessions.set(spec.sessionId, s);
@@ -237,7 +238,7 @@ export class DockerDriver implements Driver {
         if (statusOf(err) !== 304) throw engineError("start the desktop's container", err);
       });
       const vncPort = Number(Object.keys(info.Config.ExposedPorts ?? {})[0]?.split("/")[0]);
-      s.port = await waitReady(c, vncPort || 5900, signal);
+      s.port = (await waitReady(c, vncPort || 5900, signal)).port;
       s.state = "running";
       this.store.remove(sessionId);
       return toDriverSession(s);

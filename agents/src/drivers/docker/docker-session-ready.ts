@@ -78,7 +78,8 @@ export function publishedPort(
 }
 
 /**
- * Waits until the started container's health check passes; returns its published port. A
+ * Waits until the started container's health check passes; returns its published port and
+ * when its banner first answered (ms after the call; the rest was the health check). A
  * container that exits first fails the start with the Engine's reason. The check is read from
  * the container, not the image: Podman's image inspect leaves HEALTHCHECK out, its containers
  * inherit it all the same.
@@ -87,7 +88,9 @@ export async function waitReady(
   container: Docker.Container,
   vncPort: number,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<{ port: number; bannerMs: number }> {
+  const t0 = performance.now();
+  let bannerMs = -1;
   let pause = 25;
   for (;;) {
     const info = await container.inspect();
@@ -105,12 +108,14 @@ export async function waitReady(
       );
     let ok = false;
     try {
-      ok = (await rfbBanner(port)) && (!cmd || (await execCheck(container, cmd)));
+      const banner = await rfbBanner(port);
+      if (banner && bannerMs < 0) bannerMs = Math.round(performance.now() - t0);
+      ok = banner && (!cmd || (await execCheck(container, cmd)));
     } catch (err) {
       // The container stopped between inspect and exec: the next inspect says why.
       if (statusOf(err) !== 409 && statusOf(err) !== 500) throw err;
     }
-    if (ok) return port;
+    if (ok) return { port, bannerMs };
     if (signal.aborted)
       throw new DriverError(
         "unavailable",
