@@ -38,12 +38,14 @@ export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
 type Opener = (cfg: DriverConfig) => Promise<Driver>;
 
+const loadDocker = () => import("./docker/docker-driver.ts");
+
 // A platform maps to undefined until its driver lands; the entry is the whole wiring it needs.
 const OPENERS: Record<PlatformName, Opener | undefined> = {
   local: (cfg) => LocalDriver.open({ dataDir: cfg.dataDir, log: cfg.log }),
   // Loaded on use, like Kubernetes: dockerode is not needed by other platforms.
   docker: async (cfg) => {
-    const { DockerDriver } = await import("./docker/docker-driver.ts");
+    const { DockerDriver } = await loadDocker();
     return DockerDriver.open({
       dockerHost: cfg.dockerHost ?? DEFAULT_DOCKER_HOST,
       networkPrefix: cfg.networkPrefix ?? "streamspace",
@@ -79,6 +81,15 @@ export class PlatformNotBuiltError extends Error {
 /** Throws PlatformNotBuiltError unless this build has a driver for `platform`. */
 export function assertDriverBuilt(platform: PlatformName): void {
   if (!OPENERS[platform]) throw new PlatformNotBuiltError(platform);
+}
+
+/**
+ * Loads the platform's driver code without opening it. An HA follower calls this at start so
+ * that winning the lease does not also wait for dockerode to load (hundreds of ms on a busy
+ * host), which would lengthen every failover.
+ */
+export async function preloadDriver(platform: PlatformName): Promise<void> {
+  if (platform === "docker") await loadDocker();
 }
 
 /** Opens the driver `cfg.platform` selects (re-adopting what it left running, where it can). */
