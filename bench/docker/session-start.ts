@@ -101,6 +101,18 @@ try {
     );
     process.stdout.write(
       `${line(
+        "  of which: RFB banner",
+        h.map((x) => x.bannerMs),
+      )}\n`,
+    );
+    process.stdout.write(
+      `${line(
+        "  of which: health check",
+        h.map((x) => x.readyMs - x.bannerMs),
+      )}\n`,
+    );
+    process.stdout.write(
+      `${line(
         "driver total",
         h.map((x) => x.createMs + x.startMs + x.readyMs),
       )}\n`,
