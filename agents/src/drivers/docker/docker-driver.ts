@@ -180,7 +180,11 @@ export class DockerDriver implements Driver {
   async stop(sessionId: string, _signal: AbortSignal): Promise<DriverSession> {
     this.checkId(sessionId);
     return this.locked(sessionId, async () => {
-      if (this.sessions.has(sessionId)) await this.remove(sessionId);
+      // An untracked id may still have a container (left while the Engine was down, or made
+      // by another replica's start): removing by name is idempotent, so a stop always tries.
+      // An ended record's objects are already gone; its stop needs no Engine.
+      if (this.sessions.has(sessionId) || !this.endedSessions.has(sessionId))
+        await this.remove(sessionId);
       // The stop's result tells the control plane, so an ended record has done its job.
       this.sessions.delete(sessionId);
       this.endedSessions.delete(sessionId);
