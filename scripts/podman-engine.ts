@@ -119,6 +119,20 @@ async function podmanCli(env: NodeJS.ProcessEnv, args: string[]): Promise<string
   return stdout;
 }
 
+/**
+ * The service's environment without the test runner's markers. Netavark starts one aardvark-dns
+ * per machine (its state is in /run/containers/networks whatever the engine's folders) and it
+ * serves every engine's networks until the last one goes, so it can outlive the test file that
+ * happened to start it while another file's engine still uses it: it is not that file's leak.
+ * What this engine starts is ended by the lifeline and stop() (and the next engine's sweep).
+ */
+function serviceEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  delete out.STREAMSPACE_TEST_RUN;
+  delete out.STREAMSPACE_TEST_FILE;
+  return out;
+}
+
 /** Removes every container, network and volume of an engine folder, then the folder. */
 async function wipe(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
   const quiet = (args: string[]) => podmanCli(env, args).catch(() => "");
@@ -172,7 +186,7 @@ export async function startPodmanEngine(parent = tmpdir()): Promise<PodmanEngine
     const c = spawn(
       "bash",
       [LIFELINE, "podman", "system", "service", "--time=0", `unix://${socketPath}`],
-      { stdio: ["ignore", fd, fd, "pipe"], env },
+      { stdio: ["ignore", fd, fd, "pipe"], env: serviceEnv(env) },
     );
     closeSync(fd);
     c.unref();
