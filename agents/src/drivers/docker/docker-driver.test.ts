@@ -24,7 +24,7 @@ import { DriverError, type DriverSession } from "../../runtime/driver.ts";
 import { RfbClient } from "../../vnc/rfb-client.ts";
 import { type DriverFixture, makeTemplate, runDriverCases } from "../driver-cases.ts";
 import { DockerDriver, ENDED_WHILE_AWAY } from "./docker-driver.ts";
-import { HOME_MOUNT, LABEL, SHM_BYTES } from "./docker-session-spawn.ts";
+import { ensureSessionObjects, HOME_MOUNT, LABEL, SHM_BYTES } from "./docker-session-spawn.ts";
 
 const DEMO = "localhost/streamspace/desktop-demo:dev";
 const XTERM = "localhost/streamspace/desktop-xterm:dev";
@@ -337,6 +337,34 @@ describe("docker driver specifics", () => {
       for (const id of [run, frozen]) await second.stop(id, signal());
       await second.forgetEnded([dies]);
       assert.deepEqual(await second.ended(), []);
+    } finally {
+      await second?.close();
+      rmSync(fx.dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a container created but never started (a leader died mid-start) is left for the redelivered start, which finishes it", async () => {
+    const fx = await dockerFixture(template({}));
+    let second: DockerDriver | undefined;
+    try {
+      const id = newId();
+      const spec = { sessionId: id, ownerId: "u", template: template({ persistentHome: true }) };
+      // What the dead leader got done: the objects exist, the container never ran.
+      await ensureSessionObjects(docker, spec, fx.agentId, fx.driver.names(id), undefined);
+      await fx.driver.close();
+      second = await openDriver(fx.dir, fx.agentId);
+      assert.deepEqual(await second.list(), [], "not reported as running");
+      assert.deepEqual(await second.ended(), [], "not reported as ended");
+      const s = await second.start(spec, signal());
+      assert.equal(s.state, "running");
+      const cs = await docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL.session}=${id}`] },
+      });
+      assert.equal(cs.length, 1, "the start used the container it found");
+      using viewer = await RfbClient.connect(s.endpoint?.port ?? 0, "127.0.0.1", WAIT.medium);
+      assert.ok(viewer.width > 0);
+      await second.stop(id, signal());
     } finally {
       await second?.close();
       rmSync(fx.dir, { recursive: true, force: true });

@@ -338,6 +338,9 @@ export class DockerDriver implements Driver {
       return;
     }
     if (!s) {
+      // Created but never started: a start in flight when the previous leader died. The start
+      // command is redelivered to this one and finds the container (409), so it is left alone.
+      if (info.State.Status === "created") return;
       // An exited container nobody tracks: its session ended while no agent watched.
       if (info.State.Running || this.endedSessions.has(sessionId)) return;
       const { reason } = exitReason(factsOf(info));

@@ -1,7 +1,7 @@
 /**
  * One session = one container from the template's image, on a user-defined network of its own,
  * with a named volume for the home when the template asks for a persistent one. Every name is
- * derived from the session id and every create treats "already exists" (409) as done, so a
+ * derived from the session id and every create treats "already exists" as done, so a
  * redelivered start or a new leader never makes a second desktop.
  *
  * Decisions:
@@ -69,11 +69,21 @@ export function statusOf(err: unknown): number | undefined {
   return typeof s === "number" ? s : undefined;
 }
 
-async function tolerate409<T>(fn: () => Promise<T>): Promise<T | undefined> {
+/**
+ * "Already exists": Docker answers 409; Podman's compatible API answers a network that exists
+ * with 500 "network already exists" (and a name in use with 409 or 500 by version).
+ */
+function isConflict(err: unknown): boolean {
+  if (statusOf(err) === 409) return true;
+  const msg = (err as { json?: { message?: string } })?.json?.message ?? "";
+  return statusOf(err) === 500 && /already exists|already in use/.test(msg);
+}
+
+async function tolerateConflict<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try {
     return await fn();
   } catch (err) {
-    if (statusOf(err) === 409) return undefined;
+    if (isConflict(err)) return undefined;
     throw err;
   }
 }
@@ -147,13 +157,13 @@ export async function ensureSessionObjects(
     [LABEL.agent]: agentId,
     [LABEL.owner]: spec.ownerId,
   };
-  await tolerate409(() => docker.createNetwork({ Name: names.network, Labels: labels }));
+  await tolerateConflict(() => docker.createNetwork({ Name: names.network, Labels: labels }));
   if (spec.template.persistentHome)
-    await tolerate409(() => docker.createVolume({ Name: names.volume, Labels: labels }));
+    await tolerateConflict(() => docker.createVolume({ Name: names.volume, Labels: labels }));
   try {
     return await docker.createContainer(containerSpec(spec, agentId, names, healthTest));
   } catch (err) {
-    if (statusOf(err) === 409) return docker.getContainer(names.container);
+    if (isConflict(err)) return docker.getContainer(names.container);
     throw err;
   }
 }
