@@ -23,7 +23,7 @@ import { type PodmanEngine, startPodmanEngine } from "../../../../scripts/podman
 import { DriverError, type DriverSession } from "../../runtime/driver.ts";
 import { RfbClient } from "../../vnc/rfb-client.ts";
 import { type DriverFixture, makeTemplate, runDriverCases } from "../driver-cases.ts";
-import { DockerDriver, ENDED_WHILE_AWAY } from "./docker-driver.ts";
+import { DockerDriver, ENDED_WHILE_AWAY, REMOVED_OUTSIDE } from "./docker-driver.ts";
 import { ensureSessionObjects, HOME_MOUNT, LABEL, SHM_BYTES } from "./docker-session-spawn.ts";
 
 const DEMO = "localhost/streamspace/desktop-demo:dev";
@@ -313,13 +313,15 @@ describe("docker driver specifics", () => {
     const fx = await dockerFixture(template({}));
     let second: DockerDriver | undefined;
     try {
-      const [run, frozen, dies] = [newId(), newId(), newId()];
-      for (const sessionId of [run, frozen, dies])
+      const [run, frozen, dies, removed] = [newId(), newId(), newId(), newId()];
+      for (const sessionId of [run, frozen, dies, removed])
         await fx.driver.start({ sessionId, ownerId: "u", template: fx.template }, signal());
       await fx.driver.hibernate(frozen, signal());
+      await fx.driver.hibernate(removed, signal());
       const endpoint = fx.driver.endpoint(run);
       await fx.driver.close();
       await engine.podman(["kill", fx.driver.names(dies).container]);
+      await engine.podman(["rm", fx.driver.names(removed).container]);
       second = await openDriver(fx.dir, fx.agentId);
       const listed = new Map((await second.list()).map((s) => [s.sessionId, s]));
       assert.equal(listed.get(run)?.state, "running");
@@ -328,6 +330,12 @@ describe("docker driver specifics", () => {
       assert.equal(listed.has(dies), false);
       const ended = (await second.ended()).find((s) => s.sessionId === dies);
       assert.ok(ended?.reason?.startsWith(ENDED_WHILE_AWAY), ended?.reason);
+      assert.equal(listed.has(removed), false);
+      assert.deepEqual(
+        (await second.ended()).find((s) => s.sessionId === removed),
+        { sessionId: removed, state: "stopped", reason: REMOVED_OUTSIDE },
+        "a hibernated session whose container went is reported ended, not lost",
+      );
       assert.equal(
         await exists(docker.getContainer(second.names(dies).container).inspect()),
         false,
@@ -335,7 +343,7 @@ describe("docker driver specifics", () => {
       );
       assert.equal((await second.wake(frozen, signal())).state, "running");
       for (const id of [run, frozen]) await second.stop(id, signal());
-      await second.forgetEnded([dies]);
+      await second.forgetEnded([dies, removed]);
       assert.deepEqual(await second.ended(), []);
     } finally {
       await second?.close();

@@ -84,6 +84,8 @@ export class DockerDriver implements Driver {
   private readonly healthTests = new Map<string, string[] | undefined>();
   private readonly store: DockerSessionStore;
   private readonly watch: EngineWatch;
+  /** True until open() returns: nobody listens yet, so endings are kept as ended records. */
+  private opening = true;
 
   private constructor(private readonly opts: DockerDriverOptions) {
     // Every call has a deadline of its own besides the command's: a hung Engine must not hang
@@ -114,6 +116,7 @@ export class DockerDriver implements Driver {
   static async open(opts: DockerDriverOptions): Promise<DockerDriver> {
     const d = new DockerDriver(opts);
     await d.watch.start(Math.floor(Date.now() / 1000) - 1);
+    d.opening = false;
     return d;
   }
 
@@ -315,8 +318,15 @@ export class DockerDriver implements Driver {
       }
       await this.locked(id, () => this.refresh(id, adopting));
     }
-    for (const id of [...this.sessions.keys(), ...hibernated])
+    for (const id of this.sessions.keys())
       if (!seen.has(id)) await this.locked(id, () => this.refresh(id));
+    // Hibernated on record, but its container is gone (removed while no agent watched).
+    for (const id of hibernated)
+      if (!seen.has(id) && !this.sessions.has(id))
+        await this.locked(id, async () => {
+          this.report({ sessionId: id, state: "stopped", reason: REMOVED_OUTSIDE });
+          if (!this.opening) this.store.remove(id);
+        });
   }
 
   /** Compares one session's container with what the driver tracks and reports the difference. */
@@ -333,7 +343,7 @@ export class DockerDriver implements Driver {
       if (!s) return;
       this.sessions.delete(sessionId);
       this.store.remove(sessionId);
-      this.emit({ sessionId, state: "stopped", reason: REMOVED_OUTSIDE });
+      this.report({ sessionId, state: "stopped", reason: REMOVED_OUTSIDE });
       await removeSessionObjects(this.docker, names, this.opts.keepHomeVolumes ?? false);
       return;
     }
@@ -363,12 +373,21 @@ export class DockerDriver implements Driver {
     this.sessions.delete(sessionId);
     const { state, reason } = exitReason(factsOf(info));
     this.opts.log.info("session ended on its own", { sessionId, state, reason });
-    this.emit({ sessionId, state, reason });
+    this.report({ sessionId, state, reason });
     await removeSessionObjects(this.docker, names, this.opts.keepHomeVolumes ?? false);
   }
 
   private emit(ev: DriverSession): void {
     for (const fn of this.listeners) fn(ev);
+  }
+
+  /**
+   * An ending nobody asked for: an event once the driver is open; while it opens (nobody
+   * listens yet) an ended record, which the next Hello reports.
+   */
+  private report(ev: DriverSession): void {
+    if (this.opening) this.markEnded(ev.sessionId, ev.reason ?? REMOVED_OUTSIDE);
+    else this.emit(ev);
   }
 
   /** Stops the container gracefully, then removes the session's objects. */
