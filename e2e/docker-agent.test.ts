@@ -112,6 +112,25 @@ describe("docker agents in the whole system", () => {
       });
     }));
 
+  test("a template whose image is not on the host: the session fails with the reason in words", () =>
+    withLogs(async () => {
+      const tpl = await sys.template({ image: "localhost/streamspace/no-such-desktop:1" });
+      const { session } = await sys.sessions.createSession(
+        { template: tpl },
+        { headers: sys.auth },
+      );
+      const id = session?.id ?? "";
+      await eventually(
+        async () => {
+          const s = (await sys.sessions.getSession({ id }, { headers: sys.auth })).session;
+          assert.equal(s?.state, SessionState.FAILED);
+          assert.match(s?.stateReason ?? "", /no-such-desktop:1 is not on this Docker host/);
+        },
+        { what: "the session to fail with the image's reason", timeoutMs: WAIT.slow },
+      );
+      assert.deepEqual(await containersOf(id), []);
+    }));
+
   test("two replicas with the Redis lease: one leads; killing it hands over, sessions keep running, no duplicate container", () =>
     withLogs(async () => {
       const first = await eventuallyFound(() => sys.leader(), {

@@ -177,6 +177,38 @@ describe("docker driver specifics", () => {
     }
   });
 
+  test("KEEP_HOME_VOLUMES: stop leaves the home volume for an operator; a new start of the id reuses it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ss-agent-docker-"));
+    const d = await DockerDriver.open({
+      dockerHost: engine.dockerHost,
+      networkPrefix: "ss-keep",
+      agentId: `agent-${randomUUID().slice(0, 8)}`,
+      dataDir: dir,
+      log: silentLogger,
+      keepHomeVolumes: true,
+      stopGraceS: 1,
+    });
+    try {
+      const id = newId();
+      const t = template({ persistentHome: true });
+      await d.start({ sessionId: id, ownerId: "u", template: t }, signal());
+      await d.stop(id, signal());
+      const names = d.names(id);
+      assert.equal(await exists(docker.getContainer(names.container).inspect()), false);
+      assert.equal(await exists(docker.getNetwork(names.network).inspect()), false);
+      assert.ok(await exists(docker.getVolume(names.volume).inspect()), "the home volume stays");
+      assert.equal(
+        (await d.start({ sessionId: id, ownerId: "u", template: t }, signal())).state,
+        "running",
+      );
+      await d.stop(id, signal());
+      await docker.getVolume(names.volume).remove();
+    } finally {
+      await d.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("hibernate stops the container and keeps the home; wake starts it with the file still there", async () => {
     const fx = await dockerFixture(template({}));
     try {
