@@ -173,8 +173,11 @@ export class DockerDriver implements Driver {
         this.store.remove(spec.sessionId);
         return toDriverSession(s);
       } catch (err) {
-        // Nothing half-made stays behind: a retry of the command starts from a clean slate.
-        await removeSessionObjects(this.docker, names, false).catch(() => {});
+        // Nothing half-made stays behind: a retry of the command starts from a clean slate. A
+        // kept home volume stays, as on stop: it may hold a user's files from an earlier run.
+        await removeSessionObjects(this.docker, names, this.opts.keepHomeVolumes ?? false).catch(
+          () => {},
+        );
         throw err;
       }
     });
