@@ -131,6 +131,55 @@ describe("docker agents in the whole system", () => {
       assert.deepEqual(await containersOf(id), []);
     }));
 
+  test("the engine down: the agent stays connected, says why on /health and fails starts with the reason; back: starts work", () =>
+    withLogs(async () => {
+      const leader = await eventuallyFound(() => sys.leader(), {
+        what: "a leader",
+        timeoutMs: WAIT.slow,
+      });
+      const health = async () =>
+        (await (await fetch(`http://127.0.0.1:${leader.healthPort}/health`)).json()) as {
+          connected: boolean;
+          platformProblem?: string;
+        };
+      const tpl = await sys.template();
+      await engine.stopService();
+      try {
+        await eventually(
+          async () => assert.match((await health()).platformProblem ?? "", /does not answer/),
+          {
+            what: "the agent to report the engine down",
+            timeoutMs: WAIT.long,
+          },
+        );
+        assert.equal((await health()).connected, true, "the agent keeps its stream");
+        const { session } = await sys.sessions.createSession(
+          { template: tpl },
+          { headers: sys.auth },
+        );
+        const id = session?.id ?? "";
+        await eventually(
+          async () => {
+            const s = (await sys.sessions.getSession({ id }, { headers: sys.auth })).session;
+            assert.equal(s?.state, SessionState.FAILED);
+            assert.match(s?.stateReason ?? "", /Docker engine .* does not answer/);
+          },
+          { what: "the start to fail with the engine's reason", timeoutMs: WAIT.slow },
+        );
+      } finally {
+        await engine.startService();
+      }
+      await eventually(async () => assert.equal((await health()).platformProblem, undefined), {
+        what: "the agent to see the engine back",
+        timeoutMs: WAIT.long,
+      });
+      const { session } = await sys.sessions.createSession(
+        { template: tpl },
+        { headers: sys.auth },
+      );
+      await running(session?.id ?? "");
+    }));
+
   test("two replicas with the Redis lease: one leads; killing it hands over, sessions keep running, no duplicate container", () =>
     withLogs(async () => {
       const first = await eventuallyFound(() => sys.leader(), {
