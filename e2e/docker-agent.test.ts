@@ -7,16 +7,23 @@
  * How fast the takeover is, is measured in bench/docker/, not asserted here.
  */
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { eventually, eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import Docker from "dockerode";
 import WebSocket, { createWebSocketStream } from "ws";
+import {
+  ensureSessionObjects,
+  sessionNames,
+} from "../agents/src/drivers/docker/docker-session-spawn.ts";
+import { makeTemplate } from "../agents/src/drivers/driver-cases.ts";
 import { RfbClient } from "../agents/src/vnc/rfb-client.ts";
 import { type PodmanEngine, startPodmanEngine } from "../scripts/podman-engine.ts";
 import { type KubeSystem, startKubeSystem } from "./kube-system.ts";
 
+const DEMO = "localhost/streamspace/desktop-demo:dev";
 let engine: PodmanEngine;
 let docker: Docker;
 let sys: KubeSystem;
@@ -220,5 +227,29 @@ describe("docker agents in the whole system", () => {
         if (h.leader) leading.push(r.index);
       }
       assert.deepEqual(leading, [next.index]);
+    }));
+
+  test("a restarted agent reports a container the control plane does not know, and it is removed", () =>
+    withLogs(async () => {
+      const leader = await eventuallyFound(() => sys.leader(), {
+        what: "a leader",
+        timeoutMs: WAIT.slow,
+      });
+      // A desktop of this agent's that no session in the database owns (a stray from a crash).
+      const stray = randomUUID();
+      const container = await ensureSessionObjects(
+        docker,
+        { sessionId: stray, ownerId: "nobody", template: makeTemplate(DEMO) },
+        sys.agentId,
+        sessionNames(stray, `ss-e2e-${leader.index}`),
+        undefined,
+      );
+      await container.start();
+      await sys.kill(leader.index);
+      await sys.restart(leader.index);
+      await eventually(async () => assert.deepEqual(await containersOf(stray), []), {
+        what: "the stray container to be removed",
+        timeoutMs: WAIT.slow,
+      });
     }));
 });
