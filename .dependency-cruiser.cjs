@@ -77,7 +77,7 @@ module.exports = {
     {
       name: "adapter-library-outside-adapters",
       comment:
-        "only store/, the Redis adapters (redis-*.ts) and the composition roots import kysely, pg, PGlite, ioredis or the kube client",
+        "only store/, the Redis adapters (redis-*.ts), the platform drivers and the composition roots import kysely, pg, PGlite, ioredis, the kube client or dockerode",
       severity: "error",
       from: {
         path: "^(control-plane|agents|dataplane|common)/src/",
@@ -89,6 +89,7 @@ module.exports = {
           "^control-plane/src/app/",
           "^(agents|dataplane)/src/main\\.ts$",
           "^agents/src/(drivers|ha)/kubernetes/",
+          "^agents/src/drivers/docker/",
           "^agents/src/ha/kubernetes-",
         ],
       },

@@ -1,5 +1,6 @@
 /**
- * StreamSpace on the Kubernetes test bed, each process spawned as production runs it: one
+ * StreamSpace on the Kubernetes test bed (or, with `platform: "docker"`, on a Docker Engine API
+ * such as scripts/podman-engine.ts serves), each process spawned as production runs it: one
  * control plane (PGlite in a temp folder), one relay, and N replicas of one Kubernetes agent
  * (PLATFORM=kubernetes, one shared AGENT_ID, ENABLE_HA with the Lease backend when N > 1). A
  * replica can be killed and started again (with a fresh data folder, as a new pod would be),
@@ -54,7 +55,7 @@ export interface KubeSystem extends AsyncDisposable {
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts replica i again with a fresh data folder. */
   restart(i: number): Promise<void>;
-  /** Creates a Kubernetes template and returns its name. */
+  /** Creates a template for the agents' platform and returns its name. */
   template(over?: {
     image?: string;
     persistentHome?: boolean;
@@ -67,8 +68,14 @@ export interface KubeSystem extends AsyncDisposable {
 
 /** Options: the bed's kubeconfig (or a ServiceAccount's), the sessions' namespace, replicas. */
 export interface KubeSystemOptions {
-  kubeconfig: string;
-  namespace: string;
+  /** The agents' PLATFORM: kubernetes (the default) or docker. */
+  platform?: "kubernetes" | "docker";
+  /** For kubernetes. */
+  kubeconfig?: string;
+  namespace?: string;
+  /** For docker: DOCKER_HOST, and REDIS_URL for the replicas' lease (HA_BACKEND=redis). */
+  dockerHost?: string;
+  redisUrl?: string;
   replicas?: number;
   /** Extra agent environment (LEASE_DURATION, …). */
   agentEnv?: Record<string, string>;
@@ -114,7 +121,8 @@ export async function startKubeSystem(opts: KubeSystemOptions): Promise<KubeSyst
   const relayUrl = `http://127.0.0.1:${relayPort}`;
   const password = randomBytes(9).toString("base64url");
   const bootstrap = randomBytes(18).toString("base64url");
-  const agentId = `k8s-${randomBytes(3).toString("hex")}`;
+  const docker = opts.platform === "docker";
+  const agentId = `${docker ? "docker" : "k8s"}-${randomBytes(3).toString("hex")}`;
   run("control-plane", "control-plane/src/main.ts", {
     HOST: "127.0.0.1",
     PORT: String(port),
@@ -152,19 +160,31 @@ export async function startKubeSystem(opts: KubeSystemOptions): Promise<KubeSyst
     const replicas: AgentReplica[] = [];
     const startReplica = async (index: number) => {
       const healthPort = await freePort();
+      const platformEnv: Record<string, string> = docker
+        ? {
+            PLATFORM: "docker",
+            DOCKER_HOST: opts.dockerHost ?? "",
+            NETWORK_PREFIX: `ss-e2e-${index}`,
+            ...(n > 1
+              ? { ENABLE_HA: "true", HA_BACKEND: "redis", REDIS_URL: opts.redisUrl ?? "" }
+              : {}),
+          }
+        : {
+            PLATFORM: "kubernetes",
+            NAMESPACE: opts.namespace ?? "",
+            KUBECONFIG: opts.kubeconfig ?? "",
+            ...(n > 1 ? { ENABLE_HA: "true", HA_BACKEND: "kubernetes" } : {}),
+          };
       const child = run(`agent-${index}`, "agents/src/main.ts", {
         AGENT_ID: agentId,
         CONTROL_PLANE_URL: url,
-        PLATFORM: "kubernetes",
-        REGION: "kube",
-        NAMESPACE: opts.namespace,
-        KUBECONFIG: opts.kubeconfig,
+        REGION: docker ? "docker" : "kube",
+        ...platformEnv,
         MAX_SESSIONS: "1000",
         AGENT_DATA_DIR: mkdtempSync(join(dir, `agent-${index}-`)),
         AGENT_BOOTSTRAP_TOKEN: bootstrap,
         AGENT_HEALTH_PORT: String(healthPort),
         AGENT_HEALTH_HOST: "127.0.0.1",
-        ...(n > 1 ? { ENABLE_HA: "true", HA_BACKEND: "kubernetes" } : {}),
         ...opts.agentEnv,
       });
       const r: AgentReplica = { index, child, healthPort, alive: true };
@@ -207,14 +227,16 @@ export async function startKubeSystem(opts: KubeSystemOptions): Promise<KubeSyst
       },
       restart: (i) => startReplica(i),
       async template(over = {}) {
-        const name = `kube-${randomBytes(3).toString("hex")}`;
+        const name = `${docker ? "docker" : "kube"}-${randomBytes(3).toString("hex")}`;
         await templates.createTemplate(
           {
             template: create(TemplateSchema, {
               name,
               displayName: name,
-              image: over.image ?? "streamspace.test/desktop:1",
-              platform: Platform.KUBERNETES,
+              image:
+                over.image ??
+                (docker ? "localhost/streamspace/desktop-demo:dev" : "streamspace.test/desktop:1"),
+              platform: docker ? Platform.DOCKER : Platform.KUBERNETES,
               persistentHome: over.persistentHome ?? false,
               resources: create(ResourcesSchema, {
                 cpuMillis: over.cpuMillis ?? 100n,

@@ -31,6 +31,10 @@ if [ "$mode" = test ]; then
   have xclip || need+=(xclip)
   have websockify || need+=(websockify)
   [ -x /usr/sbin/pgbouncer ] || have pgbouncer || need+=(pgbouncer)
+  # The Docker driver's tests run on Podman's Docker-compatible API (scripts/podman-engine.ts);
+  # runc because crun refuses hybrid cgroup v1 hosts.
+  have podman || need+=(podman)
+  have runc || need+=(runc)
 fi
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages present"

@@ -8,6 +8,9 @@
 const HEAVY = [
   /^e2e\/(browser|console|desktops-browser|local-system|multipod|relay-cluster|tracing)\.test\.ts$/,
   /^e2e\/kubernetes-(agent|failover)\.test\.ts$/,
+  // A Podman engine of their own each, desktop containers, and (e2e) the whole system.
+  /^e2e\/docker-agent\.test\.ts$/,
+  /^agents\/src\/drivers\/docker\/docker-driver\.test\.ts$/,
   /^scripts\/k8s-testbed\/testbed\.test\.ts$/,
   /^e2e\/chaos\//,
   /^scripts\/(bundle|start)\.test\.ts$/,

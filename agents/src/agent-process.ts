@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Logger } from "@streamspace/common/log";
 import { Platform } from "@streamspace/proto/streamspace/v1/types_pb";
 import type { AgentConfig } from "./config.ts";
-import { assertDriverBuilt, openDriver } from "./drivers/open-driver.ts";
+import { assertDriverBuilt, openDriver, preloadDriver } from "./drivers/open-driver.ts";
 import { LeaderElector } from "./ha/leader-elector.ts";
 import type { LeaseBackend } from "./ha/lease-backend.ts";
 import { openLeaseBackend } from "./ha/open-lease-backend.ts";
@@ -82,6 +82,9 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
       dataDir: cfg.dataDir,
       namespace: cfg.namespace,
       agentId: cfg.agentId,
+      dockerHost: cfg.dockerHost,
+      networkPrefix: cfg.networkPrefix,
+      keepHomeVolumes: cfg.keepHomeVolumes,
       log: log.child({ component: `${cfg.platform}-driver` }),
     });
     runtime = new AgentRuntime({
@@ -132,6 +135,7 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
       backend: cfg.haBackend,
       agentId: cfg.agentId,
       leaseFile: cfg.leaseFile,
+      leaseKey: cfg.leaseKey,
       redisUrl: cfg.redisUrl,
       leaseLockName: cfg.leaseLockName,
       leaseLockNamespace: cfg.leaseLockNamespace,
@@ -162,6 +166,7 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
           leader: elector ? elector.isLeader : true,
           pod: s?.pod,
           sessions: s?.sessions ?? 0,
+          platformProblem: driver?.platformProblem?.(),
         };
       },
       cfg.healthHost,
@@ -180,8 +185,13 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
     ha: cfg.enableHa,
     urls: cfg.controlPlaneUrls,
   });
-  if (elector) elector.start();
-  else await serially(lead);
+  if (elector) {
+    // A follower loads its driver's code now, so a takeover pays only for opening it.
+    void preloadDriver(cfg.platform).catch((err: unknown) =>
+      log.warn("could not load the driver ahead of leading", { err }),
+    );
+    elector.start();
+  } else await serially(lead);
 
   return {
     healthPort: health.port,

@@ -91,6 +91,42 @@ describe("agent config", () => {
     bad({ AGENT_LABELS: "novalue" }, "AGENT_LABELS", /key=value/);
   });
 
+  test("Docker agent variables: DOCKER_HOST, NETWORK_PREFIX, KEEP_HOME_VOLUMES, LEASE_FILE, LEASE_KEY", () => {
+    const d = loadConfig(base, "/srv");
+    assert.equal(d.dockerHost, "unix:///var/run/docker.sock");
+    assert.equal(d.networkPrefix, "streamspace");
+    assert.equal(d.keepHomeVolumes, false);
+    assert.equal(d.leaseKey, "streamspace:agent-lease:a-1");
+    const c = loadConfig(
+      {
+        ...base,
+        PLATFORM: "docker",
+        DOCKER_HOST: "tcp://127.0.0.1:2375",
+        NETWORK_PREFIX: "ss-desktops",
+        KEEP_HOME_VOLUMES: "true",
+        LEASE_FILE: "shared/agent.lease",
+        LEASE_KEY: "site-a:agent-lease",
+      },
+      "/srv",
+    );
+    assert.equal(c.platform, "docker");
+    assert.equal(c.dockerHost, "tcp://127.0.0.1:2375");
+    assert.equal(c.networkPrefix, "ss-desktops");
+    assert.equal(c.keepHomeVolumes, true);
+    assert.equal(c.leaseFile, "/srv/shared/agent.lease");
+    assert.equal(c.leaseKey, "site-a:agent-lease");
+    assert.equal(
+      loadConfig({ ...base, LEASE_FILE: "/a", HA_LEASE_FILE: "/b" }, "/srv").leaseFile,
+      "/b",
+      "HA_LEASE_FILE wins over its alias",
+    );
+    bad({ DOCKER_HOST: "/var/run/docker.sock" }, "DOCKER_HOST", /unix:\/\/\/path/);
+    bad({ DOCKER_HOST: "ssh://host" }, "DOCKER_HOST", /tcp:\/\/host:port/);
+    bad({ NETWORK_PREFIX: "-x" }, "NETWORK_PREFIX", /letters, digits/);
+    bad({ LEASE_KEY: "has space" }, "LEASE_KEY", /Redis key/);
+    bad({ HA_BACKEND: "swarm" }, "HA_BACKEND", /HA_BACKEND=swarm is not built .*Podman.*no Swarm/);
+  });
+
   test("agents/README.md documents every variable the agent reads", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     for (const v of AGENT_ENV_VARIABLES) assert.ok(readme.includes(`\`${v}\``), v);

@@ -20,7 +20,7 @@ import {
   url,
 } from "@streamspace/common/env";
 import type { LogLevel } from "@streamspace/common/log";
-import { PLATFORM_NAMES, type PlatformName } from "./drivers/open-driver.ts";
+import { DEFAULT_DOCKER_HOST, PLATFORM_NAMES, type PlatformName } from "./drivers/open-driver.ts";
 
 export { ConfigError };
 
@@ -37,6 +37,8 @@ export interface AgentConfig {
   labels: Record<string, string>;
   enableHa: boolean;
   haBackend: "redis" | "file" | "kubernetes";
+  /** LEASE_KEY: the Redis key HA_BACKEND=redis elects with. */
+  leaseKey: string;
   /** The Lease HA_BACKEND=kubernetes elects with (LEASE_LOCK_NAME in LEASE_LOCK_NAMESPACE). */
   leaseLockName: string;
   leaseLockNamespace: string;
@@ -52,6 +54,10 @@ export interface AgentConfig {
   healthHost: string;
   logLevel: LogLevel;
   stopSessionsOnExit: boolean;
+  /** DOCKER_HOST, NETWORK_PREFIX and KEEP_HOME_VOLUMES, for PLATFORM=docker. */
+  dockerHost: string;
+  networkPrefix: string;
+  keepHomeVolumes: boolean;
 }
 
 /** Parses "250ms", "2s", "1.5s", "1m", "2h", "1d", or plain seconds. */
@@ -145,6 +151,21 @@ const SHAPE = {
   }).optional(),
   LEASE_LOCK_NAMESPACE: str().optional(),
   HA_LEASE_FILE: str().optional(),
+  // The names the Docker agent's documentation (and its seeds) use; HA_LEASE_FILE wins if both.
+  LEASE_FILE: str().optional(),
+  LEASE_KEY: str({
+    pattern: /^[A-Za-z0-9:._{}-]{1,200}$/,
+    expected: "a Redis key of letters, digits and : . _ - { }",
+  }).optional(),
+  DOCKER_HOST: custom("unix:///path/to/docker.sock or tcp://host:port", (s) =>
+    /^unix:\/\/\/.+/.test(s) || /^tcp:\/\/[^/:]+:\d{1,5}\/?$/.test(s) ? s : undefined,
+  ).default(DEFAULT_DOCKER_HOST),
+  NETWORK_PREFIX: str({
+    pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/,
+    expected:
+      "1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+  }).default("streamspace"),
+  KEEP_HOME_VOLUMES: bool().default(false),
   AGENT_BOOTSTRAP_TOKEN: str().optional(),
   AGENT_CREDENTIAL: str().optional(),
   AGENT_DATA_DIR: str().optional(),
@@ -172,6 +193,13 @@ export function loadConfig(
   env: Record<string, string | undefined>,
   cwd = process.cwd(),
 ): AgentConfig {
+  // Named by the seeds for Docker agents, so it gets its own line rather than "one of …".
+  if (env.HA_BACKEND?.trim() === "swarm")
+    throw ConfigError.invalid(
+      "HA_BACKEND",
+      "swarm",
+      "redis, file or kubernetes: HA_BACKEND=swarm is not built (Podman, which the Docker driver is tested on, has no Swarm); use HA_BACKEND=redis for replicas on several hosts",
+    );
   const e = parseEnv(SHAPE, env);
   if (e.ENABLE_HA && e.HA_BACKEND === "redis" && !e.REDIS_URL)
     throw ConfigError.invalid("REDIS_URL", undefined, "a redis:// URL because HA_BACKEND=redis");
@@ -208,7 +236,8 @@ export function loadConfig(
     leaseDurationMs,
     renewDeadlineMs,
     retryPeriodMs,
-    leaseFile: resolve(cwd, e.HA_LEASE_FILE ?? join(dataDir, "leader.lease")),
+    leaseFile: resolve(cwd, e.HA_LEASE_FILE ?? e.LEASE_FILE ?? join(dataDir, "leader.lease")),
+    leaseKey: e.LEASE_KEY ?? `streamspace:agent-lease:${e.AGENT_ID}`,
     leaseLockName: e.LEASE_LOCK_NAME ?? defaultLeaseName(e.AGENT_ID),
     leaseLockNamespace: e.LEASE_LOCK_NAMESPACE ?? e.NAMESPACE,
     redisUrl: e.REDIS_URL,
@@ -219,5 +248,8 @@ export function loadConfig(
     healthHost: e.AGENT_HEALTH_HOST,
     logLevel: e.LOG_LEVEL,
     stopSessionsOnExit: e.AGENT_STOP_SESSIONS_ON_EXIT,
+    dockerHost: e.DOCKER_HOST,
+    networkPrefix: e.NETWORK_PREFIX,
+    keepHomeVolumes: e.KEEP_HOME_VOLUMES,
   };
 }

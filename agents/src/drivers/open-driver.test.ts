@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "@streamspace/common/log";
+import type { Driver } from "../runtime/driver.ts";
 import {
   assertDriverBuilt,
   BUILT_PLATFORMS,
@@ -34,26 +35,31 @@ describe("openDriver", () => {
     }
   });
 
-  for (const platform of ["docker"] as const) {
-    test(`PLATFORM=${platform} is refused with one line until its driver is built`, async () => {
-      const isNotBuilt = (e: unknown) =>
-        e instanceof PlatformNotBuiltError &&
-        e.message.startsWith(`PLATFORM=${platform} has no driver in this build yet`) &&
-        e.message.includes("PLATFORM=local") &&
-        !e.message.includes("\n");
-      assert.throws(() => assertDriverBuilt(platform), isNotBuilt);
-      await assert.rejects(
-        openDriver({
-          platform,
-          dataDir: "/nonexistent",
-          namespace: "ns",
-          agentId: "a-1",
-          log: silentLogger,
-        }),
-        isNotBuilt,
-      );
-    });
-  }
+  test("PLATFORM=docker opens on a DOCKER_HOST that does not answer, reporting it and refusing starts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ss-open-driver-"));
+    try {
+      const d = (await openDriver({
+        platform: "docker",
+        dataDir: dir,
+        namespace: "ns",
+        agentId: "a-1",
+        dockerHost: `unix://${join(dir, "no-engine.sock")}`,
+        log: silentLogger,
+      })) as Driver;
+      assert.equal(d.name, "docker");
+      assert.match(d.platformProblem?.() ?? "", /no-engine\.sock does not answer/);
+      await d.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a platform without a driver is refused in one line", () => {
+    const e = new PlatformNotBuiltError("vm");
+    assert.ok(e.message.startsWith("PLATFORM=vm has no driver in this build yet"));
+    assert.ok(!e.message.includes("\n"));
+    for (const p of PLATFORM_NAMES) assert.doesNotThrow(() => assertDriverBuilt(p));
+  });
 
   test("PLATFORM=kubernetes without credentials stops with one line saying what to set", async () => {
     const saved = { ...process.env };
@@ -81,6 +87,7 @@ describe("openDriver", () => {
     }
     assert.ok(BUILT_PLATFORMS.includes("local"));
     assert.ok(BUILT_PLATFORMS.includes("kubernetes"));
+    assert.ok(BUILT_PLATFORMS.includes("docker"));
     for (const p of BUILT_PLATFORMS) {
       const testFile = join(HERE, p, `${p}-driver.test.ts`);
       assert.ok(existsSync(testFile), `drivers/${p}/${p}-driver.test.ts exists`);

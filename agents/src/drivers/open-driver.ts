@@ -1,6 +1,6 @@
 /**
  * The one place `PLATFORM` turns into a driver. Each platform has a folder under drivers/ with
- * mirrored file names (`local/local-driver.ts`, later `docker/docker-driver.ts` and
+ * mirrored file names (`local/local-driver.ts`, `docker/docker-driver.ts`,
  * `kubernetes/kubernetes-driver.ts`), and one entry below. A platform whose driver is not built
  * yet is refused before the agent does anything else, with one line an operator can act on.
  */
@@ -22,17 +22,39 @@ export interface DriverConfig {
   dataDir: string;
   /** NAMESPACE: where the Kubernetes driver creates its objects. */
   namespace: string;
-  /** AGENT_ID: the Kubernetes driver labels its objects with it and finds them again by it. */
+  /** AGENT_ID: the Kubernetes and Docker drivers label their objects with it and find them by it. */
   agentId: string;
+  /** DOCKER_HOST: the Docker Engine API the Docker driver uses (unix:// or tcp://). */
+  dockerHost?: string;
+  /** NETWORK_PREFIX: the Docker driver names session networks `<prefix>-<session id>`. */
+  networkPrefix?: string;
+  /** KEEP_HOME_VOLUMES: the Docker driver leaves a stopped session's home volume in place. */
+  keepHomeVolumes?: boolean;
   log: Logger;
 }
 
+/** DOCKER_HOST when unset: the Engine's usual socket. */
+export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
+
 type Opener = (cfg: DriverConfig) => Promise<Driver>;
+
+const loadDocker = () => import("./docker/docker-driver.ts");
 
 // A platform maps to undefined until its driver lands; the entry is the whole wiring it needs.
 const OPENERS: Record<PlatformName, Opener | undefined> = {
   local: (cfg) => LocalDriver.open({ dataDir: cfg.dataDir, log: cfg.log }),
-  docker: undefined,
+  // Loaded on use, like Kubernetes: dockerode is not needed by other platforms.
+  docker: async (cfg) => {
+    const { DockerDriver } = await loadDocker();
+    return DockerDriver.open({
+      dockerHost: cfg.dockerHost ?? DEFAULT_DOCKER_HOST,
+      networkPrefix: cfg.networkPrefix ?? "streamspace",
+      keepHomeVolumes: cfg.keepHomeVolumes,
+      agentId: cfg.agentId,
+      dataDir: cfg.dataDir,
+      log: cfg.log,
+    });
+  },
   // Loaded on use: the Kubernetes client library alone adds ~80 MiB to a process that never
   // talks to a cluster.
   kubernetes: async (cfg) => {
@@ -59,6 +81,15 @@ export class PlatformNotBuiltError extends Error {
 /** Throws PlatformNotBuiltError unless this build has a driver for `platform`. */
 export function assertDriverBuilt(platform: PlatformName): void {
   if (!OPENERS[platform]) throw new PlatformNotBuiltError(platform);
+}
+
+/**
+ * Loads the platform's driver code without opening it. An HA follower calls this at start so
+ * that winning the lease does not also wait for dockerode to load (hundreds of ms on a busy
+ * host), which would lengthen every failover.
+ */
+export async function preloadDriver(platform: PlatformName): Promise<void> {
+  if (platform === "docker") await loadDocker();
 }
 
 /** Opens the driver `cfg.platform` selects (re-adopting what it left running, where it can). */

@@ -14,6 +14,8 @@ export interface LeaseBackendConfig {
   agentId: string;
   /** HA_LEASE_FILE, for the file backend. */
   leaseFile: string;
+  /** LEASE_KEY, the Redis backend's key (default `streamspace:agent-lease:<agentId>`). */
+  leaseKey?: string;
   /** REDIS_URL, required by the Redis backend (config.ts checks it). */
   redisUrl?: string;
   /** LEASE_LOCK_NAME and LEASE_LOCK_NAMESPACE, for the Kubernetes Lease backend. */
@@ -28,7 +30,7 @@ export function openLeaseBackend(cfg: LeaseBackendConfig): LeaseBackend {
   switch (cfg.backend) {
     case "redis":
       if (!cfg.redisUrl) throw new Error("REDIS_URL is missing: HA_BACKEND=redis needs it");
-      return new RedisLeaseBackend(cfg.redisUrl, cfg.agentId);
+      return new RedisLeaseBackend(cfg.redisUrl, cfg.agentId, cfg.leaseKey);
     case "file":
       return new FileLeaseBackend(cfg.leaseFile);
     case "kubernetes": {

@@ -13,4 +13,9 @@ if (redisUrl) {
     const agentId = `agent-${randomUUID()}`;
     return () => new RedisLeaseBackend(redisUrl, agentId);
   });
+  // LEASE_KEY names the key outright (several sites sharing one Redis pick their own).
+  runLeaseBackendCases("redis (LEASE_KEY)", () => {
+    const key = `site-${randomUUID()}:agent-lease`;
+    return () => new RedisLeaseBackend(redisUrl, "ignored-agent", key);
+  });
 }

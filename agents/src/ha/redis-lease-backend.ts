@@ -10,12 +10,12 @@ import type { LeaseBackend } from "./lease-backend.ts";
 const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
 
-/** Lease `streamspace:agent-lease:<agentId>` in the given Redis. */
+/** Lease `key` (LEASE_KEY; default `streamspace:agent-lease:<agentId>`) in the given Redis. */
 export class RedisLeaseBackend implements LeaseBackend {
   private readonly redis: Redis;
   private readonly key: string;
 
-  constructor(url: string, agentId: string) {
+  constructor(url: string, agentId: string, key = `streamspace:agent-lease:${agentId}`) {
     // Fail fast: a lease call that waits for a reconnect is worth less than a quick "no".
     this.redis = new Redis(url, {
       maxRetriesPerRequest: 1,
@@ -24,7 +24,7 @@ export class RedisLeaseBackend implements LeaseBackend {
       connectTimeout: 2_000,
     });
     this.redis.on("error", () => {}); // surfaced per call; the elector logs them
-    this.key = `streamspace:agent-lease:${agentId}`;
+    this.key = key;
   }
 
   async acquireOrRenew(holder: string, ttlMs: number): Promise<boolean> {

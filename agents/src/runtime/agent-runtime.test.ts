@@ -36,6 +36,27 @@ describe("agent runtime against a fake AgentGateway", () => {
     await eventuallyFound(() => s.count("heartbeat") >= 3, { what: "three heartbeats" });
   });
 
+  test("heartbeats say why the platform takes no sessions, and stop saying it once it does", async () => {
+    await using gw = await FakeGateway.start();
+    const driver = new FakeDriver();
+    driver.problem = "the Docker engine at unix:///x.sock does not answer (ENOENT)";
+    await using _rt = makeRuntime(gw, driver);
+    const s = await gw.nextStream();
+    welcome(s, 50);
+    const beat = await s.waitFor(is("heartbeat"));
+    assert.equal(beat.payload.case, "heartbeat");
+    if (beat.payload.case !== "heartbeat") return;
+    assert.equal(beat.payload.value.platformProblem, driver.problem);
+    driver.problem = undefined;
+    await eventuallyFound(
+      () =>
+        s.received.some(
+          (m) => m.payload.case === "heartbeat" && m.payload.value.platformProblem === "",
+        ),
+      { what: "a heartbeat without the problem" },
+    );
+  });
+
   test("a slow start does not delay heartbeats; ack is immediate, result follows", async () => {
     await using gw = await FakeGateway.start();
     const driver = new FakeDriver();

@@ -335,6 +335,7 @@ export class AgentRuntime {
           capacity: this.capacity(),
           load: (loadavg()[0] ?? 0) / availableParallelism(),
           sendTime: timestampFromMs(this.clock.now()),
+          platformProblem: this.opts.driver.platformProblem?.() ?? "",
         },
       },
     });

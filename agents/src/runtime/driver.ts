@@ -93,6 +93,12 @@ export interface Driver {
   stopAll(reason: string, signal: AbortSignal): Promise<DriverSession[]>;
   /** Subscribes to observed changes; returns the unsubscribe function. */
   onEvent(listener: DriverEventListener): () => void;
+  /**
+   * Why the platform cannot take new sessions right now (the Docker engine does not answer), or
+   * undefined when it can. The agent reports it in heartbeats; drivers whose platform is always
+   * there (local processes) leave it out.
+   */
+  platformProblem?(): string | undefined;
   /** Releases the driver's own resources (watchers, timers). Sessions keep running. */
   close(): Promise<void>;
 }

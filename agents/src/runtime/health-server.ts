@@ -22,6 +22,8 @@ export interface HealthStatus {
   leader: boolean;
   pod?: string;
   sessions: number;
+  /** Why the platform takes no sessions now (the Docker engine is down), when it does not. */
+  platformProblem?: string;
 }
 
 /** A listening health server; close() stops it. */

@@ -25,6 +25,8 @@ export class FakeDriver implements Driver {
   readonly endedSessions = new Map<string, DriverSession>();
   startDelayMs = 0;
   hang = false;
+  /** What platformProblem() answers (a Docker engine that is down, say). */
+  problem: string | undefined;
   private readonly listeners = new Set<DriverEventListener>();
   private nextPort = 5900;
 
@@ -33,6 +35,10 @@ export class FakeDriver implements Driver {
       if (s.state === "stopped" || s.state === "failed") this.endedSessions.set(s.sessionId, s);
       else this.sessions.set(s.sessionId, s);
     }
+  }
+
+  platformProblem(): string | undefined {
+    return this.problem;
   }
 
   async start(spec: StartSpec, signal: AbortSignal): Promise<DriverSession> {

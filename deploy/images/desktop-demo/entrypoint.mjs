@@ -4,7 +4,7 @@
 // Docker drivers expect a session's VNC server. pipe() carries backpressure both ways.
 // `entrypoint.mjs --check` is the health check: the port answers with an RFB version banner.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 
 const vncPort = Number(process.env.VNC_PORT ?? 5900);
@@ -17,6 +17,9 @@ if (process.argv[2] === "--check") {
   sock.once("data", (d) => process.exit(d.subarray(0, 4).toString() === "RFB " ? 0 : 1));
 } else {
   const portFile = "/tmp/ss-demo-vnc.port";
+  // A restarted container (the Docker driver's wake) keeps /tmp: the last run's port must not be
+  // mistaken for this run's, or viewers are forwarded to a port nobody listens on.
+  rmSync(portFile, { force: true });
   const child = spawn(process.execPath, [new URL("./builtin-vnc.mjs", import.meta.url).pathname], {
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, SS_PORT_FILE: portFile },
