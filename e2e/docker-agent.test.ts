@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { eventually, eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import Docker from "dockerode";
@@ -138,7 +139,7 @@ describe("docker agents in the whole system", () => {
       assert.deepEqual(await containersOf(id), []);
     }));
 
-  test("the engine down: the agent stays connected, says why on /health and fails starts with the reason; back: starts work", () =>
+  test("the engine down: the agent stays connected, says why on /health and in its heartbeats, and the scheduler refuses with the reason; back: starts work", () =>
     withLogs(async () => {
       const leader = await eventuallyFound(() => sys.leader(), {
         what: "a leader",
@@ -149,6 +150,9 @@ describe("docker agents in the whole system", () => {
           connected: boolean;
           platformProblem?: string;
         };
+      const problem = async () =>
+        (await sys.agents.getAgent({ id: sys.agentId }, { headers: sys.auth })).agent
+          ?.platformProblem ?? "";
       const tpl = await sys.template();
       await engine.stopService();
       try {
@@ -160,24 +164,26 @@ describe("docker agents in the whole system", () => {
           },
         );
         assert.equal((await health()).connected, true, "the agent keeps its stream");
-        const { session } = await sys.sessions.createSession(
-          { template: tpl },
-          { headers: sys.auth },
-        );
-        const id = session?.id ?? "";
-        await eventually(
-          async () => {
-            const s = (await sys.sessions.getSession({ id }, { headers: sys.auth })).session;
-            assert.equal(s?.state, SessionState.FAILED);
-            assert.match(s?.stateReason ?? "", /Docker engine .* does not answer/);
-          },
-          { what: "the start to fail with the engine's reason", timeoutMs: WAIT.slow },
+        await eventually(async () => assert.match(await problem(), /does not answer/), {
+          what: "the control plane to record the agent's platform problem from its heartbeats",
+          timeoutMs: WAIT.long,
+        });
+        await assert.rejects(
+          sys.sessions.createSession({ template: tpl }, { headers: sys.auth }),
+          (e: unknown) =>
+            e instanceof ConnectError &&
+            e.code === Code.Unavailable &&
+            /report a platform problem \(the Docker engine .* does not answer/.test(e.message),
         );
       } finally {
         await engine.startService();
       }
       await eventually(async () => assert.equal((await health()).platformProblem, undefined), {
         what: "the agent to see the engine back",
+        timeoutMs: WAIT.long,
+      });
+      await eventually(async () => assert.equal(await problem(), ""), {
+        what: "the control plane to clear the platform problem",
         timeoutMs: WAIT.long,
       });
       const { session } = await sys.sessions.createSession(

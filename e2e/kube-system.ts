@@ -17,6 +17,7 @@ import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { DATA_PATH_NODE_FLAGS } from "@streamspace/common/node-flags";
 import { WAIT } from "@streamspace/common/testing";
+import { AgentService } from "@streamspace/proto/streamspace/v1/agent_service_pb";
 import { AuthService } from "@streamspace/proto/streamspace/v1/auth_service_pb";
 import { SessionService } from "@streamspace/proto/streamspace/v1/session_service_pb";
 import { TemplateService } from "@streamspace/proto/streamspace/v1/template_service_pb";
@@ -48,6 +49,7 @@ export interface KubeSystem extends AsyncDisposable {
   replicas: AgentReplica[];
   /** Connect clients with the admin's token. */
   sessions: Client<typeof SessionService>;
+  agents: Client<typeof AgentService>;
   templates: Client<typeof TemplateService>;
   auth: { authorization: string };
   /** The replica whose /health says it leads and holds the stream, if any. */
@@ -215,6 +217,7 @@ export async function startKubeSystem(opts: KubeSystemOptions): Promise<KubeSyst
       agentId,
       replicas,
       sessions: createClient(SessionService, transport),
+      agents: createClient(AgentService, transport),
       templates,
       auth,
       leader,

@@ -186,7 +186,9 @@ export async function startPodmanEngine(parent = tmpdir()): Promise<PodmanEngine
     const c = spawn(
       "bash",
       [LIFELINE, "podman", "system", "service", "--time=0", `unix://${socketPath}`],
-      { stdio: ["ignore", fd, fd, "pipe"], env: serviceEnv(env) },
+      // cwd: conmon drops an empty "oom" marker in its working folder when a container is
+      // OOM-killed; inside the engine's own folder it goes away with the engine.
+      { stdio: ["ignore", fd, fd, "pipe"], env: serviceEnv(env), cwd: dir },
     );
     closeSync(fd);
     c.unref();

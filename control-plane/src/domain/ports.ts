@@ -106,6 +106,15 @@ export interface Placement {
  * (enrolment, liveness: gateway/agent-registry.ts) is implemented by the same store, so one
  * module writes the table.
  */
+/**
+ * Matching agents by state; `online` counts only those whose platform works, `troubled` the
+ * online ones whose heartbeats report a platform problem, with one such `problem` as a sample.
+ */
+export type MatchCounts = Partial<Record<AgentState, number>> & {
+  troubled?: number;
+  problem?: string;
+};
+
 export interface AgentRepo {
   get(id: string): Promise<Agent | undefined>;
   list(limit: number, afterId?: string, states?: AgentState[]): Promise<Agent[]>;
@@ -115,7 +124,7 @@ export interface AgentRepo {
    * Agents that match the placement, counted by state: the scheduler's refusal tells "none
    * could ever run it" from "they are away" from "they are full".
    */
-  countMatching(p: Placement): Promise<Partial<Record<AgentState, number>>>;
+  countMatching(p: Placement): Promise<MatchCounts>;
   release(id: string): Promise<void>;
   setState(id: string, state: AgentState): Promise<Agent | undefined>;
   setCredentialHash(

@@ -156,6 +156,7 @@ export function agentToProto(a: Agent): PbAgent {
     labels: a.labels,
     pod: a.pod,
     lastHeartbeatTime: a.lastHeartbeatAt ? timestampFromDate(a.lastHeartbeatAt) : undefined,
+    platformProblem: a.platformProblem,
     createTime: timestampFromDate(a.createdAt),
   });
 }

@@ -110,6 +110,33 @@ describe("scheduling", () => {
     );
   });
 
+  test("an agent whose heartbeats report a platform problem is passed over, and the refusal passes its words on", async () => {
+    await addAgent(f, { id: "engine-down", maxSessions: 5, region: "dock" });
+    await addTemplate(f, "dock", { region: "dock" });
+    const beat = (platformProblem: string) =>
+      f.registry.recordHeartbeats([
+        { agentId: "engine-down", capacity: undefined, at: new Date(), platformProblem },
+      ]);
+    await beat("the Docker engine at unix:///run/podman.sock does not answer");
+    assert.match(
+      (await f.store.agents.get("engine-down"))?.platformProblem ?? "",
+      /does not answer/,
+    );
+    await assert.rejects(
+      f.sessions.create(who.alice, { template: "dock" }),
+      (e: unknown) =>
+        e instanceof DomainError &&
+        e.code === "unavailable" &&
+        /1 matching agents report a platform problem \(the Docker engine at unix:\/\/\/run\/podman\.sock does not answer\)/.test(
+          e.message,
+        ),
+    );
+    assert.equal((await f.store.agents.get("engine-down"))?.activeSessions, 0, "no slot taken");
+    await beat("");
+    const s = await f.sessions.create(who.alice, { template: "dock" });
+    assert.equal(s.agentId, "engine-down");
+  });
+
   test("request labels add to the template's constraints", async () => {
     await addAgent(f, { id: "zone-a", maxSessions: 5, region: "lab", labels: { zone: "a" } });
     await addAgent(f, { id: "zone-b", maxSessions: 5, region: "lab", labels: { zone: "b" } });

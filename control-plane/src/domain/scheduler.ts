@@ -40,7 +40,7 @@ function describe(p: Placement): string {
  * Tries candidates in order until `tryAgent` (which reserves atomically) succeeds, or refuses
  * with the code a client can act on: resource_exhausted only when matching agents are online
  * and full (back off and retry); unavailable when they exist but none is online (retry once
- * one reconnects); failed_precondition when no agent that could ever run the template is
+ * one reconnects) or the online ones report a platform problem (its words are passed on); failed_precondition when no agent that could ever run the template is
  * registered (retrying cannot help; an operator must add or approve one). Losing a race on one
  * agent just moves on to the next.
  */
@@ -72,6 +72,12 @@ export async function schedule<T>(
     throw new DomainError(
       "resource_exhausted",
       `No agent has free capacity for template ${template.name} ${where}; ${online} agents matched, all full. Try later or ask an operator to add capacity.`,
+    );
+  }
+  if (matched.troubled) {
+    throw new DomainError(
+      "unavailable",
+      `No agent that can run template ${template.name} (${describe(placement)}) can start desktops now: ${matched.troubled} matching agents report a platform problem (${matched.problem}). Try again later, or ask an operator.`,
     );
   }
   if (away > 0) {

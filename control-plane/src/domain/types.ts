@@ -102,6 +102,8 @@ export interface Agent {
   maxMemoryBytes: bigint;
   pod: string;
   lastHeartbeatAt: Date | null;
+  /** Why the agent's platform cannot run sessions now, from its heartbeats; empty when it can. */
+  platformProblem: string;
   createdAt: Date;
 }
 

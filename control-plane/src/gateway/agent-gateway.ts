@@ -353,7 +353,12 @@ class GatewayImpl implements Gateway {
               maxMemoryBytes: c.maxMemoryBytes,
             };
           }
-          this.beats.record(conn.agentId, conn.capacity, new Date(conn.lastSeenMs));
+          this.beats.record(
+            conn.agentId,
+            conn.capacity,
+            new Date(conn.lastSeenMs),
+            p.value.platformProblem.slice(0, 1000),
+          );
           void this.hub.refresh(conn.agentId, conn.connectionId);
           break;
         case "commandAck":

@@ -38,6 +38,8 @@ export interface AgentHelloInfo {
 export interface HeartbeatRecord {
   agentId: string;
   capacity: AgentCapacity | undefined;
+  /** Why the agent's platform cannot run sessions now (empty when it can). */
+  platformProblem: string;
   at: Date;
 }
 

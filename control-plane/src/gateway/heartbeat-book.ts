@@ -24,8 +24,13 @@ export class HeartbeatBook {
     this.timer.unref();
   }
 
-  record(agentId: string, capacity: AgentCapacity | undefined, at: Date): void {
-    this.pending.set(agentId, { agentId, capacity, at });
+  record(
+    agentId: string,
+    capacity: AgentCapacity | undefined,
+    at: Date,
+    platformProblem = "",
+  ): void {
+    this.pending.set(agentId, { agentId, capacity, at, platformProblem });
   }
 
   /** Writes what is buffered; a failed write is logged and the next beat supersedes it. */

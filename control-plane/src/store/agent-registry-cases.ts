@@ -102,7 +102,9 @@ export function runAgentRegistryCases(name: string, make: () => Promise<Registry
     test("heartbeats keep an agent in; silence past the cutoff expires it once", async () => {
       const { registry: r } = await make();
       const id = await connected(r, "pod-a", 0);
-      await r.recordHeartbeats([{ agentId: id, capacity: info.capacity, at: at(10) }]);
+      await r.recordHeartbeats([
+        { agentId: id, capacity: info.capacity, at: at(10), platformProblem: "" },
+      ]);
       assert.ok(!(await r.expireSilent(at(10))).includes(id), "silent since exactly the cutoff");
       assert.ok((await r.expireSilent(at(11))).includes(id));
       assert.ok(!(await r.expireSilent(at(12))).includes(id), "already offline");
@@ -114,10 +116,12 @@ export function runAgentRegistryCases(name: string, make: () => Promise<Registry
     test("an older heartbeat never moves liveness back", async () => {
       const { registry: r } = await make();
       const id = await connected(r, "pod-a", 0);
-      await r.recordHeartbeats([{ agentId: id, capacity: undefined, at: at(20) }]);
       await r.recordHeartbeats([
-        { agentId: id, capacity: undefined, at: at(5) },
-        { agentId: fresh(), capacity: undefined, at: at(5) },
+        { agentId: id, capacity: undefined, at: at(20), platformProblem: "" },
+      ]);
+      await r.recordHeartbeats([
+        { agentId: id, capacity: undefined, at: at(5), platformProblem: "" },
+        { agentId: fresh(), capacity: undefined, at: at(5), platformProblem: "" },
       ]);
       assert.ok(!(await r.expireSilent(at(20))).includes(id));
       assert.ok((await r.expireSilent(at(21))).includes(id));

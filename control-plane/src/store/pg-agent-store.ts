@@ -7,7 +7,7 @@
  * push an agent past max_sessions no matter how many pods schedule at once.
  */
 import { type Kysely, type RawBuilder, type Selectable, sql } from "kysely";
-import type { AgentRepo, Placement } from "../domain/ports.ts";
+import type { AgentRepo, MatchCounts, Placement } from "../domain/ports.ts";
 import { platformFromProto } from "../domain/proto-mapping.ts";
 import { AGENT_STATES, type Agent, type AgentState, type Platform } from "../domain/types.ts";
 import type {
@@ -33,6 +33,7 @@ function fromRow(r: Selectable<AgentsTable>): Agent {
     maxMemoryBytes: BigInt(r.max_memory_bytes),
     pod: r.pod ?? "",
     lastHeartbeatAt: r.last_heartbeat_at,
+    platformProblem: r.platform_problem,
     createdAt: r.created_at,
   };
 }
@@ -48,7 +49,8 @@ const enrolmentOf = (state: string): AgentEnrolment =>
 export function reserveSlotSql(agentId: string): RawBuilder<{ id: string }> {
   return sql<{ id: string }>`
     UPDATE agents SET active_sessions = active_sessions + 1
-    WHERE id = ${agentId} AND state = 'online' AND active_sessions < max_sessions
+    WHERE id = ${agentId} AND state = 'online' AND platform_problem = ''
+      AND active_sessions < max_sessions
     RETURNING id`;
 }
 
@@ -89,6 +91,7 @@ export class PgAgentStore implements AgentRepo, AgentRegistry {
     const rows = await this.matching(p)
       .selectAll()
       .where(sql<boolean>`active_sessions < max_sessions`)
+      .where("platform_problem", "=", "")
       .orderBy(sql`active_sessions::float8 / max_sessions`)
       .orderBy("id")
       .limit(limit)
@@ -96,12 +99,25 @@ export class PgAgentStore implements AgentRepo, AgentRegistry {
     return rows.map(fromRow);
   }
 
-  async countMatching(p: Placement): Promise<Partial<Record<AgentState, number>>> {
+  async countMatching(p: Placement): Promise<MatchCounts> {
+    const troubled = sql<boolean>`state = 'online' AND platform_problem <> ''`;
     const rows = await this.matching(p, [...AGENT_STATES])
-      .select(["state", (eb) => eb.fn.countAll<string>().as("n")])
-      .groupBy("state")
+      .select([
+        "state",
+        troubled.as("troubled"),
+        (eb) => eb.fn.countAll<string>().as("n"),
+        (eb) => eb.fn.min("platform_problem").as("problem"),
+      ])
+      .groupBy(["state", troubled])
       .execute();
-    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    const counts: MatchCounts = {};
+    for (const r of rows) {
+      if (r.troubled) {
+        counts.troubled = Number(r.n);
+        counts.problem = r.problem;
+      } else counts[r.state as AgentState] = Number(r.n);
+    }
+    return counts;
   }
 
   async release(id: string): Promise<void> {
@@ -185,9 +201,12 @@ export class PgAgentStore implements AgentRepo, AgentRegistry {
 
   async recordHeartbeats(batch: HeartbeatRecord[]): Promise<void> {
     if (batch.length === 0) return;
-    const rows = batch.map((b) => sql`(${b.agentId}::text, ${b.at.toISOString()}::timestamptz)`);
-    await sql`UPDATE agents AS a SET last_heartbeat_at = v.at
-      FROM (VALUES ${sql.join(rows)}) AS v(id, at)
+    const rows = batch.map(
+      (b) =>
+        sql`(${b.agentId}::text, ${b.at.toISOString()}::timestamptz, ${b.platformProblem}::text)`,
+    );
+    await sql`UPDATE agents AS a SET last_heartbeat_at = v.at, platform_problem = v.problem
+      FROM (VALUES ${sql.join(rows)}) AS v(id, at, problem)
       WHERE a.id = v.id AND (a.last_heartbeat_at IS NULL OR a.last_heartbeat_at < v.at)`.execute(
       this.db,
     );

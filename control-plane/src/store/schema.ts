@@ -52,6 +52,8 @@ export interface AgentsTable {
   max_memory_bytes: Int8;
   pod: string | null;
   last_heartbeat_at: Date | null;
+  /** The agent's last heartbeat's platform problem; empty when its platform works. */
+  platform_problem: Generated<string>;
   created_at: CreatedAt;
 }
 

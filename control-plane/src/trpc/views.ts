@@ -69,6 +69,8 @@ export interface AgentView {
   pod: string;
   /** Empty when the agent never sent a heartbeat. */
   lastHeartbeatTime: string;
+  /** Why the agent's platform cannot start desktops now; empty when it can. */
+  platformProblem: string;
   createTime: string;
 }
 
@@ -156,6 +158,7 @@ export function agentView(a: Agent): AgentView {
     labels: { ...a.labels },
     pod: a.pod,
     lastHeartbeatTime: a.lastHeartbeatAt?.toISOString() ?? "",
+    platformProblem: a.platformProblem,
     createTime: a.createdAt.toISOString(),
   };
 }

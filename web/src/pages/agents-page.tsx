@@ -97,6 +97,11 @@ export function AgentsPage() {
                   </td>
                   <td>
                     <StateBadge state={a.state} />
+                    {a.platformProblem && (
+                      <div className="reason reason-problem small" role="alert">
+                        Cannot start desktops: {a.platformProblem}
+                      </div>
+                    )}
                   </td>
                   <td>
                     <div className="meter" title={`${a.activeSessions} of ${a.maxSessions}`}>

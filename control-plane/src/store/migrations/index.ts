@@ -9,6 +9,7 @@ import * as loginThrottle from "./0003-login-throttle.ts";
 import * as outboxUnfinished from "./0004-outbox-unfinished-index.ts";
 import * as auditCalls from "./0005-audit-calls.ts";
 import * as desktopsTemplates from "./0006-desktops-templates.ts";
+import * as agentPlatformProblem from "./0007-agent-platform-problem.ts";
 
 /** Keys sort lexically; the numeric prefix fixes the order. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   "0004-outbox-unfinished-index": outboxUnfinished,
   "0005-audit-calls": auditCalls,
   "0006-desktops-templates": desktopsTemplates,
+  "0007-agent-platform-problem": agentPlatformProblem,
 };

@@ -699,8 +699,11 @@ type Agent struct {
 	Pod               string                 `protobuf:"bytes,8,opt,name=pod,proto3" json:"pod,omitempty"`
 	LastHeartbeatTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_heartbeat_time,json=lastHeartbeatTime,proto3" json:"last_heartbeat_time,omitempty"`
 	CreateTime        *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Why the agent's platform cannot start desktops now (engine down, API refusing), from its
+	// heartbeats; empty when it can. The scheduler passes over such an agent.
+	PlatformProblem string `protobuf:"bytes,11,opt,name=platform_problem,json=platformProblem,proto3" json:"platform_problem,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Agent) Reset() {
@@ -801,6 +804,13 @@ func (x *Agent) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Agent) GetPlatformProblem() string {
+	if x != nil {
+		return x.PlatformProblem
+	}
+	return ""
 }
 
 type User struct {
@@ -1038,7 +1048,7 @@ const file_streamspace_v1_types_proto_rawDesc = "" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x1f\n" +
 	"\vviewer_path\x18\f \x01(\tR\n" +
-	"viewerPath\"\xf8\x03\n" +
+	"viewerPath\"\xa3\x04\n" +
 	"\x05Agent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\bplatform\x18\x02 \x01(\x0e2\x18.streamspace.v1.PlatformR\bplatform\x12\x16\n" +
@@ -1051,7 +1061,8 @@ const file_streamspace_v1_types_proto_rawDesc = "" +
 	"\x13last_heartbeat_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x11lastHeartbeatTime\x12;\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x1a9\n" +
+	"createTime\x12)\n" +
+	"\x10platform_problem\x18\v \x01(\tR\x0fplatformProblem\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd8\x01\n" +

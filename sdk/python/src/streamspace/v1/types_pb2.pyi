@@ -172,7 +172,7 @@ class Session(_message.Message):
     def __init__(self, id: _Optional[str] = ..., owner_id: _Optional[str] = ..., template_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., state: _Optional[_Union[SessionState, str]] = ..., state_reason: _Optional[str] = ..., version: _Optional[int] = ..., display_name: _Optional[str] = ..., resources: _Optional[_Union[Resources, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., viewer_path: _Optional[str] = ...) -> None: ...
 
 class Agent(_message.Message):
-    __slots__ = ("id", "platform", "region", "version", "state", "capacity", "labels", "pod", "last_heartbeat_time", "create_time")
+    __slots__ = ("id", "platform", "region", "version", "state", "capacity", "labels", "pod", "last_heartbeat_time", "create_time", "platform_problem")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -190,6 +190,7 @@ class Agent(_message.Message):
     POD_FIELD_NUMBER: _ClassVar[int]
     LAST_HEARTBEAT_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_PROBLEM_FIELD_NUMBER: _ClassVar[int]
     id: str
     platform: Platform
     region: str
@@ -200,7 +201,8 @@ class Agent(_message.Message):
     pod: str
     last_heartbeat_time: _timestamp_pb2.Timestamp
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[Platform, str]] = ..., region: _Optional[str] = ..., version: _Optional[str] = ..., state: _Optional[_Union[AgentState, str]] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., pod: _Optional[str] = ..., last_heartbeat_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    platform_problem: str
+    def __init__(self, id: _Optional[str] = ..., platform: _Optional[_Union[Platform, str]] = ..., region: _Optional[str] = ..., version: _Optional[str] = ..., state: _Optional[_Union[AgentState, str]] = ..., capacity: _Optional[_Union[Capacity, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., pod: _Optional[str] = ..., last_heartbeat_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform_problem: _Optional[str] = ...) -> None: ...
 
 class User(_message.Message):
     __slots__ = ("id", "username", "display_name", "role", "disabled", "create_time")
