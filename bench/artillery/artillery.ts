@@ -242,6 +242,12 @@ function errorsOf(r: Report): string {
   return e.length ? e.map(([k, v]) => `${k.slice(7)} ${v}`).join(", ") : "0";
 }
 
+/** Viewers the relay closed, by WebSocket close code (rfb-viewer.cjs counts them). */
+function closesOf(r: Report): string {
+  const e = Object.entries(r.aggregate.counters).filter(([k]) => k.startsWith("viewer.closed_"));
+  return e.length ? e.map(([k, v]) => `${k.slice(7)} ${v}`).join(", ") : "none";
+}
+
 function readTable(r: Report, load: string): string[] {
   const s = (name: string) =>
     r.aggregate.summaries[`plugins.metrics-by-endpoint.response_time.${name}`] ??
@@ -265,7 +271,7 @@ function viewerTable(r: Report, load: string): string[] {
     `| ${label} | ${ms(x?.median)} | ${ms(x?.p95)} | ${ms(x?.p99)} | ${ms(x?.max)} |`;
   const mb = counter(r, "viewer.bytes") / 1e6;
   return [
-    `Artillery 2.0.21, ${VIEWERS} viewers over ${RAMP} s on ${SESSIONS} demo desktops, ${HOLD} s each, ${RELAYS} relays behind HAProxy (${load}): completed ${counter(r, "viewer.completed")}/${VIEWERS}, failed ${counter(r, "vusers.failed")}, errors ${errorsOf(r)}, ${counter(r, "viewer.frames")} frames, ${mb.toFixed(1)} MB`,
+    `Artillery 2.0.21, ${VIEWERS} viewers over ${RAMP} s on ${SESSIONS} demo desktops, ${HOLD} s each, ${RELAYS} relays behind HAProxy (${load}): completed ${counter(r, "viewer.completed")}/${VIEWERS}, failed ${counter(r, "vusers.failed")}, errors ${errorsOf(r)}, relay closes ${closesOf(r)}, ${counter(r, "viewer.frames")} frames, ${mb.toFixed(1)} MB`,
     "",
     "| per viewer | p50 | p95 | p99 | max |",
     "|---|---|---|---|---|",

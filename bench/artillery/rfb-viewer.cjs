@@ -81,8 +81,21 @@ const HANDSHAKE_MS = 15_000;
 
 async function watchFrames(context, events) {
   const ws = context.ws;
+  // The relay may refuse a viewer (e.g. 4429, the session's viewer limit) before this function
+  // runs; a close listener added now would never fire and the refusal would read as "no RFB
+  // bytes" 25 s later. Report it as what it is, with its code (ws keeps it on the socket).
+  if (ws.readyState >= 2) {
+    events.emit("counter", `viewer.closed_before_rfb.${ws._closeCode ?? "unknown"}`, 1);
+    throw new Error(`the relay closed the viewer at once: ${ws._closeCode} ${ws._closeMessage}`);
+  }
   const raw = byteQueue(ws);
-  const closed = new Promise((resolve) => ws.once("close", () => resolve(null)));
+  let watching = true;
+  const closed = new Promise((resolve) =>
+    ws.once("close", (code) => {
+      if (watching) events.emit("counter", `viewer.closed_by_relay.${code}`, 1);
+      resolve(null);
+    }),
+  );
   const opened = performance.now();
   const deadline = opened + HANDSHAKE_MS + HOLD_MS;
   const q = {
@@ -159,6 +172,7 @@ async function watchFrames(context, events) {
       throw new Error(`unknown RFB server message ${type}`);
     }
   }
+  watching = false;
   events.emit("counter", "viewer.frames", frames);
   events.emit("counter", "viewer.bytes", bytes);
   events.emit("counter", "viewer.completed", 1);
