@@ -45,7 +45,7 @@ async function startFiniteVnc(len: number) {
   };
 }
 
-async function setup(opts: { nets?: string; agentDirect: boolean }) {
+async function setup(opts: { nets?: string; agentDirect: boolean; idleTimeoutMs?: number }) {
   const keys = await createTestKeys();
   const vnc = await startRfbStandIn(512 * 1024);
   const finite = await startFiniteVnc(3 * 1024 * 1024);
@@ -56,7 +56,7 @@ async function setup(opts: { nets?: string; agentDirect: boolean }) {
     publicUrl: "http://127.0.0.1:0",
     membershipTtlMs: 5000,
     viewerJwks: keys.jwks,
-    idleTimeoutMs: 30_000,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
     tunnelSetupTimeoutMs: 3000,
     logLevel: "warn",
     directNets: opts.nets,
@@ -176,3 +176,36 @@ for (const [name, opts] of [
     });
   });
 }
+
+describe("direct mode: the idle sweep covers direct viewers", () => {
+  let env: Env;
+  before(async () => {
+    env = await setup({ nets: "127.0.0.0/8", agentDirect: true, idleTimeoutMs: 300 });
+  });
+  after(() => env?.stop());
+
+  it("closes an idle direct viewer with 4408", async () => {
+    const v = new Viewer(await env.url("s1"));
+    await v.waitFor(RFB_GREETING.length);
+    const c = await v.waitClosed();
+    assert.equal(c.code, 4408);
+    assert.equal(paths(env).direct, 1);
+  });
+});
+
+describe("direct mode: relay shutdown", () => {
+  let env: Env;
+  before(async () => {
+    env = await setup({ nets: "127.0.0.0/8", agentDirect: true });
+  });
+  after(() => env?.stop());
+
+  it("closes a direct viewer with 1001 when the relay shuts down", async () => {
+    const v = new Viewer(await env.url("s1"));
+    await v.waitFor(RFB_GREETING.length);
+    await env.relay.close();
+    const c = await v.waitClosed();
+    assert.equal(c.code, 1001);
+    assert.equal(paths(env).direct, 1);
+  });
+});
