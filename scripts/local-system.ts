@@ -242,6 +242,9 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
           RELAY_PUBLIC_URL: relayUrl,
           RELAY_STATIC_MEMBERS: `relay-0=${relayUrl}`,
           VIEWER_JWKS_URL: `${cpUrl}/.well-known/jwks.json`,
+          // Relay and agent share this machine: a desktop the agent reaches on loopback the
+          // relay reaches too, so it dials it directly (dataplane/README.md, "Direct mode").
+          RELAY_DIRECT_NETS: "127.0.0.0/8,::1",
         },
         opts,
         logDir,
@@ -266,6 +269,7 @@ export async function startLocalSystem(opts: LocalSystemOptions = {}): Promise<L
           HEALTH_HOST: HOST,
           // npm start owns the whole machine-local system: Ctrl-C must leave no desktop behind.
           AGENT_STOP_SESSIONS_ON_EXIT: "true",
+          AGENT_RELAY_DIRECT: "true",
         },
         opts,
         logDir,

@@ -68,6 +68,7 @@ export async function startAgentProcess(cfg: AgentConfig, log: Logger): Promise<
   }
   const relay = createRelayLinks({
     agentId: cfg.agentId,
+    direct: cfg.relayDirect,
     log: log.child({ component: "relay-links" }),
   });
   let driver: Driver | undefined;

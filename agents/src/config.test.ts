@@ -43,6 +43,7 @@ describe("agent config", () => {
     assert.equal(c.healthHost, "127.0.0.1", "the health port is loopback unless configured");
     assert.equal(c.logLevel, "info");
     assert.equal(c.stopSessionsOnExit, false);
+    assert.equal(c.relayDirect, false, "direct mode is opt-in");
     assert.deepEqual([c.region, c.namespace, c.haBackend], ["default", "streamspace", "file"]);
   });
 

@@ -58,6 +58,11 @@ export interface AgentConfig {
   dockerHost: string;
   networkPrefix: string;
   keepHomeVolumes: boolean;
+  /**
+   * Announce sessions' VNC endpoints to relays so those allowed to reach them (their
+   * RELAY_DIRECT_NETS) dial them directly instead of through this agent (AGENT_RELAY_DIRECT).
+   */
+  relayDirect: boolean;
 }
 
 /** Parses "250ms", "2s", "1.5s", "1m", "2h", "1d", or plain seconds. */
@@ -173,6 +178,7 @@ const SHAPE = {
   // Loopback unless the operator opens it: inside a container or pod set 0.0.0.0 for probes.
   AGENT_HEALTH_HOST: str().default("127.0.0.1"),
   AGENT_STOP_SESSIONS_ON_EXIT: bool().default(false),
+  AGENT_RELAY_DIRECT: bool().default(false),
   LOG_LEVEL: choice(["debug", "info", "warn", "error"] as const).default("info"),
 };
 
@@ -251,5 +257,6 @@ export function loadConfig(
     dockerHost: e.DOCKER_HOST,
     networkPrefix: e.NETWORK_PREFIX,
     keepHomeVolumes: e.KEEP_HOME_VOLUMES,
+    relayDirect: e.AGENT_RELAY_DIRECT,
   };
 }

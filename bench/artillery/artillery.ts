@@ -221,6 +221,15 @@ try {
     SS_HOLD_S: String(HOLD),
   });
   out.push(...readTable(read, readLoad), "", ...viewerTable(view, viewLoad));
+  // What the relays saw of the same viewers (accepted, spliced, closed by code, forwarded).
+  for (const r of cluster.relays) {
+    const text = await fetch(`${r.url}/metrics`).then((x) => x.text(), String);
+    const keep = text
+      .split("\n")
+      .filter((l) => /^streamspace_vnc_(connections|closes|forwarded|data_channels|direct)/.test(l))
+      .map((l) => l.replace(/\{relay="[^"]*",?/, "{"));
+    out.push(`relay ${r.id}: ${keep.join("; ")}`);
+  }
 } finally {
   if (agent && agent.exitCode === null) {
     const exited = new Promise((r) => agent?.once("exit", r));
@@ -240,6 +249,17 @@ function counter(r: Report, name: string): number {
 function errorsOf(r: Report): string {
   const e = Object.entries(r.aggregate.counters).filter(([k]) => k.startsWith("errors."));
   return e.length ? e.map(([k, v]) => `${k.slice(7)} ${v}`).join(", ") : "0";
+}
+
+/** rfb-viewer.cjs notes: relay closes by code, late viewers by desktop, when the queue attached. */
+function closesOf(r: Report): string {
+  const e = Object.entries(r.aggregate.counters).filter(
+    ([k]) =>
+      k.startsWith("viewer.closed_") ||
+      k.startsWith("viewer.late.") ||
+      k.startsWith("viewer.queue_"),
+  );
+  return e.length ? e.map(([k, v]) => `${k.slice(7)} ${v}`).join(", ") : "none";
 }
 
 function readTable(r: Report, load: string): string[] {
@@ -265,7 +285,7 @@ function viewerTable(r: Report, load: string): string[] {
     `| ${label} | ${ms(x?.median)} | ${ms(x?.p95)} | ${ms(x?.p99)} | ${ms(x?.max)} |`;
   const mb = counter(r, "viewer.bytes") / 1e6;
   return [
-    `Artillery 2.0.21, ${VIEWERS} viewers over ${RAMP} s on ${SESSIONS} demo desktops, ${HOLD} s each, ${RELAYS} relays behind HAProxy (${load}): completed ${counter(r, "viewer.completed")}/${VIEWERS}, failed ${counter(r, "vusers.failed")}, errors ${errorsOf(r)}, ${counter(r, "viewer.frames")} frames, ${mb.toFixed(1)} MB`,
+    `Artillery 2.0.21, ${VIEWERS} viewers over ${RAMP} s on ${SESSIONS} demo desktops, ${HOLD} s each, ${RELAYS} relays behind HAProxy (${load}): completed ${counter(r, "viewer.completed")}/${VIEWERS}, failed ${counter(r, "vusers.failed")}, errors ${errorsOf(r)}, viewer notes ${closesOf(r)}, ${counter(r, "viewer.frames")} frames, ${mb.toFixed(1)} MB`,
     "",
     "| per viewer | p50 | p95 | p99 | max |",
     "|---|---|---|---|---|",

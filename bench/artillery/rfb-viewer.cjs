@@ -12,11 +12,37 @@
 "use strict";
 
 const SESSIONS = (process.env.SS_SESSIONS || "").split(",").filter(Boolean);
+
+/**
+ * Artillery's ws engine resolves its step with the socket on "open" and runs the next step
+ * (watchFrames) some turns later; a message that arrives in between is emitted to no listener
+ * and lost. The relay sends the RFB greeting as soon as the tunnel is spliced, so under load
+ * viewers lost it and waited for bytes that had already come (bench/RESULTS.md, Artillery).
+ * So the byte queue is attached when the engine's WebSocket emits "upgrade", which ws does
+ * before "open" and before any message, to every socket of the engine's own ws module.
+ */
+function attachEarly() {
+  let WS;
+  try {
+    WS = (require.main ?? module).require("ws");
+  } catch {
+    return;
+  }
+  const emit = WS.prototype.emit;
+  if (emit.__rfbEarly) return;
+  WS.prototype.emit = function (event, ...args) {
+    if (event === "upgrade" && !this.__rfbQueue) this.__rfbQueue = byteQueue(this);
+    return emit.call(this, event, ...args);
+  };
+  WS.prototype.emit.__rfbEarly = true;
+}
+attachEarly();
 const HOLD_MS = Number(process.env.SS_HOLD_S || "10") * 1000;
 let next = 0;
 
 async function viewerTarget(wsArgs, context, done) {
   const sessionId = SESSIONS[next++ % SESSIONS.length];
+  context.vars.$desktop = SESSIONS.indexOf(sessionId);
   const t0 = performance.now();
   try {
     const res = await fetch(`${process.env.SS_API}/trpc/sessions.viewerToken`, {
@@ -42,24 +68,50 @@ async function viewerTarget(wsArgs, context, done) {
 
 /** Reads exactly what RFB framing asks for, from WebSocket messages of any size. */
 function byteQueue(ws) {
-  let buf = Buffer.alloc(0);
+  // Chunks are kept as they arrive and joined only once a read can be served: joining on every
+  // message made each multi-MB raw frame cost O(frame²) copying, which saturated the load
+  // generator itself (viewers then "received no bytes" that the relay had sent).
+  const chunks = [];
+  let size = 0;
   let want = null;
+  const stats = { received: 0 };
   ws.on("message", (data) => {
-    buf = Buffer.concat([buf, Buffer.isBuffer(data) ? data : Buffer.from(data)]);
-    if (want && buf.length >= want.n) {
+    const b = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    stats.received += b.length;
+    chunks.push(b);
+    size += b.length;
+    if (want && size >= want.n) {
       const w = want;
       want = null;
       w.resolve(take(w.n));
     }
   });
   const take = (n) => {
-    const out = buf.subarray(0, n);
-    buf = buf.subarray(n);
+    let out;
+    const first = chunks[0];
+    if (first && first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) chunks.shift();
+      else chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let off = 0;
+      while (off < n) {
+        const c = chunks[0];
+        const k = Math.min(c.length, n - off);
+        c.copy(out, off, 0, k);
+        off += k;
+        if (k === c.length) chunks.shift();
+        else chunks[0] = c.subarray(k);
+      }
+    }
+    size -= n;
     return out;
   };
   return {
+    stats,
     read(n) {
-      if (buf.length >= n) return Promise.resolve(take(n));
+      if (size >= n) return Promise.resolve(take(n));
       return new Promise((resolve) => {
         want = { n, resolve };
       });
@@ -81,8 +133,22 @@ const HANDSHAKE_MS = 15_000;
 
 async function watchFrames(context, events) {
   const ws = context.ws;
-  const raw = byteQueue(ws);
-  const closed = new Promise((resolve) => ws.once("close", () => resolve(null)));
+  // The relay may refuse a viewer (e.g. 4429, the session's viewer limit) before this function
+  // runs; a close listener added now would never fire and the refusal would read as "no RFB
+  // bytes" 25 s later. Report it as what it is, with its code (ws keeps it on the socket).
+  if (ws.readyState >= 2) {
+    events.emit("counter", `viewer.closed_before_rfb.${ws._closeCode ?? "unknown"}`, 1);
+    throw new Error(`the relay closed the viewer at once: ${ws._closeCode} ${ws._closeMessage}`);
+  }
+  const raw = ws.__rfbQueue ?? byteQueue(ws);
+  events.emit("counter", ws.__rfbQueue ? "viewer.queue_early" : "viewer.queue_late", 1);
+  let watching = true;
+  const closed = new Promise((resolve) =>
+    ws.once("close", (code) => {
+      if (watching) events.emit("counter", `viewer.closed_by_relay.${code}`, 1);
+      resolve(null);
+    }),
+  );
   const opened = performance.now();
   const deadline = opened + HANDSHAKE_MS + HOLD_MS;
   const q = {
@@ -93,7 +159,13 @@ async function watchFrames(context, events) {
       });
       const got = await Promise.race([raw.read(n), closed, late]);
       clearTimeout(timer);
-      if (got === "late") throw new Error("no RFB bytes before the deadline");
+      if (got === "late") {
+        // Which desktop, and whether anything at all arrived: tells a stuck tunnel from a
+        // slow desktop.
+        events.emit("counter", `viewer.late.desktop_${context.vars.$desktop}`, 1);
+        events.emit("counter", `viewer.late.${raw.stats.received ? "some" : "no"}_bytes`, 1);
+        throw new Error("no RFB bytes before the deadline");
+      }
       if (got === null) throw new Error("the relay closed the viewer");
       return got;
     },
@@ -159,6 +231,7 @@ async function watchFrames(context, events) {
       throw new Error(`unknown RFB server message ${type}`);
     }
   }
+  watching = false;
   events.emit("counter", "viewer.frames", frames);
   events.emit("counter", "viewer.bytes", bytes);
   events.emit("counter", "viewer.completed", 1);

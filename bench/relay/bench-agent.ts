@@ -1,7 +1,8 @@
 /**
  * The agent half of the benchmark path, as its own process (so the relay's CPU is measured
  * alone): createRelayLinks with a one-relay ring, BENCH_SESSIONS sessions all pointing at the
- * VNC stand-in. Env: RELAY_URL, RELAY_TOKEN, BENCH_SESSIONS, VNC_PORT.
+ * VNC stand-in. Env: RELAY_URL, RELAY_TOKEN, BENCH_SESSIONS, VNC_PORT, BENCH_DIRECT=1 (announce
+ * the endpoints for direct mode).
  */
 import { create } from "@bufbuild/protobuf";
 import {
@@ -18,6 +19,7 @@ const env = (k: string) => {
 const links = createRelayLinks({
   agentId: "bench-agent",
   log: { info() {}, warn: (m, f) => console.error(m, f) },
+  direct: process.env.BENCH_DIRECT === "1",
 });
 links.updateRing(
   create(RelayRingSchema, {

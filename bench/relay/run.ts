@@ -148,6 +148,8 @@ async function runCase(relay: string, n: number, rep: number) {
           RELAY_STATIC_MEMBERS: `bench-relay=http://127.0.0.1:${port}`,
           VIEWER_JWKS: keys.jwks,
           LOG_LEVEL: "warn",
+          // "streamspace-direct": the relay dials the VNC stand-in itself (direct mode).
+          ...(relay === "streamspace-direct" ? { RELAY_DIRECT_NETS: "127.0.0.1" } : {}),
         },
       );
       procs.push({ name: "relay", p: relayProc });
@@ -169,6 +171,7 @@ async function runCase(relay: string, n: number, rep: number) {
           RELAY_TOKEN: await keys.sign({ sub: "bench-agent" }, "streamspace-relay"),
           BENCH_SESSIONS: String(n + warm),
           VNC_PORT: String(vncPort),
+          BENCH_DIRECT: relay === "streamspace-direct" ? "1" : "",
         },
       );
       procs.push({ name: "agent", p: agent });
@@ -237,8 +240,8 @@ async function runCase(relay: string, n: number, rep: number) {
       relay,
       n,
       rep,
-      node_flags: relay === "streamspace" ? NODE_FLAGS : null,
-      relay_entry: relay === "streamspace" ? RELAY_ENTRY : null,
+      node_flags: relay.startsWith("streamspace") ? NODE_FLAGS : null,
+      relay_entry: relay.startsWith("streamspace") ? RELAY_ENTRY : null,
       load_avg: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number),
       result,
       relay_cpu_s: {

@@ -44,7 +44,7 @@ console.log(
   "| relay | viewers | runs | setup p50/p99 ms | RTT p50/p99/p999 ms | MB/s | relay CPU-s lat phase | relay CPU-s/GB (+agent) | relay peak RSS MB | failed viewers |",
 );
 console.log("|---|---|---|---|---|---|---|---|---|---|");
-const order = ["streamspace", "websockify", "direct"];
+const order = ["streamspace", "streamspace-direct", "websockify", "direct"];
 const keys = [...new Set(runs.map((r) => `${r.n}|${r.relay}`))].sort((a, b) => {
   const [na, ra] = a.split("|");
   const [nb, rb] = b.split("|");

@@ -14,6 +14,7 @@ import {
   AttachResponseSchema,
   TunnelOpenSchema,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
+import type { DirectEndpoint } from "./direct-path.ts";
 import type { AgentTunnel } from "./viewer-splice.ts";
 
 /** Upper bound on sessions one agent may announce on one relay. */
@@ -26,6 +27,8 @@ export interface AttachHandle {
   agentId: string;
   stream: ServerHttp2Stream;
   sessions: Set<string>;
+  /** VNC endpoints the relay may dial itself (direct mode), already checked against the nets. */
+  direct: Map<string, DirectEndpoint>;
 }
 
 /** Length of a data channel secret (bytes). */
@@ -57,6 +60,8 @@ export class AgentRegistry {
     readonly onChange: () => void = () => {},
     /** Offer agents a raw TCP data channel per tunnel (TunnelOpen.data_channel_secret). */
     readonly offerDataChannel = true,
+    /** Direct mode: which announced VNC hosts this relay may dial (RELAY_DIRECT_NETS). */
+    readonly directAllowed: (host: string) => boolean = () => false,
   ) {}
 
   get agents(): number {
@@ -73,14 +78,22 @@ export class AgentRegistry {
   }
 
   attach(agentId: string, stream: ServerHttp2Stream): AttachHandle {
-    const h: AttachHandle = { agentId, stream, sessions: new Set() };
+    const h: AttachHandle = { agentId, stream, sessions: new Set(), direct: new Map() };
     this.#handles.add(h);
     this.onChange();
     return h;
   }
 
-  /** Replaces the handle's session set; the latest announce for a session wins. */
-  announce(h: AttachHandle, sessionIds: readonly string[]): Error | undefined {
+  /**
+   * Replaces the handle's session set; the latest announce for a session wins. `direct` lists
+   * endpoints the agent offers for direct mode; those of announced sessions whose host is in
+   * the allowed networks are kept, the rest ignored (their viewers take the tunnel).
+   */
+  announce(
+    h: AttachHandle,
+    sessionIds: readonly string[],
+    direct: readonly ({ sessionId: string } & DirectEndpoint)[] = [],
+  ): Error | undefined {
     if (sessionIds.length > MAX_SESSIONS_PER_ANNOUNCE) {
       return new Error(
         `announce lists ${sessionIds.length} sessions; the limit is ${MAX_SESSIONS_PER_ANNOUNCE}`,
@@ -91,6 +104,11 @@ export class AgentRegistry {
       if (!next.has(s) && this.#bySession.get(s) === h) this.#bySession.delete(s);
     for (const s of next) this.#bySession.set(s, h);
     h.sessions = next;
+    h.direct = new Map();
+    for (const d of direct) {
+      if (next.has(d.sessionId) && d.port > 0 && d.port < 65536 && this.directAllowed(d.host))
+        h.direct.set(d.sessionId, { host: d.host, port: d.port });
+    }
     this.onChange();
     return undefined;
   }
@@ -99,6 +117,16 @@ export class AgentRegistry {
     if (!this.#handles.delete(h)) return;
     for (const s of h.sessions) if (this.#bySession.get(s) === h) this.#bySession.delete(s);
     this.onChange();
+  }
+
+  /**
+   * The endpoint to dial for a viewer of `sessionId` whose token names `agentId`, when the
+   * agent serving the session here offered one the relay may dial.
+   */
+  directEndpoint(sessionId: string, agentId: string): DirectEndpoint | undefined {
+    const h = this.#bySession.get(sessionId);
+    if (!h || h.agentId !== agentId || h.stream.destroyed) return undefined;
+    return h.direct.get(sessionId);
   }
 
   /** Asks the session's agent for a tunnel; resolves with its stream, or an Error with a close code. */

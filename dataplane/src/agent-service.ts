@@ -121,7 +121,7 @@ function handleAttach(stream: ServerHttp2Stream, agentId: string, deps: AgentSer
         "announce names another agent than the relay token",
       );
     }
-    const err = deps.registry.announce(handle, a.sessionIds);
+    const err = deps.registry.announce(handle, a.sessionIds, a.directEndpoints);
     if (err) return endWithStatus(stream, Status.INVALID_ARGUMENT, err.message);
     deps.log.debug("agent announced sessions", {
       agentId,

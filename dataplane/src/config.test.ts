@@ -41,4 +41,16 @@ describe("relay config", () => {
     assert.equal(loadRelayConfig({ ...base, RELAY_ID: "r1", POD_NAME: "p" }).relayId, "r1");
     assert.throws(() => loadRelayConfig({ ...base, POD_NAME: "bad name" }), /RELAY_ID="bad name"/);
   });
+  it("reads RELAY_DIRECT_NETS and names a bad entry", () => {
+    assert.equal(loadRelayConfig(base).directNets, undefined);
+    assert.equal(
+      loadRelayConfig({ ...base, RELAY_DIRECT_NETS: "10.0.0.0/8, fd00::/8" }).directNets,
+      "10.0.0.0/8, fd00::/8",
+    );
+    for (const bad of ["10.0.0.0/33", "cluster.local", "10.0.0.0/8/1", "fd00::/129"])
+      assert.throws(
+        () => loadRelayConfig({ ...base, RELAY_DIRECT_NETS: bad }),
+        /RELAY_DIRECT_NETS=.* is not valid.*CIDRs/,
+      );
+  });
 });

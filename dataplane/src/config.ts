@@ -16,6 +16,7 @@ import {
   url,
 } from "@streamspace/common/env";
 import type { RingMember } from "@streamspace/common/relay-ring";
+import { parseDirectNets } from "./direct-path.ts";
 import { parseStaticMembers } from "./membership.ts";
 
 /** Everything the relay process needs; tests build it directly. */
@@ -42,6 +43,11 @@ export interface RelayConfig {
   dataChannel?: "on" | "off";
   /** Viewers one session may have at once (`RELAY_MAX_VIEWERS_PER_SESSION`, default 10). */
   maxViewersPerSession?: number;
+  /**
+   * Direct mode (`RELAY_DIRECT_NETS`): networks whose announced VNC endpoints this relay may
+   * dial itself. Unset or empty: direct mode is off and every viewer takes the agent's tunnel.
+   */
+  directNets?: string;
 }
 
 const relayId = str({
@@ -86,6 +92,10 @@ const SHAPE = {
   }).optional(),
   RELAY_DATA_CHANNEL: oneOf(["on", "off"]).default("on"),
   RELAY_MAX_VIEWERS_PER_SESSION: int(1, 10_000).default(10),
+  RELAY_DIRECT_NETS: custom(
+    "comma-separated CIDRs or IP addresses (e.g. 10.0.0.0/8,fd00::/8), or empty for off",
+    (s) => (typeof parseDirectNets(s) === "string" ? undefined : s),
+  ).optional(),
 };
 
 /** Reads and validates the relay environment; throws ConfigError naming the variable. */
@@ -121,5 +131,6 @@ export function loadRelayConfig(env: NodeJS.ProcessEnv = process.env): RelayConf
     debugToken: e.RELAY_DEBUG_TOKEN,
     dataChannel: e.RELAY_DATA_CHANNEL,
     maxViewersPerSession: e.RELAY_MAX_VIEWERS_PER_SESSION,
+    directNets: e.RELAY_DIRECT_NETS,
   };
 }

@@ -16,6 +16,10 @@ export class RelayMetrics {
   forwardedTotal = 0;
   /** Viewers whose bytes ran on a raw TCP data channel rather than the HTTP/2 stream. */
   dataChannelsTotal = 0;
+  /** Viewers the relay spliced straight to the session's VNC endpoint (direct mode). */
+  directTotal = 0;
+  /** Direct-mode dials that failed, so the viewer took the agent's tunnel instead. */
+  directFallbacksTotal = 0;
   bytesFromViewers = 0;
   bytesToViewers = 0;
   agentsAttached = 0;
@@ -58,6 +62,16 @@ export class RelayMetrics {
       "streamspace_vnc_data_channels_total",
       "Viewers whose bytes used a raw TCP data channel.",
       one(() => this.dataChannelsTotal),
+    );
+    m.counter(
+      "streamspace_vnc_direct_total",
+      "Viewers spliced straight to the session's VNC endpoint (direct mode).",
+      one(() => this.directTotal),
+    );
+    m.counter(
+      "streamspace_vnc_direct_fallbacks_total",
+      "Direct-mode dials that failed; the viewer took the agent's tunnel.",
+      one(() => this.directFallbacksTotal),
     );
     m.counter("streamspace_vnc_bytes_total", "Payload bytes relayed, by direction.", {
       labels: ["relay", "direction"],

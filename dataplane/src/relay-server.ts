@@ -12,6 +12,7 @@ import { AgentRegistry } from "./agent-registry.ts";
 import { handleAgentStream } from "./agent-service.ts";
 import type { RelayConfig } from "./config.ts";
 import { acceptDataChannel, isDataChannel } from "./data-channel.ts";
+import { parseDirectNets } from "./direct-path.ts";
 import { type Membership, staticMembership } from "./membership.ts";
 import { RelayMetrics } from "./metrics.ts";
 import { redisMembership } from "./redis-membership.ts";
@@ -50,6 +51,8 @@ export async function startRelayServer(
   const keys = createKeySource({ jwks: config.viewerJwks, jwksUrl: config.viewerJwksUrl });
   const jtis = new JtiSet();
   const dataChannel = opts.dataChannel ?? config.dataChannel ?? "on";
+  const nets = parseDirectNets(config.directNets ?? "");
+  if (typeof nets === "string") throw new Error(`RELAY_DIRECT_NETS: ${nets}`);
   const registry: AgentRegistry = new AgentRegistry(
     config.relayId,
     () => {
@@ -57,6 +60,7 @@ export async function startRelayServer(
       metrics.sessionsAttached = registry.sessions;
     },
     dataChannel !== "off",
+    config.directNets ? nets : undefined,
   );
   const self = { id: config.relayId, url: config.publicUrl };
   // Register in the ring only once we listen: agents dial a member as soon as it appears, and

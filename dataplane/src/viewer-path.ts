@@ -25,6 +25,7 @@ import {
 import type { JWTVerifyGetKey } from "jose";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { AgentRegistry } from "./agent-registry.ts";
+import { dialDirect, spliceDirect } from "./direct-path.ts";
 import type { Membership } from "./membership.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { QoeBook } from "./session-qoe.ts";
@@ -58,6 +59,8 @@ export interface ViewerPathDeps {
   maxViewersPerSession: number;
   /** True while shutting down: new viewers get 503 so the balancer retries elsewhere. */
   draining: () => boolean;
+  /** Direct mode: how long dialling an announced VNC endpoint may take before the tunnel. */
+  directDialTimeoutMs?: number;
 }
 
 /** The upgrade handler plus what shutdown and the idle sweep need. */
@@ -125,6 +128,7 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
       return closeWith(ws, e.code, e.message, metrics);
     }
     viewersOf.set(sessionId, (viewersOf.get(sessionId) ?? 0) + 1);
+    if (await serveDirect(ws, sessionId, claims.aid, started)) return;
     const pending = registry.requestTunnel(sessionId, claims.aid, token, deps.tunnelSetupTimeoutMs);
     const tunnel = pending instanceof Error ? pending : await pending;
     if (tunnel instanceof Error) {
@@ -155,6 +159,47 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
       deps.qoe?.viewer(sessionId, startedWall, ws),
     );
     splices.add(splice);
+  }
+
+  /**
+   * Direct mode (direct-path.ts): dials the endpoint the session's agent announced, when there
+   * is one this relay may use, and splices it. False: the caller takes the agent's tunnel.
+   */
+  async function serveDirect(
+    ws: WebSocket,
+    sessionId: string,
+    agentId: string,
+    started: number,
+  ): Promise<boolean> {
+    const ep = registry.directEndpoint(sessionId, agentId);
+    if (!ep) return false;
+    const sock = await dialDirect(ep, deps.directDialTimeoutMs ?? 2_000);
+    if (sock instanceof Error) {
+      metrics.directFallbacksTotal++;
+      log.warn("direct VNC endpoint unreachable; using the agent's tunnel", {
+        sessionId,
+        endpoint: `${ep.host}:${ep.port}`,
+        err: sock.message,
+      });
+      return false;
+    }
+    if (ws.readyState !== ws.OPEN) {
+      leave(sessionId);
+      sock.socket.destroy();
+      return true;
+    }
+    metrics.observeSetup((performance.now() - started) / 1000);
+    metrics.connectionsActive++;
+    metrics.connectionsTotal++;
+    metrics.directTotal++;
+    const splice = spliceDirect(ws, sock, metrics, (s) => {
+      if (splices.delete(s)) {
+        metrics.connectionsActive--;
+        leave(sessionId);
+      }
+    });
+    splices.add(splice);
+    return true;
   }
 
   async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {

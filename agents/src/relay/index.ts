@@ -25,8 +25,16 @@ export interface RelayLinks {
 /** How long a relay whose link died is routed around without a new ring epoch. */
 export const SUSPECT_MS = 10_000;
 
-/** Creates the link manager; nothing connects until both a ring and sessions are known. */
-export function createRelayLinks(opts: { agentId: string; log: RelayLinksLogger }): RelayLinks {
+/**
+ * Creates the link manager; nothing connects until both a ring and sessions are known.
+ * `direct`: also announce each session's VNC endpoint so relays allowed to reach it dial it
+ * themselves (AGENT_RELAY_DIRECT; the tunnel stays for relays that cannot).
+ */
+export function createRelayLinks(opts: {
+  agentId: string;
+  log: RelayLinksLogger;
+  direct?: boolean;
+}): RelayLinks {
   const { agentId, log } = opts;
   let ring: Ring = createRelayRing({ epoch: 0n, members: [] });
   let token = "";
@@ -35,6 +43,8 @@ export function createRelayLinks(opts: { agentId: string; log: RelayLinksLogger 
   const links = new Map<string, RelayLink>();
   const draining = new Set<RelayLink>();
   const placement = new Map<string, string>();
+  /** What each link was last told, so only changes are re-announced. */
+  const announced = new WeakMap<RelayLink, string>();
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
 
@@ -103,7 +113,18 @@ export function createRelayLinks(opts: { agentId: string; log: RelayLinksLogger 
         log.info("relay link opened", { relay: id, url: member.url, sessions: sids.length });
       }
       sids.sort();
-      if (!sameList(link.sessions, sids)) link.announce(sids, ring.epoch);
+      const direct = opts.direct
+        ? sids.flatMap((sid) => {
+            const ep = endpoints.get(sid);
+            return ep ? [{ sessionId: sid, host: ep.host, port: ep.port }] : [];
+          })
+        : [];
+      // Endpoints change under the same session id (a restarted desktop), so they count too.
+      const key = direct.map((d) => `${d.host}:${d.port}`).join(",");
+      if (!sameList(link.sessions, sids) || announced.get(link) !== key) {
+        announced.set(link, key);
+        link.announce(sids, ring.epoch, direct);
+      }
     }
   }
 

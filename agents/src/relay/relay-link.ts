@@ -18,6 +18,8 @@ import {
   AgentAnnounceSchema,
   AttachRequestSchema,
   AttachResponseSchema,
+  type DirectEndpoint,
+  DirectEndpointSchema,
   type TunnelOpen,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
 import { dialDataChannel } from "./data-channel.ts";
@@ -121,10 +123,18 @@ export class RelayLink {
     return this.#down;
   }
 
-  /** Tells the relay which sessions to route here (the full set, each time). */
-  announce(sessionIds: string[], epoch: bigint): void {
+  /**
+   * Tells the relay which sessions to route here (the full set, each time), and for direct
+   * mode the VNC endpoints it may dial itself (`direct`: the same sessions, or none).
+   */
+  announce(
+    sessionIds: string[],
+    epoch: bigint,
+    direct: { sessionId: string; host: string; port: number }[] = [],
+  ): void {
     if (this.#down) return;
     this.#sessions = sessionIds;
+    const directEndpoints: DirectEndpoint[] = direct.map((d) => create(DirectEndpointSchema, d));
     const req = create(AttachRequestSchema, {
       payload: {
         case: "announce",
@@ -132,6 +142,7 @@ export class RelayLink {
           agentId: this.deps.agentId,
           sessionIds,
           ringEpoch: epoch,
+          directEndpoints,
         }),
       },
     });

@@ -8,6 +8,7 @@
 import type { ClientHttp2Stream } from "node:http2";
 import { connect, type Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
+import { vncReadPool } from "@streamspace/common/read-pool";
 import {
   dataFieldOf,
   dataPrefix,
@@ -22,7 +23,6 @@ import {
   TunnelRequestSchema,
   TunnelResponseSchema,
 } from "@streamspace/proto/streamspace/relay/v1/relay_pb";
-import { vncReadPool } from "./read-pool.ts";
 
 /** Bytes queued on either side before the other side is paused (bounded buffering). */
 export const STREAM_HIGH_WATER = 256 * 1024;
@@ -88,7 +88,7 @@ export function runTunnel(opts: {
   }
   let tcpPaused = false;
   let h2Paused = false;
-  // VNC bytes are read into pooled buffers (read-pool.ts) and handed to HTTP/2 as they are;
+  // VNC bytes are read into pooled buffers (common read-pool.ts) and handed to HTTP/2 as they are;
   // each buffer returns to the pool when the write that carried it completes.
   const onVncData = (n: number, buf: Buffer) => {
     if (ended) return false;

@@ -5,19 +5,35 @@ import { CommandSchema } from "@streamspace/proto/streamspace/agent/v1/agent_gat
 import { AgentConnection } from "./agent-connection.ts";
 import { commandDispatcher } from "./command-dispatcher.ts";
 import type { GatewayDispatcher } from "./gateway-ports.ts";
-import type { ClaimedAgentCommand, OutboxClaims } from "./outbox-claims.ts";
+import type { ClaimedAgentCommand, CommandAckRecord, OutboxClaims } from "./outbox-claims.ts";
 
 const quiet = { info() {}, warn() {}, error() {} };
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 /** An outbox whose due-claims stay open until the test releases them. */
 class GatedOutbox implements OutboxClaims {
-  readonly calls: { agents: string[]; release: (rows: ClaimedAgentCommand[]) => void }[] = [];
+  readonly calls: {
+    agents: string[];
+    acks: string[];
+    release: (rows: ClaimedAgentCommand[]) => void;
+  }[] = [];
+  readonly ackWrites: string[][] = [];
   claim = async () => [];
-  claimDue(agentIds: string[]): Promise<ClaimedAgentCommand[]> {
-    return new Promise((release) => this.calls.push({ agents: [...agentIds], release }));
+  claimDue(
+    agentIds: string[],
+    _now: Date,
+    _deadline: Date,
+    _limit: number,
+    acks: CommandAckRecord[] = [],
+  ): Promise<ClaimedAgentCommand[]> {
+    return new Promise((release) =>
+      this.calls.push({ agents: [...agentIds], acks: acks.map((a) => a.commandId), release }),
+    );
   }
-  acknowledge = async () => 0;
+  acknowledge = async (acks: CommandAckRecord[]) => {
+    this.ackWrites.push(acks.map((a) => a.commandId));
+    return acks.length;
+  };
   agentsWithDue = async () => [];
   expired = async () => [];
 }
@@ -28,7 +44,7 @@ const row = (agentId: string, id: string): ClaimedAgentCommand => ({
   payload: toBinary(CommandSchema, create(CommandSchema, { commandId: id })),
 });
 
-function setup(claimsInFlight?: number) {
+function setup(claimsInFlight?: number, ackHoldMs?: number) {
   const outbox = new GatedOutbox();
   const conns = new Map(
     ["a", "b", "c"].map((id) => [
@@ -41,6 +57,7 @@ function setup(claimsInFlight?: number) {
     reports: { applyCommandResult: async () => undefined },
     sweepEveryMs: 60_000,
     claimsInFlight,
+    ackHoldMs,
     log: quiet,
   })({ connection: (id) => conns.get(id), localAgentIds: () => [...conns.keys()] });
   /** Command ids queued on the agent's stream since the last call. */
@@ -103,6 +120,31 @@ describe("due-claims in flight", () => {
     outbox.calls[2]?.release([]);
     await turn();
     assert.deepEqual(await sent("a"), ["a1", "a2"], "the agent's rows go out in claim order");
+    await d.close();
+  });
+});
+
+describe("acks ride on claims", () => {
+  test("acks waiting when a claim starts go with it and get no write of their own", async () => {
+    // A hold far longer than the test: only the claim can write these acks.
+    const { outbox, d } = setup(2, 60_000);
+    void d.ack("a", "c-1");
+    void d.ack("b", "c-2");
+    d.poke("c");
+    await turn();
+    assert.deepEqual(outbox.calls[0]?.acks, ["c-1", "c-2"]);
+    outbox.calls[0]?.release([]);
+    await d.idle();
+    assert.deepEqual(outbox.ackWrites, [], "no separate ack statement");
+    await d.close();
+  });
+
+  test("acks no claim picks up are written on their own after the hold", async () => {
+    const { outbox, d } = setup(2, 1);
+    void d.ack("a", "c-3");
+    await d.idle();
+    assert.deepEqual(outbox.ackWrites, [["c-3"]]);
+    assert.equal(outbox.calls.length, 0);
     await d.close();
   });
 });

@@ -5,7 +5,8 @@
  *    the same row in one attempt;
  *  - a sent row not acknowledged by its ack deadline is due again (redelivery on timeout);
  *  - a new stream resends everything unfinished (redelivery on reconnect);
- *  - acks are written in batches (ack-batcher.ts); results go through the core's report API
+ *  - acks are written in batches (ack-batcher.ts), carried by the next due-claim statement
+ *    when one comes within a few ms; results go through the core's report API
  *    (command and session in one transaction);
  *  - a row past its command deadline is failed with a reason the session shows.
  * Pokes are coalesced: the agents poked in one event-loop turn, and those poked while the
@@ -52,6 +53,8 @@ export interface DispatcherDeps {
    * more claim statements).
    */
   claimsInFlight?: number;
+  /** How long acks wait for a claim to carry them before a write of their own (ack-batcher.ts). */
+  ackHoldMs?: number;
   now?: () => number;
   log: GatewayLogger;
   /** Counts for /metrics (streamspace_commands_dispatched_total / _failed_total). */
@@ -98,7 +101,7 @@ class CommandDispatcher implements GatewayDispatcher {
     this.ackTimeoutMs = deps.ackTimeoutMs ?? 5_000;
     this.batch = deps.batch ?? 500;
     this.maxDueInFlight = Math.max(1, deps.claimsInFlight ?? 2);
-    this.acks = new AckBatcher(deps.outbox, deps.log);
+    this.acks = new AckBatcher(deps.outbox, deps.log, undefined, deps.ackHoldMs);
     this.timer = setInterval(() => void this.sweep(), deps.sweepEveryMs ?? 1_000);
     this.timer.unref();
   }
@@ -211,6 +214,7 @@ class CommandDispatcher implements GatewayDispatcher {
         new Date(now),
         new Date(now + this.ackTimeoutMs),
         this.batch,
+        this.acks.take(),
       );
       const byAgent = new Map<string, ClaimedCommand[]>();
       for (const row of rows) {

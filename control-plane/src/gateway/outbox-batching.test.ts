@@ -191,6 +191,43 @@ describe("PgCommandStore.acknowledge", () => {
   });
 });
 
+describe("PgCommandStore.claimDue carrying acks", () => {
+  test("applies the acks like acknowledge() and never claims an acked row, even a due one", async () => {
+    const [acked, due, foreign] = [...(await enqueue("f-1", 2)), ...(await enqueue("f-2", 1))];
+    assert.ok(acked && due && foreign);
+    // All three sent with an ack deadline already past: each is due again.
+    const past = new Date(Date.now() - 1_000);
+    for (const agentId of ["f-1", "f-2"])
+      await commands().claim(agentId, { kind: "due" }, new Date(), past, 10);
+    const rows = await commands().claimDue(
+      ["f-1", "f-2"],
+      new Date(),
+      new Date(Date.now() + 60_000),
+      10,
+      [
+        { agentId: "f-1", commandId: acked },
+        { agentId: "f-1", commandId: foreign },
+        { agentId: "f-1", commandId: "not-a-uuid" },
+      ],
+    );
+    assert.deepEqual(rows.map((r) => r.id).sort(), [due, foreign].sort());
+    assert.equal((await commands().get(acked))?.status, "acked");
+    assert.equal((await commands().get(due))?.status, "sent");
+    assert.equal((await commands().get(foreign))?.status, "sent", "another agent's row");
+  });
+
+  test("with no agents to claim for, it still writes the acks", async () => {
+    const [id] = await enqueue("f-3", 1);
+    assert.ok(id);
+    await commands().claim("f-3", { kind: "due" }, new Date(), new Date(Date.now() + 60_000), 10);
+    const rows = await commands().claimDue([], new Date(), new Date(), 10, [
+      { agentId: "f-3", commandId: id },
+    ]);
+    assert.deepEqual(rows, []);
+    assert.equal((await commands().get(id))?.status, "acked");
+  });
+});
+
 describe("AckBatcher", () => {
   test("acks that arrive while a write is in flight share the next write", async () => {
     const writes: CommandAckRecord[][] = [];

@@ -55,13 +55,16 @@ export interface OutboxClaims {
   /**
    * The "due" claim for many agents in one statement (pokes coalesced per event-loop turn):
    * up to `limit` rows in total, oldest first within each agent. A result of exactly `limit`
-   * rows means some agents may have more.
+   * rows means some agents may have more. `acks`, when given, are applied in the same
+   * statement exactly as acknowledge() would (fewer statements per command); their rows are
+   * never claimed by it.
    */
   claimDue(
     agentIds: string[],
     now: Date,
     ackDeadline: Date,
     limit: number,
+    acks?: CommandAckRecord[],
   ): Promise<ClaimedAgentCommand[]>;
   /**
    * Marks sent (or pending) rows acked, many at once; rows already acked or finished and rows

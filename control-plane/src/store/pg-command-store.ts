@@ -139,10 +139,25 @@ export class PgCommandStore implements CommandRepo, OutboxClaims {
     now: Date,
     ackDeadline: Date,
     limit: number,
+    acks: CommandAckRecord[] = [],
   ): Promise<ClaimedAgentCommand[]> {
-    if (agentIds.length === 0) return [];
+    if (agentIds.length === 0) {
+      if (acks.length > 0) await this.acknowledge(acks);
+      return [];
+    }
+    const valid = acks.filter((a) => UUID.test(a.commandId));
+    const ackIds = valid.map((a) => a.commandId);
+    // The acks ride on the claim (one statement, one round trip instead of two). Both CTEs see
+    // the same snapshot, so the claim skips the rows the acks changed: one row is never
+    // updated twice by one statement.
     const r = await sql<{ id: string; agent_id: string; payload: Buffer }>`
-      WITH claimed AS (
+      WITH acked AS (
+      UPDATE agent_commands AS c
+         SET status = 'acked', updated_at = now()
+        FROM unnest(${ackIds}::uuid[], ${valid.map((a) => a.agentId)}::text[]) AS a(id, agent_id)
+       WHERE c.id = a.id AND c.agent_id = a.agent_id AND c.status IN ('pending', 'sent')
+      RETURNING c.id),
+      claimed AS (
       UPDATE agent_commands AS c
          SET status = 'sent',
              attempts = c.attempts + 1,
@@ -153,6 +168,7 @@ export class PgCommandStore implements CommandRepo, OutboxClaims {
           WHERE agent_id = ANY(${agentIds}::text[])
             AND (status = 'pending' OR (status = 'sent' AND ack_deadline < ${now.toISOString()}::timestamptz))
             AND deadline > ${now.toISOString()}::timestamptz
+            AND id NOT IN (SELECT id FROM acked)
           ORDER BY created_at, id
           LIMIT ${limit}
           FOR UPDATE SKIP LOCKED)

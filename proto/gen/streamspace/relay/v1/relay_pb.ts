@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file streamspace/relay/v1/relay.proto.
  */
 export const file_streamspace_relay_v1_relay: GenFile = /*@__PURE__*/
-  fileDesc("CiBzdHJlYW1zcGFjZS9yZWxheS92MS9yZWxheS5wcm90bxIUc3RyZWFtc3BhY2UucmVsYXkudjEiUwoNQXR0YWNoUmVxdWVzdBI3Cghhbm5vdW5jZRgBIAEoCzIjLnN0cmVhbXNwYWNlLnJlbGF5LnYxLkFnZW50QW5ub3VuY2VIAEIJCgdwYXlsb2FkIkoKDUFnZW50QW5ub3VuY2USEAoIYWdlbnRfaWQYASABKAkSEwoLc2Vzc2lvbl9pZHMYAiADKAkSEgoKcmluZ19lcG9jaBgDIAEoBCJNCg5BdHRhY2hSZXNwb25zZRIwCgRvcGVuGAEgASgLMiAuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsT3BlbkgAQgkKB3BheWxvYWQieQoKVHVubmVsT3BlbhISCgpzZXNzaW9uX2lkGAEgASgJEhUKDWNvbm5lY3Rpb25faWQYAiABKAkSDQoFdG9rZW4YAyABKAkSGwoTZGF0YV9jaGFubmVsX3NlY3JldBgEIAEoDBIUCgxkYXRhX2NoYW5uZWwYBSABKAgiUgoLVHVubmVsQ2xvc2USMwoEY29kZRgBIAEoDjIlLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlR1bm5lbENsb3NlQ29kZRIOCgZyZWFzb24YAiABKAkikAEKDVR1bm5lbFJlcXVlc3QSMAoEb3BlbhgBIAEoCzIgLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlR1bm5lbE9wZW5IABIOCgRkYXRhGAIgASgMSAASMgoFY2xvc2UYAyABKAsyIS5zdHJlYW1zcGFjZS5yZWxheS52MS5UdW5uZWxDbG9zZUgAQgkKB3BheWxvYWQiXwoOVHVubmVsUmVzcG9uc2USDgoEZGF0YRgBIAEoDEgAEjIKBWNsb3NlGAIgASgLMiEuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsQ2xvc2VIAEIJCgdwYXlsb2FkIngKFVNlc3Npb25BY3Rpdml0eVJlcG9ydBIQCghyZWxheV9pZBgBIAEoCRIUCgx0aW1lX3VuaXhfbXMYAiABKAMSNwoIc2Vzc2lvbnMYAyADKAsyJS5zdHJlYW1zcGFjZS5yZWxheS52MS5TZXNzaW9uQWN0aXZpdHki+QEKD1Nlc3Npb25BY3Rpdml0eRISCgpzZXNzaW9uX2lkGAEgASgJEg8KB3ZpZXdlcnMYAiABKA0SEAoIY29ubmVjdHMYAyABKA0SGgoSbGFzdF9pbnB1dF91bml4X21zGAQgASgDEg4KBnJ0dF9tcxgFIAEoARIZChFmcmFtZXNfcGVyX3NlY29uZBgGIAEoARIiChpieXRlc190b192aWV3ZXJfcGVyX3NlY29uZBgHIAEoBBIkChxieXRlc19mcm9tX3ZpZXdlcl9wZXJfc2Vjb25kGAggASgEEh4KFnRpbWVfdG9fZmlyc3RfZnJhbWVfbXMYCSABKAEqhgIKD1R1bm5lbENsb3NlQ29kZRIhCh1UVU5ORUxfQ0xPU0VfQ09ERV9VTlNQRUNJRklFRBAAEhwKGFRVTk5FTF9DTE9TRV9DT0RFX05PUk1BTBABEicKI1RVTk5FTF9DTE9TRV9DT0RFX1NFU1NJT05fTk9UX0ZPVU5EEAISJQohVFVOTkVMX0NMT1NFX0NPREVfVk5DX1VOUkVBQ0hBQkxFEAMSIgoeVFVOTkVMX0NMT1NFX0NPREVfSURMRV9USU1FT1VUEAQSIQodVFVOTkVMX0NMT1NFX0NPREVfUkVMQVlfTU9WRUQQBRIbChdUVU5ORUxfQ0xPU0VfQ09ERV9FUlJPUhAGMsABCgxSZWxheVNlcnZpY2USVwoGQXR0YWNoEiMuc3RyZWFtc3BhY2UucmVsYXkudjEuQXR0YWNoUmVxdWVzdBokLnN0cmVhbXNwYWNlLnJlbGF5LnYxLkF0dGFjaFJlc3BvbnNlKAEwARJXCgZUdW5uZWwSIy5zdHJlYW1zcGFjZS5yZWxheS52MS5UdW5uZWxSZXF1ZXN0GiQuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsUmVzcG9uc2UoATABYgZwcm90bzM");
+  fileDesc("CiBzdHJlYW1zcGFjZS9yZWxheS92MS9yZWxheS5wcm90bxIUc3RyZWFtc3BhY2UucmVsYXkudjEiUwoNQXR0YWNoUmVxdWVzdBI3Cghhbm5vdW5jZRgBIAEoCzIjLnN0cmVhbXNwYWNlLnJlbGF5LnYxLkFnZW50QW5ub3VuY2VIAEIJCgdwYXlsb2FkIooBCg1BZ2VudEFubm91bmNlEhAKCGFnZW50X2lkGAEgASgJEhMKC3Nlc3Npb25faWRzGAIgAygJEhIKCnJpbmdfZXBvY2gYAyABKAQSPgoQZGlyZWN0X2VuZHBvaW50cxgEIAMoCzIkLnN0cmVhbXNwYWNlLnJlbGF5LnYxLkRpcmVjdEVuZHBvaW50IkAKDkRpcmVjdEVuZHBvaW50EhIKCnNlc3Npb25faWQYASABKAkSDAoEaG9zdBgCIAEoCRIMCgRwb3J0GAMgASgNIk0KDkF0dGFjaFJlc3BvbnNlEjAKBG9wZW4YASABKAsyIC5zdHJlYW1zcGFjZS5yZWxheS52MS5UdW5uZWxPcGVuSABCCQoHcGF5bG9hZCJ5CgpUdW5uZWxPcGVuEhIKCnNlc3Npb25faWQYASABKAkSFQoNY29ubmVjdGlvbl9pZBgCIAEoCRINCgV0b2tlbhgDIAEoCRIbChNkYXRhX2NoYW5uZWxfc2VjcmV0GAQgASgMEhQKDGRhdGFfY2hhbm5lbBgFIAEoCCJSCgtUdW5uZWxDbG9zZRIzCgRjb2RlGAEgASgOMiUuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsQ2xvc2VDb2RlEg4KBnJlYXNvbhgCIAEoCSKQAQoNVHVubmVsUmVxdWVzdBIwCgRvcGVuGAEgASgLMiAuc3RyZWFtc3BhY2UucmVsYXkudjEuVHVubmVsT3BlbkgAEg4KBGRhdGEYAiABKAxIABIyCgVjbG9zZRgDIAEoCzIhLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlR1bm5lbENsb3NlSABCCQoHcGF5bG9hZCJfCg5UdW5uZWxSZXNwb25zZRIOCgRkYXRhGAEgASgMSAASMgoFY2xvc2UYAiABKAsyIS5zdHJlYW1zcGFjZS5yZWxheS52MS5UdW5uZWxDbG9zZUgAQgkKB3BheWxvYWQieAoVU2Vzc2lvbkFjdGl2aXR5UmVwb3J0EhAKCHJlbGF5X2lkGAEgASgJEhQKDHRpbWVfdW5peF9tcxgCIAEoAxI3CghzZXNzaW9ucxgDIAMoCzIlLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlNlc3Npb25BY3Rpdml0eSL5AQoPU2Vzc2lvbkFjdGl2aXR5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdmlld2VycxgCIAEoDRIQCghjb25uZWN0cxgDIAEoDRIaChJsYXN0X2lucHV0X3VuaXhfbXMYBCABKAMSDgoGcnR0X21zGAUgASgBEhkKEWZyYW1lc19wZXJfc2Vjb25kGAYgASgBEiIKGmJ5dGVzX3RvX3ZpZXdlcl9wZXJfc2Vjb25kGAcgASgEEiQKHGJ5dGVzX2Zyb21fdmlld2VyX3Blcl9zZWNvbmQYCCABKAQSHgoWdGltZV90b19maXJzdF9mcmFtZV9tcxgJIAEoASqGAgoPVHVubmVsQ2xvc2VDb2RlEiEKHVRVTk5FTF9DTE9TRV9DT0RFX1VOU1BFQ0lGSUVEEAASHAoYVFVOTkVMX0NMT1NFX0NPREVfTk9STUFMEAESJwojVFVOTkVMX0NMT1NFX0NPREVfU0VTU0lPTl9OT1RfRk9VTkQQAhIlCiFUVU5ORUxfQ0xPU0VfQ09ERV9WTkNfVU5SRUFDSEFCTEUQAxIiCh5UVU5ORUxfQ0xPU0VfQ09ERV9JRExFX1RJTUVPVVQQBBIhCh1UVU5ORUxfQ0xPU0VfQ09ERV9SRUxBWV9NT1ZFRBAFEhsKF1RVTk5FTF9DTE9TRV9DT0RFX0VSUk9SEAYywAEKDFJlbGF5U2VydmljZRJXCgZBdHRhY2gSIy5zdHJlYW1zcGFjZS5yZWxheS52MS5BdHRhY2hSZXF1ZXN0GiQuc3RyZWFtc3BhY2UucmVsYXkudjEuQXR0YWNoUmVzcG9uc2UoATABElcKBlR1bm5lbBIjLnN0cmVhbXNwYWNlLnJlbGF5LnYxLlR1bm5lbFJlcXVlc3QaJC5zdHJlYW1zcGFjZS5yZWxheS52MS5UdW5uZWxSZXNwb25zZSgBMAFiBnByb3RvMw");
 
 /**
  * @generated from message streamspace.relay.v1.AttachRequest
@@ -55,6 +55,16 @@ export type AgentAnnounce = Message<"streamspace.relay.v1.AgentAnnounce"> & {
    * @generated from field: uint64 ring_epoch = 3;
    */
   ringEpoch: bigint;
+
+  /**
+   * Direct mode: VNC endpoints (IP literal + port) the relay may dial itself for these
+   * sessions, skipping the agent hop. Sent only by agents configured for it; a relay uses one
+   * only when its host lies in the relay's allowed networks, and otherwise (or when the dial
+   * fails) asks for a Tunnel as usual.
+   *
+   * @generated from field: repeated streamspace.relay.v1.DirectEndpoint direct_endpoints = 4;
+   */
+  directEndpoints: DirectEndpoint[];
 };
 
 /**
@@ -63,6 +73,35 @@ export type AgentAnnounce = Message<"streamspace.relay.v1.AgentAnnounce"> & {
  */
 export const AgentAnnounceSchema: GenMessage<AgentAnnounce> = /*@__PURE__*/
   messageDesc(file_streamspace_relay_v1_relay, 1);
+
+/**
+ * DirectEndpoint is one session's VNC endpoint as the relay tier can reach it.
+ *
+ * @generated from message streamspace.relay.v1.DirectEndpoint
+ */
+export type DirectEndpoint = Message<"streamspace.relay.v1.DirectEndpoint"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: string host = 2;
+   */
+  host: string;
+
+  /**
+   * @generated from field: uint32 port = 3;
+   */
+  port: number;
+};
+
+/**
+ * Describes the message streamspace.relay.v1.DirectEndpoint.
+ * Use `create(DirectEndpointSchema)` to create a new message.
+ */
+export const DirectEndpointSchema: GenMessage<DirectEndpoint> = /*@__PURE__*/
+  messageDesc(file_streamspace_relay_v1_relay, 2);
 
 /**
  * @generated from message streamspace.relay.v1.AttachResponse
@@ -85,7 +124,7 @@ export type AttachResponse = Message<"streamspace.relay.v1.AttachResponse"> & {
  * Use `create(AttachResponseSchema)` to create a new message.
  */
 export const AttachResponseSchema: GenMessage<AttachResponse> = /*@__PURE__*/
-  messageDesc(file_streamspace_relay_v1_relay, 2);
+  messageDesc(file_streamspace_relay_v1_relay, 3);
 
 /**
  * TunnelOpen asks for (relay → agent) or opens (agent → relay) one viewer connection.
@@ -132,7 +171,7 @@ export type TunnelOpen = Message<"streamspace.relay.v1.TunnelOpen"> & {
  * Use `create(TunnelOpenSchema)` to create a new message.
  */
 export const TunnelOpenSchema: GenMessage<TunnelOpen> = /*@__PURE__*/
-  messageDesc(file_streamspace_relay_v1_relay, 3);
+  messageDesc(file_streamspace_relay_v1_relay, 4);
 
 /**
  * TunnelClose ends one viewer connection with a reason a person can read.
@@ -156,7 +195,7 @@ export type TunnelClose = Message<"streamspace.relay.v1.TunnelClose"> & {
  * Use `create(TunnelCloseSchema)` to create a new message.
  */
 export const TunnelCloseSchema: GenMessage<TunnelClose> = /*@__PURE__*/
-  messageDesc(file_streamspace_relay_v1_relay, 4);
+  messageDesc(file_streamspace_relay_v1_relay, 5);
 
 /**
  * TunnelRequest flows agent → relay: an open first, then data, then an optional close.
@@ -193,7 +232,7 @@ export type TunnelRequest = Message<"streamspace.relay.v1.TunnelRequest"> & {
  * Use `create(TunnelRequestSchema)` to create a new message.
  */
 export const TunnelRequestSchema: GenMessage<TunnelRequest> = /*@__PURE__*/
-  messageDesc(file_streamspace_relay_v1_relay, 5);
+  messageDesc(file_streamspace_relay_v1_relay, 6);
 
 /**
  * TunnelResponse flows relay → agent: viewer bytes, then an optional close.
@@ -224,7 +263,7 @@ export type TunnelResponse = Message<"streamspace.relay.v1.TunnelResponse"> & {
  * Use `create(TunnelResponseSchema)` to create a new message.
  */
 export const TunnelResponseSchema: GenMessage<TunnelResponse> = /*@__PURE__*/
-  messageDesc(file_streamspace_relay_v1_relay, 6);
+  messageDesc(file_streamspace_relay_v1_relay, 7);
 
 /**
  * Per-session input activity and quality of experience as one relay measured them. The control
@@ -258,7 +297,7 @@ export type SessionActivityReport = Message<"streamspace.relay.v1.SessionActivit
  * Use `create(SessionActivityReportSchema)` to create a new message.
  */
 export const SessionActivityReportSchema: GenMessage<SessionActivityReport> = /*@__PURE__*/
-  messageDesc(file_streamspace_relay_v1_relay, 7);
+  messageDesc(file_streamspace_relay_v1_relay, 8);
 
 /**
  * One session on one relay.
@@ -327,7 +366,7 @@ export type SessionActivity = Message<"streamspace.relay.v1.SessionActivity"> & 
  * Use `create(SessionActivitySchema)` to create a new message.
  */
 export const SessionActivitySchema: GenMessage<SessionActivity> = /*@__PURE__*/
-  messageDesc(file_streamspace_relay_v1_relay, 8);
+  messageDesc(file_streamspace_relay_v1_relay, 9);
 
 /**
  * @generated from enum streamspace.relay.v1.TunnelCloseCode

@@ -1,8 +1,8 @@
 /**
- * Recycled read buffers for the VNC sockets. Node otherwise allocates a fresh 64 KiB
+ * Recycled read buffers for VNC sockets (the agent's, and the relay's in direct mode). Node otherwise allocates a fresh 64 KiB
  * ArrayBuffer for every socket read; at hundreds of MB/s that churn made V8 run several full
  * GCs a second (bench/RESULTS.md, "VNC relay"). A buffer goes back to the pool only after the
- * HTTP/2 write that carried it has completed, so it is never overwritten while queued.
+ * write that carried it (HTTP/2, data channel or WebSocket) has completed, so it is never overwritten while queued.
  *
  * Bounded: at most `maxFree` idle buffers are kept (completions arrive in bursts of hundreds
  * when one socket write finishes, so the cap must sit above a burst or the pool thrashes), and
