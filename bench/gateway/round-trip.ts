@@ -12,8 +12,13 @@
  * claim, the claim statement, claim end → agent receipt), what the slowest 1 % spent in each,
  * and pod-b's statement times, event-loop delay and GC pauses.
  *
+ * With ROUND_TRIP_PODS=3 a third pod ("pod-c") issues half of the commands beside pod-a, so
+ * the last run spreads the API side over two pods and the streams over a third, as three API
+ * pods behind a load balancer would (its stage split is not printed: two issuers' traces).
+ *
  *   node --import tsx bench/gateway/round-trip.ts [rate=1000] [seconds=10] [agents=50] [agent_procs=1]
- *   env: BENCH_NODE_ARGS (node flags for the children), ROUND_TRIP_CLAIMS (claims in flight)
+ *   env: BENCH_NODE_ARGS (node flags for the children), ROUND_TRIP_CLAIMS (claims in flight),
+ *        ROUND_TRIP_PODS (2 or 3)
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -64,7 +69,12 @@ const cpuS = (c: ChildProcess) => {
 
 const podA = spawnChild("./round-trip-pod.ts", ["pod-a", tdb.url, redis.url, "0"]);
 const podB = spawnChild("./round-trip-pod.ts", ["pod-b", tdb.url, redis.url, "1"]);
+const podC =
+  process.env.ROUND_TRIP_PODS === "3"
+    ? spawnChild("./round-trip-pod.ts", ["pod-c", tdb.url, redis.url, "0"])
+    : undefined;
 await next(podA, "ready");
+if (podC) await next(podC, "ready");
 const url = (await next(podB, "ready")).url ?? "";
 const per = Math.ceil(nAgents / agentProcs);
 const agentKids: ChildProcess[] = [];
@@ -156,15 +166,18 @@ function stages(
 }
 
 let runId = 0;
-async function run(label: string, via: ChildProcess) {
+async function run(label: string, ...vias: ChildProcess[]) {
   const id = ++runId;
   const total = rate * seconds;
+  const via = vias[0] as ChildProcess;
   const cpu0 = [podA, podB, ...agentKids].map(cpuS);
   const stats0 = await stats(podB);
   await Promise.all([traceOf(podA), traceOf(podB)]);
   const t0 = performance.now();
-  via.send({ type: "run", runId: id, rate, seconds, agents: nAgents });
-  const sent = await next(via, "sent");
+  const each = rate / vias.length;
+  for (const v of vias) v.send({ type: "run", runId: id, rate: each, seconds, agents: nAgents });
+  const sents = await Promise.all(vias.map((v) => next(v, "sent")));
+  const sent = { ids: sents.flatMap((x) => x.ids), at: sents.flatMap((x) => x.at) };
   const sentAt = new Map(sent.ids.map((x, i) => [x, sent.at[i] as number]));
   const latencies: number[] = [];
   const recvAt = new Map<string, number>();
@@ -201,13 +214,14 @@ async function run(label: string, via: ChildProcess) {
       )}]: ${latencies.length}/${total} delivered, offered ${rate}/s for ${seconds}s; p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(1)} ms; CPU pod-a ${share(cpu[0] ?? 0)}, pod-b ${share(cpu[1] ?? 0)}, agents ${share(cpu.slice(2).reduce((x, y) => x + y, 0))}; pod-b claims/command ${perCmd(stats1.claims - stats0.claims)}, ack writes/command ${perCmd(stats1.acks - stats0.acks)}`,
   );
   const [ta, tb] = await Promise.all([traceOf(podA), traceOf(podB)]);
-  stages(sentAt, agentOf, recvAt, via === podA ? ta : tb, tb);
+  if (vias.length === 1) stages(sentAt, agentOf, recvAt, via === podA ? ta : tb, tb);
 }
 
 await run("warm-up (same pod)", podB);
 await run("across pods (pod-a → Redis → pod-b)", podA);
 await run("same pod (pod-b → its agents)", podB);
 await run("across pods (pod-a → Redis → pod-b)", podA);
+if (podC) await run("three pods (pod-a + pod-c → Redis → pod-b)", podA, podC);
 
 // Agents first, so the pods do not log their streams breaking as errors.
 const stop = (c: ChildProcess) => {
@@ -216,4 +230,4 @@ const stop = (c: ChildProcess) => {
   return exited;
 };
 await Promise.all(agentKids.map(stop));
-await Promise.all([podA, podB].map(stop));
+await Promise.all([podA, podB, ...(podC ? [podC] : [])].map(stop));
