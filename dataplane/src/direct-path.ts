@@ -16,6 +16,7 @@ import { BlockList, connect, isIP, type Socket } from "node:net";
 import { ReadPool } from "@streamspace/common/read-pool";
 import type { WebSocket } from "ws";
 import type { RelayMetrics } from "./metrics.ts";
+import type { ViewerQoe } from "./session-qoe.ts";
 import { HIGH_WATER, type Splice } from "./viewer-splice.ts";
 import { sendPieces } from "./ws-frame.ts";
 
@@ -101,6 +102,8 @@ export function spliceDirect(
   direct: DirectSocket,
   metrics: RelayMetrics,
   onEnd: (s: Splice) => void,
+  /** Per-session QoE and input activity (session-qoe.ts), as on the tunnel path. */
+  qoe?: ViewerQoe,
 ): Splice {
   const sock = direct.socket;
   let ended = false;
@@ -120,6 +123,7 @@ export function spliceDirect(
     ws.resume(); // a paused viewer socket would never read the close reply
     if (ws.readyState === ws.OPEN) ws.close(code, reason);
     metrics.countClose(code);
+    qoe?.close();
     onEnd(splice);
   }
   const resumeVnc = () => {
@@ -131,6 +135,7 @@ export function spliceDirect(
   direct.onData = (n, buf) => {
     if (ended) return false;
     metrics.bytesToViewers += n;
+    qoe?.serverBytes(n);
     splice.lastActive = Date.now();
     const crossing = !vncPaused && ws.bufferedAmount + n > HIGH_WATER;
     const done = (err?: Error | null) => {
@@ -161,6 +166,7 @@ export function spliceDirect(
     if (!isBinary) return finish(1003, "text frames are not supported; send binary frames");
     if (ended) return;
     metrics.bytesFromViewers += msg.length;
+    qoe?.clientBytes(msg);
     splice.lastActive = Date.now();
     sock.write(msg);
     if (sock.writableLength > HIGH_WATER && !wsPaused) {

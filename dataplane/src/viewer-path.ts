@@ -128,7 +128,7 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
       return closeWith(ws, e.code, e.message, metrics);
     }
     viewersOf.set(sessionId, (viewersOf.get(sessionId) ?? 0) + 1);
-    if (await serveDirect(ws, sessionId, claims.aid, started)) return;
+    if (await serveDirect(ws, sessionId, claims.aid, started, startedWall)) return;
     const pending = registry.requestTunnel(sessionId, claims.aid, token, deps.tunnelSetupTimeoutMs);
     const tunnel = pending instanceof Error ? pending : await pending;
     if (tunnel instanceof Error) {
@@ -170,6 +170,7 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
     sessionId: string,
     agentId: string,
     started: number,
+    startedWall: number,
   ): Promise<boolean> {
     const ep = registry.directEndpoint(sessionId, agentId);
     if (!ep) return false;
@@ -192,12 +193,18 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
     metrics.connectionsActive++;
     metrics.connectionsTotal++;
     metrics.directTotal++;
-    const splice = spliceDirect(ws, sock, metrics, (s) => {
-      if (splices.delete(s)) {
-        metrics.connectionsActive--;
-        leave(sessionId);
-      }
-    });
+    const splice = spliceDirect(
+      ws,
+      sock,
+      metrics,
+      (s) => {
+        if (splices.delete(s)) {
+          metrics.connectionsActive--;
+          leave(sessionId);
+        }
+      },
+      deps.qoe?.viewer(sessionId, startedWall, ws),
+    );
     splices.add(splice);
     return true;
   }
