@@ -17,9 +17,18 @@ import type { ChaosWorld } from "./chaos-cluster.ts";
 
 const TRANSITIONAL = ["scheduled", "starting", "stopping", "hibernating", "waking"];
 
-/** Runs `q` on the cluster's database with a short-lived client. */
+/**
+ * Runs `q` on the cluster's database with a short-lived client. The checks run while Postgres
+ * restarts: a connection that dies emits "error" on the client as well as failing the call, and
+ * an "error" nobody listens to would end this process; every step has a deadline too.
+ */
 async function query<T>(world: ChaosWorld, q: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: world.cluster.databaseUrl });
+  const c = new pg.Client({
+    connectionString: world.cluster.databaseUrl,
+    connectionTimeoutMillis: 5_000,
+    query_timeout: 15_000,
+  });
+  c.on("error", () => {});
   await c.connect();
   try {
     return (await c.query(q)).rows as T[];

@@ -3,6 +3,8 @@
  * (chaos-checks.ts): violations for the test to assert, recovery figures for RESULTS.md.
  * Figures are milliseconds from the fault (or from the heal, where named so).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { SimAgent } from "../sim-agent.ts";
 import {
@@ -222,17 +224,49 @@ export const partitionPod: Fault = {
   },
 };
 
+/**
+ * Control-plane pods and relays that are not running although every fault restarts what it
+ * killed: each one crashed. Named with the last lines of its log, then started again so the
+ * run goes on.
+ */
+async function crashedProcesses(world: ChaosWorld): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of [...world.cluster.controlPlanes, ...world.cluster.relays]) {
+    if (p.owned.alive) continue;
+    const exit = await p.owned.exited;
+    await new Promise((r) => setTimeout(r, 100)); // the log tail is written on exit
+    let tail = "";
+    try {
+      tail = readFileSync(join(world.logDir, `${p.id}.log`), "utf8")
+        .trim()
+        .split("\n")
+        .slice(-3)
+        .join(" | ");
+    } catch {}
+    out.push(`${p.id} exited (${JSON.stringify(exit)}) on its own: ${tail.slice(0, 600)}`);
+    await p
+      .restart()
+      .catch((err: unknown) => out.push(`${p.id} could not restart: ${String(err)}`));
+  }
+  return out;
+}
+
 /** Runs one fault under the load already running, then settles and judges. */
 export async function runFault(world: ChaosWorld, fault: Fault): Promise<FaultReport> {
   const since = Date.now();
+  const harnessBefore = world.harnessErrors.length;
   const injected = await fault.inject(world);
   await world.stopLoad();
   const settledMs = await settle(world);
   const violations = [
     ...(injected.violations ?? []),
+    ...(await crashedProcesses(world)),
     ...(settledMs === undefined ? ["the system did not settle within 90 s"] : []),
     ...(await checkInvariants(world)),
     ...(await interruptedViewers(world, since, injected.hit)),
+    ...world.harnessErrors
+      .slice(harnessBefore)
+      .map((e) => `the harness itself failed: ${e.slice(0, 600)}`),
   ];
   return { name: fault.name, violations, figures: { ...injected.figures, settledMs } };
 }
