@@ -6,7 +6,7 @@
  * safe to run beside any other file.
  */
 const HEAVY = [
-  /^e2e\/(browser|local-system|multipod|relay-cluster|tracing)\.test\.ts$/,
+  /^e2e\/(browser|browser-audit|local-system|multipod|relay-cluster|tracing)\.test\.ts$/,
   /^e2e\/kubernetes-(agent|failover)\.test\.ts$/,
   /^scripts\/k8s-testbed\/testbed\.test\.ts$/,
   /^e2e\/chaos\//,
