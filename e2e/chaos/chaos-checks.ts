@@ -7,6 +7,7 @@
  *  - no start duplicated: one StartSession row per session, run at most once by its agent;
  *  - no session stuck in a transitional state once every agent is back and the system settled;
  *  - every scripted agent runs exactly the sessions the database says it runs, in that state;
+ *  - every scripted agent that holds a stream is online in the database;
  *  - viewers whose relay and agent were not hit were not interrupted;
  *  - `/ready` said degraded (or not ready) while Redis (or Postgres) was away.
  */
@@ -133,7 +134,29 @@ export async function checkInvariants(world: ChaosWorld): Promise<string[]> {
   }
   for (const s of [...want.values()].slice(0, 5))
     out.push(`the database has ${s.id} ${s.state} on ${s.agent_id}, which does not run it`);
+  out.push(...(await connectedButOffline(world)));
   return out;
+}
+
+/**
+ * Scripted agents that hold a stream although the database does not say online (so they get
+ * no new sessions). A heartbeat or two may pass before the database catches up after a fault.
+ */
+async function connectedButOffline(world: ChaosWorld): Promise<string[]> {
+  let wrong: string[] = [];
+  const fine = await timeUntil(async () => {
+    const online = new Set(
+      (await query<{ id: string }>(world, "SELECT id FROM agents WHERE state = 'online'")).map(
+        (r) => r.id,
+      ),
+    );
+    wrong = world.sims.filter((s) => s.connected && !online.has(s.id)).map((s) => s.id);
+    return wrong.length === 0;
+  }, 15_000);
+  if (fine !== undefined) return [];
+  return [
+    `${wrong.length} scripted agents hold a stream but the database does not say online (${wrong.slice(0, 5).join(", ")})`,
+  ];
 }
 
 /** The relay that owns a session over the current relay set. */
