@@ -168,6 +168,9 @@ export function ownerOf(world: ChaosWorld, sessionId: string): string | undefine
   return ring.owner(sessionId)?.id;
 }
 
+/** The relay's close code for a viewer idle past VNC_PROXY_TIMEOUT (dataplane viewer-path). */
+const IDLE_CLOSE = 4408;
+
 /** Viewers that closed after `since` although neither their relay nor their agent was hit. */
 export async function interruptedViewers(
   world: ChaosWorld,
@@ -185,6 +188,10 @@ export async function interruptedViewers(
   const out: string[] = [];
   for (const v of world.viewers) {
     if (!v.closed || v.closed.at < since) continue;
+    // 4408: the relay closed a viewer that sent no input for VNC_PROXY_TIMEOUT (30 min by
+    // default), by design, asking it to reconnect; these viewers only read, so a run longer
+    // than that sees it. Not an interruption by a fault.
+    if (v.closed.code === IDLE_CLOSE) continue;
     const relay = ownerOf(world, v.sessionId);
     const agent = agentOf.get(v.sessionId);
     if (hit.relays?.includes(relay ?? "") || hit.agents?.includes(agent ?? "")) continue;
