@@ -16,6 +16,8 @@ export class HeartbeatBook {
   constructor(
     private readonly registry: AgentRegistry,
     private readonly log: GatewayLogger,
+    /** This pod: a beat it records also says which pod holds the stream. */
+    private readonly pod: string,
     private readonly everyMs = 1_000,
   ) {}
 
@@ -25,7 +27,16 @@ export class HeartbeatBook {
   }
 
   record(agentId: string, capacity: AgentCapacity | undefined, at: Date): void {
-    this.pending.set(agentId, { agentId, capacity, at });
+    this.pending.set(agentId, { agentId, capacity, at, pod: this.pod });
+  }
+
+  /**
+   * Drops the agent's unwritten beat and waits for a write in flight: its stream has ended, and
+   * a beat landing after the pod marked it offline would bring it back online (recordHeartbeats).
+   */
+  async forget(agentId: string): Promise<void> {
+    this.pending.delete(agentId);
+    await this.flushing;
   }
 
   /** Writes what is buffered; a failed write is logged and the next beat supersedes it. */

@@ -43,8 +43,8 @@ export interface DeadlinePoolOptions {
   queryTimeoutMs: number;
 }
 
-/** The pg settings for the given deadline (exported for the test that reads them). */
-export function poolConfig(opts: DeadlinePoolOptions): pg.PoolConfig {
+/** The pg settings for the given deadline. */
+function poolConfig(opts: DeadlinePoolOptions): pg.PoolConfig {
   const t = opts.queryTimeoutMs;
   return {
     connectionString: opts.connectionString,
@@ -87,13 +87,17 @@ export function createDeadlinePool(opts: DeadlinePoolOptions): PostgresPool {
       };
       client.on("error", onError);
       // Kysely passes a cursor only when the dialect is given one; this pool's is not.
+      // Once broken, the rest of the caller's work (a transaction's ROLLBACK) fails at once
+      // instead of queueing behind the query that got no answer for another deadline.
       const query = ((sql: string, parameters: ReadonlyArray<unknown>) =>
-        client.query(sql, [...parameters]).catch((err: unknown) => {
-          if (!answeredOnALiveConnection(err)) {
-            broken = err instanceof Error ? err : new Error(String(err));
-          }
-          throw err;
-        })) as unknown as PostgresPoolClient["query"];
+        broken
+          ? Promise.reject(broken)
+          : client.query(sql, [...parameters]).catch((err: unknown) => {
+              if (!answeredOnALiveConnection(err)) {
+                broken = err instanceof Error ? err : new Error(String(err));
+              }
+              throw err;
+            })) as unknown as PostgresPoolClient["query"];
       return {
         query,
         release: () => {

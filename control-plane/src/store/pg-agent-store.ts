@@ -185,9 +185,15 @@ export class PgAgentStore implements AgentRepo, AgentRegistry {
 
   async recordHeartbeats(batch: HeartbeatRecord[]): Promise<void> {
     if (batch.length === 0) return;
-    const rows = batch.map((b) => sql`(${b.agentId}::text, ${b.at.toISOString()}::timestamptz)`);
-    await sql`UPDATE agents AS a SET last_heartbeat_at = v.at
-      FROM (VALUES ${sql.join(rows)}) AS v(id, at)
+    const rows = batch.map(
+      (b) => sql`(${b.agentId}::text, ${b.at.toISOString()}::timestamptz, ${b.pod}::text)`,
+    );
+    // Only offline rows come back (offline always has no pod: markOffline and expireSilent
+    // clear it); pending, draining and revoked rows keep their state and pod.
+    await sql`UPDATE agents AS a SET last_heartbeat_at = v.at,
+        pod = CASE WHEN a.state = 'offline' THEN v.pod ELSE a.pod END,
+        state = CASE WHEN a.state = 'offline' THEN 'online' ELSE a.state END
+      FROM (VALUES ${sql.join(rows)}) AS v(id, at, pod)
       WHERE a.id = v.id AND (a.last_heartbeat_at IS NULL OR a.last_heartbeat_at < v.at)`.execute(
       this.db,
     );
