@@ -387,7 +387,9 @@ class GatewayImpl implements Gateway {
     this.conns.delete(conn.agentId);
     this.log.info("agent disconnected", { agentId: conn.agentId, reason: conn.closedReason });
     await this.hub.unregister(conn.agentId, conn.connectionId);
-    await this.beats.forget(conn.agentId);
+    // Its last beats are written before it is marked offline: a beat landing after would bring
+    // it back online (recordHeartbeats), and its last capacity report is kept.
+    await this.beats.flush();
     await this.deps.registry
       .markOffline(conn.agentId, this.pod, new Date(this.now()))
       .catch((err) =>

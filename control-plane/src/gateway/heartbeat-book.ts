@@ -30,15 +30,6 @@ export class HeartbeatBook {
     this.pending.set(agentId, { agentId, capacity, at, pod: this.pod });
   }
 
-  /**
-   * Drops the agent's unwritten beat and waits for a write in flight: its stream has ended, and
-   * a beat landing after the pod marked it offline would bring it back online (recordHeartbeats).
-   */
-  async forget(agentId: string): Promise<void> {
-    this.pending.delete(agentId);
-    await this.flushing;
-  }
-
   /** Writes what is buffered; a failed write is logged and the next beat supersedes it. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
