@@ -6,7 +6,7 @@
  * safe to run beside any other file.
  */
 const HEAVY = [
-  /^e2e\/(browser|console|desktops-browser|local-system|multipod|relay-cluster|tracing)\.test\.ts$/,
+  /^e2e\/(browser|browser-audit|console|desktops-browser|local-system|multipod|relay-cluster|tracing)\.test\.ts$/,
   /^e2e\/kubernetes-(agent|failover)\.test\.ts$/,
   // A Podman engine of their own each, desktop containers, and (e2e) the whole system.
   /^e2e\/docker-agent\.test\.ts$/,

@@ -21,6 +21,8 @@ describe("control-plane configuration", () => {
     assert.equal(loadConfig({ AGENT_HEARTBEAT_TIMEOUT: "45" }).agentHeartbeatTimeoutMs, 45_000);
     assert.equal(loadConfig({ AGENT_HEARTBEAT_TIMEOUT: "1500ms" }).agentHeartbeatTimeoutMs, 1500);
     assert.equal(loadConfig({ DRAIN_TIMEOUT: "1m" }).drainTimeoutMs, 60_000);
+    assert.equal(loadConfig({}).databaseQueryTimeoutMs, 15_000);
+    assert.equal(loadConfig({ DB_QUERY_TIMEOUT: "500ms" }).databaseQueryTimeoutMs, 500);
     assert.equal(loadConfig({ DRAIN_TIMEOUT: "1d" }).drainTimeoutMs, 86_400_000);
   });
 

@@ -36,6 +36,8 @@ export interface ControlPlaneConfig {
   dataDir: string;
   /** Postgres URL; undefined means embedded PGlite in `${dataDir}/pglite`. */
   databaseUrl: string | undefined;
+  /** Deadline of one Postgres statement on the serving pool (store/deadline-pool.ts). */
+  databaseQueryTimeoutMs: number;
   redisUrl: string | undefined;
   hubBackend: "memory" | "redis";
   /** Undefined means: generate one and keep it in the data folder (single node only). */
@@ -85,6 +87,7 @@ const SHAPE = {
   DB_NAME: str().default("streamspace"),
   DB_USER: str().default("streamspace"),
   DB_PASSWORD: secret(),
+  DB_QUERY_TIMEOUT: seconds().default(15_000),
   REDIS_URL: urlOf("redis:", "rediss:").optional(),
   AGENT_HUB_BACKEND: oneOf(["memory", "redis"]).optional(),
   JWT_SECRET: secret(),
@@ -145,6 +148,7 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     dataDir: resolve(e.DATA_DIR),
     databaseUrl: databaseUrlFrom(e),
+    databaseQueryTimeoutMs: e.DB_QUERY_TIMEOUT,
     redisUrl: e.REDIS_URL,
     hubBackend,
     jwtSecret: e.JWT_SECRET,

@@ -7,6 +7,7 @@
  *  - no start duplicated: one StartSession row per session, run at most once by its agent;
  *  - no session stuck in a transitional state once every agent is back and the system settled;
  *  - every scripted agent runs exactly the sessions the database says it runs, in that state;
+ *  - every scripted agent that holds a stream is online in the database;
  *  - viewers whose relay and agent were not hit were not interrupted;
  *  - `/ready` said degraded (or not ready) while Redis (or Postgres) was away.
  */
@@ -17,9 +18,18 @@ import type { ChaosWorld } from "./chaos-cluster.ts";
 
 const TRANSITIONAL = ["scheduled", "starting", "stopping", "hibernating", "waking"];
 
-/** Runs `q` on the cluster's database with a short-lived client. */
+/**
+ * Runs `q` on the cluster's database with a short-lived client. The checks run while Postgres
+ * restarts: a connection that dies emits "error" on the client as well as failing the call, and
+ * an "error" nobody listens to would end this process; every step has a deadline too.
+ */
 async function query<T>(world: ChaosWorld, q: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: world.cluster.databaseUrl });
+  const c = new pg.Client({
+    connectionString: world.cluster.databaseUrl,
+    connectionTimeoutMillis: 5_000,
+    query_timeout: 15_000,
+  });
+  c.on("error", () => {});
   await c.connect();
   try {
     return (await c.query(q)).rows as T[];
@@ -124,7 +134,29 @@ export async function checkInvariants(world: ChaosWorld): Promise<string[]> {
   }
   for (const s of [...want.values()].slice(0, 5))
     out.push(`the database has ${s.id} ${s.state} on ${s.agent_id}, which does not run it`);
+  out.push(...(await connectedButOffline(world)));
   return out;
+}
+
+/**
+ * Scripted agents that hold a stream although the database does not say online (so they get
+ * no new sessions). A heartbeat or two may pass before the database catches up after a fault.
+ */
+async function connectedButOffline(world: ChaosWorld): Promise<string[]> {
+  let wrong: string[] = [];
+  const fine = await timeUntil(async () => {
+    const online = new Set(
+      (await query<{ id: string }>(world, "SELECT id FROM agents WHERE state = 'online'")).map(
+        (r) => r.id,
+      ),
+    );
+    wrong = world.sims.filter((s) => s.connected && !online.has(s.id)).map((s) => s.id);
+    return wrong.length === 0;
+  }, 15_000);
+  if (fine !== undefined) return [];
+  return [
+    `${wrong.length} scripted agents hold a stream but the database does not say online (${wrong.slice(0, 5).join(", ")})`,
+  ];
 }
 
 /** The relay that owns a session over the current relay set. */
@@ -135,6 +167,9 @@ export function ownerOf(world: ChaosWorld, sessionId: string): string | undefine
   });
   return ring.owner(sessionId)?.id;
 }
+
+/** The relay's close code for a viewer idle past VNC_PROXY_TIMEOUT (dataplane viewer-path). */
+const IDLE_CLOSE = 4408;
 
 /** Viewers that closed after `since` although neither their relay nor their agent was hit. */
 export async function interruptedViewers(
@@ -153,6 +188,10 @@ export async function interruptedViewers(
   const out: string[] = [];
   for (const v of world.viewers) {
     if (!v.closed || v.closed.at < since) continue;
+    // 4408: the relay closed a viewer that sent no input for VNC_PROXY_TIMEOUT (30 min by
+    // default), by design, asking it to reconnect; these viewers only read, so a run longer
+    // than that sees it. Not an interruption by a fault.
+    if (v.closed.code === IDLE_CLOSE) continue;
     const relay = ownerOf(world, v.sessionId);
     const agent = agentOf.get(v.sessionId);
     if (hit.relays?.includes(relay ?? "") || hit.agents?.includes(agent ?? "")) continue;

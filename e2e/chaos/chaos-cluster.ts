@@ -65,9 +65,17 @@ export interface ChaosWorld extends AsyncDisposable {
    * connection to a killed pod this way): recorded for the report, not fatal to the run.
    */
   clientErrors: string[];
+  /**
+   * Any other uncaught error in this process (the harness's own fault): recorded, reported as
+   * a violation of the fault during which it happened, and the run goes on to its summary.
+   */
+  harnessErrors: string[];
+  /** Where each process's log tail is written when it exits. */
+  logDir: string;
   /** Opens a viewer on a running real-agent session through the relay front. */
   openViewer(sessionId: string): Promise<ChaosViewer>;
-  stop(): Promise<void>;
+  /** Stops everything; `keepLogs` leaves logDir for a post-mortem. */
+  stop(opts?: { keepLogs?: boolean }): Promise<void>;
 }
 
 /** Sets up the world; `sims` scripted agents and `reals` real ones. */
@@ -165,10 +173,11 @@ export async function startChaosWorld(opts: {
   const onUnhandled = (reason: unknown) => clientErrors.push(String(reason).slice(0, 200));
   // connect-node's session manager can throw a refused connection to a killed pod from an
   // event handler; for this client it is an outcome of the fault, not a reason to stop.
+  const harnessErrors: string[] = [];
   const onUncaught = (err: unknown) => {
     // Duck-typed: the library's ConnectError may come from another copy of the package.
     if (/ECONNREFUSED|ECONNRESET|\[unavailable\]/.test(String(err))) onUnhandled(err);
-    else throw err;
+    else harnessErrors.push((err instanceof Error && err.stack) || String(err));
   };
   process.on("unhandledRejection", onUnhandled);
   process.on("uncaughtException", onUncaught);
@@ -219,6 +228,8 @@ export async function startChaosWorld(opts: {
     startsExecuted,
     outcomes,
     clientErrors,
+    harnessErrors,
+    logDir: dir,
     startLoad(opsPerSecond) {
       loadOn = true;
       loading = (async () => {
@@ -251,7 +262,7 @@ export async function startChaosWorld(opts: {
       viewers.push(v);
       return v;
     },
-    async stop() {
+    async stop(opts = {}) {
       loadOn = false;
       await loading;
       for (const v of viewers) v.ws.terminate();
@@ -262,7 +273,7 @@ export async function startChaosWorld(opts: {
       await partition?.close();
       process.off("unhandledRejection", onUnhandled);
       process.off("uncaughtException", onUncaught);
-      rmSync(dir, { recursive: true, force: true });
+      if (!opts.keepLogs) rmSync(dir, { recursive: true, force: true });
     },
     [Symbol.asyncDispose]: () => world.stop(),
   };

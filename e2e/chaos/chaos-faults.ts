@@ -3,6 +3,8 @@
  * (chaos-checks.ts): violations for the test to assert, recovery figures for RESULTS.md.
  * Figures are milliseconds from the fault (or from the heal, where named so).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { SessionState } from "@streamspace/proto/streamspace/v1/types_pb";
 import { SimAgent } from "../sim-agent.ts";
 import {
@@ -49,6 +51,24 @@ export const killControlPod: Fault = {
   },
 };
 
+/**
+ * A viewer of `sessionId` that reads bytes again, opened as a browser would: retried until the
+ * relay front routes it to a live relay. Resolves with the time of its first bytes, or undefined
+ * at the deadline.
+ */
+async function reopenViewer(world: ChaosWorld, sessionId: string, deadlineMs: number) {
+  const until = performance.now() + deadlineMs;
+  while (performance.now() < until) {
+    const v = await world.openViewer(sessionId).catch(() => undefined);
+    if (v && (await timeUntil(() => v.bytes > 0 || v.closed !== undefined, 5_000)) !== undefined) {
+      if (v.bytes > 0) return performance.now();
+    }
+    v?.ws.terminate();
+    await sleep(250);
+  }
+  return undefined;
+}
+
 export const killRelay: Fault = {
   name: "SIGKILL a relay",
   async inject(world) {
@@ -56,21 +76,28 @@ export const killRelay: Fault = {
     const mine = world.viewers.filter((v) => !v.closed && ownerOf(world, v.sessionId) === relay.id);
     const killedAt = performance.now();
     await relay.kill("SIGKILL");
-    // The viewers it served reconnect (a browser does so on close); time to their first bytes.
-    const reopened = await Promise.all(
+    // The viewers it served are cut and reconnect (a browser does so on close): time from the
+    // kill to the last one's first bytes. One still open 10 s after the kill was not cut.
+    const back = await Promise.all(
       mine.map(async (v) => {
-        await timeUntil(() => v.closed !== undefined, 10_000);
-        const again = await world.openViewer(v.sessionId).catch(() => undefined);
-        return again;
+        if ((await timeUntil(() => v.closed !== undefined, 10_000)) === undefined) return "kept";
+        return reopenViewer(world, v.sessionId, 30_000);
       }),
     );
-    const viewersBackMs = mine.length
-      ? await timeUntil(() => reopened.every((v) => v !== undefined && v.bytes > 0), 30_000).then(
-          (t) => (t === undefined ? undefined : Math.round(performance.now() - killedAt)),
-        )
-      : undefined;
+    const cut = back.filter((b) => b !== "kept");
+    const viewersBackMs =
+      cut.length && cut.every((b) => typeof b === "number")
+        ? Math.round(Math.max(...(cut as number[])) - killedAt)
+        : undefined;
     await relay.restart();
-    return { hit: { relays: [relay.id] }, figures: { viewersBackMs, viewersMoved: mine.length } };
+    return {
+      hit: { relays: [relay.id] },
+      figures: { viewersBackMs, viewersCut: cut.length, viewersKept: back.length - cut.length },
+      violations:
+        cut.length && viewersBackMs === undefined
+          ? ["a cut viewer did not read bytes again within 30 s"]
+          : [],
+    };
   },
 };
 
@@ -222,17 +249,49 @@ export const partitionPod: Fault = {
   },
 };
 
+/**
+ * Control-plane pods and relays that are not running although every fault restarts what it
+ * killed: each one crashed. Named with the last lines of its log, then started again so the
+ * run goes on.
+ */
+async function crashedProcesses(world: ChaosWorld): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of [...world.cluster.controlPlanes, ...world.cluster.relays]) {
+    if (p.owned.alive) continue;
+    const exit = await p.owned.exited;
+    await new Promise((r) => setTimeout(r, 100)); // the log tail is written on exit
+    let tail = "";
+    try {
+      tail = readFileSync(join(world.logDir, `${p.id}.log`), "utf8")
+        .trim()
+        .split("\n")
+        .slice(-3)
+        .join(" | ");
+    } catch {}
+    out.push(`${p.id} exited (${JSON.stringify(exit)}) on its own: ${tail.slice(0, 600)}`);
+    await p
+      .restart()
+      .catch((err: unknown) => out.push(`${p.id} could not restart: ${String(err)}`));
+  }
+  return out;
+}
+
 /** Runs one fault under the load already running, then settles and judges. */
 export async function runFault(world: ChaosWorld, fault: Fault): Promise<FaultReport> {
   const since = Date.now();
+  const harnessBefore = world.harnessErrors.length;
   const injected = await fault.inject(world);
   await world.stopLoad();
   const settledMs = await settle(world);
   const violations = [
     ...(injected.violations ?? []),
+    ...(await crashedProcesses(world)),
     ...(settledMs === undefined ? ["the system did not settle within 90 s"] : []),
     ...(await checkInvariants(world)),
     ...(await interruptedViewers(world, since, injected.hit)),
+    ...world.harnessErrors
+      .slice(harnessBefore)
+      .map((e) => `the harness itself failed: ${e.slice(0, 600)}`),
   ];
   return { name: fault.name, violations, figures: { ...injected.figures, settledMs } };
 }

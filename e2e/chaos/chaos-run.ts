@@ -42,10 +42,19 @@ export async function startDesktops(world: ChaosWorld, n: number): Promise<void>
 export async function runFaults(
   world: ChaosWorld,
   faults: Fault[],
-  opts: { opsPerSecond: number; warmMs: number; onReport?: (r: FaultReport) => void },
+  opts: {
+    opsPerSecond: number;
+    warmMs: number;
+    onStart?: (f: Fault) => void;
+    onReport?: (r: FaultReport) => void;
+    /** Checked before each fault: true ends the list early (the long run's SIGTERM). */
+    shouldStop?: () => boolean;
+  },
 ): Promise<FaultReport[]> {
   const reports: FaultReport[] = [];
   for (const fault of faults) {
+    if (opts.shouldStop?.()) break;
+    opts.onStart?.(fault);
     await ensureViewers(world);
     world.startLoad(opts.opsPerSecond);
     await sleep(opts.warmMs);

@@ -27,17 +27,33 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** Opens, migrates and seeds; a failure closes what it opened, so a failed start leaks nothing. */
+/**
+ * Opens, migrates and seeds; a failure closes what it opened, so a failed start leaks nothing.
+ * On Postgres, migrations and the seed run over their own single connection without the
+ * serving pool's query deadline (a long migration must not be cut short); the serving pool is
+ * opened once they are done. PGlite is one in-process database, migrated where it serves.
+ */
 export async function openStorage(
-  config: Pick<ControlPlaneConfig, "databaseUrl" | "dataDir">,
+  config: Pick<ControlPlaneConfig, "databaseUrl" | "dataDir" | "databaseQueryTimeoutMs">,
 ): Promise<Storage> {
+  const where = { databaseUrl: config.databaseUrl, dataDir: config.dataDir };
   const { db, kind } = await createDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
+    ...where,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
   });
   try {
-    await migrateToLatest(db);
-    await seedDefaultTemplates(db);
+    if (kind === "postgres") {
+      const admin = await createDatabase({ ...where, poolSize: 1, queryTimeoutMs: 0 });
+      try {
+        await migrateToLatest(admin.db);
+        await seedDefaultTemplates(admin.db);
+      } finally {
+        await admin.db.destroy();
+      }
+    } else {
+      await migrateToLatest(db);
+      await seedDefaultTemplates(db);
+    }
   } catch (err) {
     await db.destroy().catch(() => {});
     throw err;

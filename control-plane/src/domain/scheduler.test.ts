@@ -115,7 +115,13 @@ describe("scheduling", () => {
     await addTemplate(f, "dock", { region: "dock" });
     const beat = (platformProblem: string) =>
       f.registry.recordHeartbeats([
-        { agentId: "engine-down", capacity: undefined, at: new Date(), platformProblem },
+        {
+          agentId: "engine-down",
+          capacity: undefined,
+          at: new Date(),
+          pod: "pod-test",
+          platformProblem,
+        },
       ]);
     await beat("the Docker engine at unix:///run/podman.sock does not answer");
     assert.match(

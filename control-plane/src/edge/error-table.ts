@@ -35,17 +35,18 @@ export const ERROR_TABLE: Record<DomainErrorCode, { connect: Code; trpc: TrpcCod
 /**
  * Postgres connection failures (server restarting or gone, connection cut): the request may
  * succeed if retried in a moment, so callers hear UNAVAILABLE, the retryable code, instead of
- * INTERNAL. SQLSTATE classes 08 (connection exception) and 57P0x (operator intervention), plus
- * the driver's own socket errors.
+ * INTERNAL. SQLSTATE classes 08 (connection exception) and 57P0x (operator intervention), 57014
+ * (a statement cancelled at the pool's statement deadline), plus the driver's own socket errors
+ * and its client-side query deadline ("Query read timeout", store/deadline-pool.ts).
  */
 function databaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown; cause?: unknown } | null;
   if (!e || typeof e !== "object") return false;
   const code = typeof e.code === "string" ? e.code : "";
-  if (/^08|^57P0[1-3]$|^ECONNREFUSED$|^ECONNRESET$|^ETIMEDOUT$/.test(code)) return true;
+  if (/^08|^57P0[1-3]$|^57014$|^ECONNREFUSED$|^ECONNRESET$|^ETIMEDOUT$/.test(code)) return true;
   const msg = typeof e.message === "string" ? e.message : "";
   if (
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+    /Connection terminated|Query read timeout|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
       msg,
     )
   )

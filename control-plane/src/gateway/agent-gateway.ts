@@ -154,7 +154,7 @@ class GatewayImpl implements Gateway {
     this.log = deps.log ?? createLogger({ base: { component: "agent-gateway" } });
     this.intervalMs = deps.heartbeatIntervalMs ?? 10_000;
     this.timeoutMs = deps.heartbeatTimeoutMs ?? 3 * this.intervalMs;
-    this.beats = new HeartbeatBook(deps.registry, this.log);
+    this.beats = new HeartbeatBook(deps.registry, this.log, this.pod);
   }
 
   async start(): Promise<void> {
@@ -392,6 +392,9 @@ class GatewayImpl implements Gateway {
     this.conns.delete(conn.agentId);
     this.log.info("agent disconnected", { agentId: conn.agentId, reason: conn.closedReason });
     await this.hub.unregister(conn.agentId, conn.connectionId);
+    // Its last beats are written before it is marked offline: a beat landing after would bring
+    // it back online (recordHeartbeats), and its last capacity report is kept.
+    await this.beats.flush();
     await this.deps.registry
       .markOffline(conn.agentId, this.pod, new Date(this.now()))
       .catch((err) =>

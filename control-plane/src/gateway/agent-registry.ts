@@ -41,6 +41,8 @@ export interface HeartbeatRecord {
   /** Why the agent's platform cannot run sessions now (empty when it can). */
   platformProblem: string;
   at: Date;
+  /** The pod holding the stream that beat. */
+  pod: string;
 }
 
 /** Port over the agents table; every method is idempotent so retries are safe. */
@@ -51,6 +53,12 @@ export interface AgentRegistry {
   /** Approves the agent and replaces its credential hash (enrolment and rotation). */
   approve(agentId: string, credentialHash: string): Promise<void>;
   markOnline(agentId: string, pod: string, info: AgentHelloInfo, at: Date): Promise<void>;
+  /**
+   * Records liveness. A beat proves the stream is alive, so an agent the silence sweep marked
+   * offline meanwhile (its beats could not be written: Postgres was away longer than the
+   * heartbeat timeout) is online again, held by the pod that recorded the beat. Pending,
+   * draining and revoked agents keep their state.
+   */
   recordHeartbeats(batch: HeartbeatRecord[]): Promise<void>;
   /** Marks the agent offline only if `pod` still holds it (a newer stream elsewhere wins). */
   markOffline(agentId: string, pod: string, at: Date): Promise<void>;

@@ -16,6 +16,8 @@ export class HeartbeatBook {
   constructor(
     private readonly registry: AgentRegistry,
     private readonly log: GatewayLogger,
+    /** This pod: a beat it records also says which pod holds the stream. */
+    private readonly pod: string,
     private readonly everyMs = 1_000,
   ) {}
 
@@ -30,7 +32,7 @@ export class HeartbeatBook {
     at: Date,
     platformProblem = "",
   ): void {
-    this.pending.set(agentId, { agentId, capacity, at, platformProblem });
+    this.pending.set(agentId, { agentId, capacity, at, pod: this.pod, platformProblem });
   }
 
   /** Writes what is buffered; a failed write is logged and the next beat supersedes it. */

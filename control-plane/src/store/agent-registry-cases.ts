@@ -103,7 +103,7 @@ export function runAgentRegistryCases(name: string, make: () => Promise<Registry
       const { registry: r } = await make();
       const id = await connected(r, "pod-a", 0);
       await r.recordHeartbeats([
-        { agentId: id, capacity: info.capacity, at: at(10), platformProblem: "" },
+        { agentId: id, capacity: info.capacity, at: at(10), pod: "pod-a", platformProblem: "" },
       ]);
       assert.ok(!(await r.expireSilent(at(10))).includes(id), "silent since exactly the cutoff");
       assert.ok((await r.expireSilent(at(11))).includes(id));
@@ -117,14 +117,52 @@ export function runAgentRegistryCases(name: string, make: () => Promise<Registry
       const { registry: r } = await make();
       const id = await connected(r, "pod-a", 0);
       await r.recordHeartbeats([
-        { agentId: id, capacity: undefined, at: at(20), platformProblem: "" },
+        { agentId: id, capacity: undefined, at: at(20), pod: "pod-a", platformProblem: "" },
       ]);
       await r.recordHeartbeats([
-        { agentId: id, capacity: undefined, at: at(5), platformProblem: "" },
-        { agentId: fresh(), capacity: undefined, at: at(5), platformProblem: "" },
+        { agentId: id, capacity: undefined, at: at(5), pod: "pod-a", platformProblem: "" },
+        { agentId: fresh(), capacity: undefined, at: at(5), pod: "pod-a", platformProblem: "" },
       ]);
       assert.ok(!(await r.expireSilent(at(20))).includes(id));
       assert.ok((await r.expireSilent(at(21))).includes(id));
+    });
+
+    test("an agent swept offline while its stream lived is online again with its next beat", async () => {
+      // Postgres away longer than the heartbeat timeout: no beat was written, so the first sweep
+      // after it returned marked every connected agent offline, and they stayed offline (unable
+      // to take sessions) although they beat every few seconds, until they reconnected.
+      const { registry: r, revoke } = await make();
+      const id = await connected(r, "pod-a", 0);
+      assert.ok((await r.expireSilent(at(31))).includes(id));
+      await r.recordHeartbeats([
+        { agentId: id, capacity: undefined, at: at(32), pod: "pod-a", platformProblem: "" },
+      ]);
+      assert.ok(!(await r.expireSilent(at(32))).includes(id), "beat at the cutoff");
+      // Online again (only online agents expire), and held by pod-a, not pod-b.
+      await r.markOffline(id, "pod-b", at(32));
+      assert.ok((await r.expireSilent(at(33))).includes(id), "online again after the beat");
+      await r.recordHeartbeats([
+        { agentId: id, capacity: undefined, at: at(40), pod: "pod-a", platformProblem: "" },
+      ]);
+      await r.markOffline(id, "pod-a", at(41));
+      assert.ok(
+        !(await r.expireSilent(at(99))).includes(id),
+        "pod-a held it: its call took it out",
+      );
+      // A beat never brings back a revoked or a pending agent.
+      const gone = await connected(r, "pod-a", 0);
+      await r.expireSilent(at(31));
+      await revoke(gone);
+      const waiting = fresh();
+      await r.enrolPending(waiting, info);
+      await r.recordHeartbeats([
+        { agentId: gone, capacity: undefined, at: at(40), pod: "pod-a", platformProblem: "" },
+        { agentId: waiting, capacity: undefined, at: at(40), pod: "pod-a", platformProblem: "" },
+      ]);
+      assert.ok(!(await r.expireSilent(at(99))).includes(gone));
+      assert.ok(!(await r.expireSilent(at(99))).includes(waiting));
+      assert.equal((await r.identity(gone))?.enrolment, "revoked");
+      assert.equal((await r.identity(waiting))?.enrolment, "pending");
     });
 
     test("only the pod that holds an agent can mark it offline", async () => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, Migrator, PostgresDialect } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
-import pg from "pg";
+import { createDeadlinePool, DEFAULT_QUERY_TIMEOUT_MS } from "./deadline-pool.ts";
 import { migrations } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 
@@ -21,6 +21,11 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** pg pool size; the default suits one API pod on a small machine. */
   poolSize?: number;
+  /**
+   * Statement deadline of every query on Postgres (deadline-pool.ts); 0 means none, for
+   * migrations. Defaults to DEFAULT_QUERY_TIMEOUT_MS. PGlite runs in-process: no deadline.
+   */
+  queryTimeoutMs?: number;
 }
 
 /** Which backend was opened, so /health and logs can say so. */
@@ -45,17 +50,11 @@ export async function createDatabase(
 ): Promise<{ db: Kysely<Database>; kind: DatabaseKind }> {
   const url = opts.databaseUrl || urlFromParts(opts.env ?? {});
   if (url) {
-    const pool = new pg.Pool({
+    const pool = createDeadlinePool({
       connectionString: url,
       max: opts.poolSize ?? 20,
-      // A partition leaves sockets silent rather than closed: keepalive finds dead ones, and
-      // a new connection that cannot be made fails instead of queueing callers forever.
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-      connectionTimeoutMillis: 10_000,
+      queryTimeoutMs: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
     });
-    // An idle client losing its connection must not crash the process; the pool replaces it.
-    pool.on("error", () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: "postgres" };
   }

@@ -62,7 +62,11 @@ export class MemoryAgentRegistry implements AgentRegistry {
       const r = this.rows.get(b.agentId);
       if (!r) continue;
       // Batches may land out of order; liveness never moves back.
-      if (!r.lastHeartbeat || r.lastHeartbeat < b.at) r.lastHeartbeat = b.at;
+      if (!r.lastHeartbeat || r.lastHeartbeat < b.at) {
+        r.lastHeartbeat = b.at;
+        // A beat proves the stream lives: an approved agent swept offline is back on its pod.
+        if (!r.online && r.enrolment === "approved") Object.assign(r, { online: true, pod: b.pod });
+      }
       if (b.capacity && r.info) r.info = { ...r.info, capacity: b.capacity };
     }
   }

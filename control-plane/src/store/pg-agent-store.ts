@@ -203,10 +203,14 @@ export class PgAgentStore implements AgentRepo, AgentRegistry {
     if (batch.length === 0) return;
     const rows = batch.map(
       (b) =>
-        sql`(${b.agentId}::text, ${b.at.toISOString()}::timestamptz, ${b.platformProblem}::text)`,
+        sql`(${b.agentId}::text, ${b.at.toISOString()}::timestamptz, ${b.pod}::text, ${b.platformProblem}::text)`,
     );
-    await sql`UPDATE agents AS a SET last_heartbeat_at = v.at, platform_problem = v.problem
-      FROM (VALUES ${sql.join(rows)}) AS v(id, at, problem)
+    // Only offline rows come back (offline always has no pod: markOffline and expireSilent
+    // clear it); pending, draining and revoked rows keep their state and pod.
+    await sql`UPDATE agents AS a SET last_heartbeat_at = v.at, platform_problem = v.problem,
+        pod = CASE WHEN a.state = 'offline' THEN v.pod ELSE a.pod END,
+        state = CASE WHEN a.state = 'offline' THEN 'online' ELSE a.state END
+      FROM (VALUES ${sql.join(rows)}) AS v(id, at, pod, problem)
       WHERE a.id = v.id AND (a.last_heartbeat_at IS NULL OR a.last_heartbeat_at < v.at)`.execute(
       this.db,
     );
