@@ -24,6 +24,11 @@
  *  - `connectionTimeoutMillis` bounds both a connection attempt and the wait for a free client;
  *    TCP keepalive finds idle sockets that died.
  *
+ * A pooler in between (PgBouncer) may refuse the two server-side settings as startup
+ * parameters ("unsupported startup parameter", SQLSTATE 08P01). Then the pool reconnects
+ * without them and keeps the client-side deadline; the pooler's own `query_timeout` and
+ * `idle_transaction_timeout` take the server side's place (the Helm chart sets both).
+ *
  * Migrations do not use this pool (app/storage.ts runs them over a pool without deadlines), so
  * a long `CREATE INDEX` is never cut short.
  */
@@ -43,8 +48,8 @@ export interface DeadlinePoolOptions {
   queryTimeoutMs: number;
 }
 
-/** The pg settings for the given deadline. */
-function poolConfig(opts: DeadlinePoolOptions): pg.PoolConfig {
+/** The pg settings for the given deadline; `serverSide` false leaves out startup parameters. */
+function poolConfig(opts: DeadlinePoolOptions, serverSide = true): pg.PoolConfig {
   const t = opts.queryTimeoutMs;
   return {
     connectionString: opts.connectionString,
@@ -52,11 +57,12 @@ function poolConfig(opts: DeadlinePoolOptions): pg.PoolConfig {
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     connectionTimeoutMillis: 10_000,
-    ...(t > 0 && {
-      statement_timeout: t,
-      query_timeout: t + CLIENT_GRACE_MS,
-      idle_in_transaction_session_timeout: Math.max(t * 2, 10_000),
-    }),
+    ...(t > 0 && { query_timeout: t + CLIENT_GRACE_MS }),
+    ...(t > 0 &&
+      serverSide && {
+        statement_timeout: t,
+        idle_in_transaction_session_timeout: Math.max(t * 2, 10_000),
+      }),
   };
 }
 
@@ -70,14 +76,43 @@ function answeredOnALiveConnection(err: unknown): boolean {
   return err instanceof pg.DatabaseError && err.severity !== "FATAL" && err.severity !== "PANIC";
 }
 
+/** A pooler refusing our startup parameters (PgBouncer without them in its ignore list). */
+function refusesStartupParameters(err: unknown): boolean {
+  return (
+    err instanceof pg.DatabaseError &&
+    err.code === "08P01" &&
+    /unsupported startup parameter/i.test(err.message)
+  );
+}
+
 /** A pg Pool, seen by Kysely, that drops a client once its connection can no longer be trusted. */
 export function createDeadlinePool(opts: DeadlinePoolOptions): PostgresPool {
-  const pool = new pg.Pool(poolConfig(opts));
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on("error", () => {});
+  const open = (serverSide: boolean) => {
+    const p = new pg.Pool(poolConfig(opts, serverSide));
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    p.on("error", () => {});
+    return p;
+  };
+  let pool = open(true);
+  let serverSide = true;
+  const checkout = async (): Promise<pg.PoolClient> => {
+    try {
+      return await pool.connect();
+    } catch (err) {
+      if (!refusesStartupParameters(err)) throw err;
+      // Several checkouts may fail at once; the first swaps the pool, all retry on the new one.
+      if (serverSide) {
+        const old = pool;
+        serverSide = false;
+        pool = open(false);
+        void old.end().catch(() => {});
+      }
+      return pool.connect();
+    }
+  };
   return {
     async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect();
+      const client = await checkout();
       let broken: Error | undefined;
       // pg emits "error" on a checked-out client whose connection dies (after failing its
       // query); the pool listens only while the client is idle, and an "error" nobody listens

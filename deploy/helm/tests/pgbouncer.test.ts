@@ -50,6 +50,7 @@ async function pgbouncerConfig(dir: string, pgPort: number, port: number): Promi
     "base64",
   ).toString();
   assert.match(ini, /^pool_mode = transaction$/m);
+  assert.match(ini, /^query_timeout = 15$/m, "PgBouncer holds the server-side query deadline");
   const local = ini
     .replace(/^streamspace = .*$/m, `* = host=127.0.0.1 port=${pgPort}`)
     .replace(/^listen_addr = .*$/m, "listen_addr = 127.0.0.1")

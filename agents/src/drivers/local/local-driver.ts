@@ -309,11 +309,27 @@ export class LocalDriver implements Driver {
           "not_found",
           `session ${sessionId} does not run on this agent; start it first`,
         );
-      signalGroup(rec.pgid, stop ? "SIGSTOP" : "SIGCONT");
-      if (!(await waitGroupState(rec.pgid, stop ? "T" : "running", 5_000))) {
+      // A group caught mid-spawn can fail to settle: a vfork parent (posix_spawn) waits in D
+      // for a child that was stopped before it could exec. So a freeze that does not settle
+      // lets the group run for a moment (the child execs, the parent returns) and stops it
+      // again, up to three times, before giving up.
+      const want = stop ? "T" : "running";
+      let settled = false;
+      for (let attempt = 1; attempt <= 3 && !settled; attempt++) {
+        if (attempt > 1 && stop) {
+          signalGroup(rec.pgid, "SIGCONT");
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        signalGroup(rec.pgid, stop ? "SIGSTOP" : "SIGCONT");
+        settled = await waitGroupState(rec.pgid, want, attempt === 3 ? 5_000 : 2_000);
+      }
+      if (!settled) {
+        const laggards = groupMembers(rec.pgid)
+          .filter((m) => (stop ? m.state !== "T" : m.state === "T"))
+          .map((m) => `${m.pid} (state ${m.state})`);
         throw new DriverError(
           "unavailable",
-          `session ${sessionId} did not ${stop ? "freeze" : "resume"} within 5 s; try again`,
+          `session ${sessionId} did not ${stop ? "freeze" : "resume"} after three tries (still ${stop ? "running" : "stopped"}: ${laggards.join(", ") || "none"}); try again`,
         );
       }
       rec.state = stop ? "hibernated" : "running";
