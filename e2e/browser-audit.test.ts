@@ -6,8 +6,7 @@
  * serves the built UI and the API; no desktop is needed.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
@@ -22,20 +21,9 @@ import {
   TEST_ADMIN_PASSWORD,
 } from "../control-plane/src/testing/test-control-plane.ts";
 import { ensureWebBuild } from "../scripts/web-build.ts";
+import { CHROMIUM, ensureChromium } from "./chromium.ts";
 
 const ARTIFACTS = join(resolve(import.meta.dirname, ".."), "test-artifacts");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: run "sudo apt-get install -y chromium".`);
-  }
-  execFileSync("apt-get", ["install", "-y", "-qq", "chromium"], {
-    stdio: "inherit",
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-  });
-}
 
 async function signIn(page: Page, url: string, username: string, password: string) {
   await page.goto(url);

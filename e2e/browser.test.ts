@@ -6,8 +6,7 @@
  * docs/screenshot-viewer.png for the README.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
@@ -15,22 +14,11 @@ import { eventuallyFound, WAIT } from "@streamspace/common/testing";
 import { chromium, type Page } from "playwright-core";
 import { freePorts, startLocalSystem } from "../scripts/local-system.ts";
 import { ensureWebBuild } from "../scripts/web-build.ts";
+import { CHROMIUM, ensureChromium } from "./chromium.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const ARTIFACTS = join(ROOT, "test-artifacts");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Named waits: UI steps are quick, a desktop start or reconnect may take a few seconds. */
-
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: run "sudo apt-get install -y chromium".`);
-  }
-  execFileSync("apt-get", ["install", "-y", "-qq", "chromium"], {
-    stdio: "inherit",
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-  });
-}
 
 /** Luminance statistics of the viewer canvas below the (animated) title bar. */
 async function canvasStats(

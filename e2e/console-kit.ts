@@ -1,27 +1,8 @@
-/**
- * What the console's browser test needs besides the local system: Debian's Chromium (never a
- * downloaded browser), one isolated browser context per person, sign-in through the login
- * page, and the two API roads a script would use (tRPC over HTTP, Connect with JSON) to check
- * that what the UI hides is refused by the server too.
- */
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { WAIT } from "@streamspace/common/testing";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { CHROMIUM, ensureChromium } from "./chromium.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-/** Installs Chromium with apt when root; otherwise says how. */
-export function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: run "sudo apt-get install -y chromium".`);
-  }
-  execFileSync("apt-get", ["install", "-y", "-qq", "chromium"], {
-    stdio: "inherit",
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-  });
-}
+export { ensureChromium };
 
 /** A headless Chromium, closed by `await using`. */
 export async function launchChromium(): Promise<Browser & AsyncDisposable> {

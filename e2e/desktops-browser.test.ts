@@ -24,10 +24,10 @@ import { TemplateService } from "@streamspace/proto/streamspace/v1/template_serv
 import { chromium, type Page } from "playwright-core";
 import { freePorts, startLocalSystem } from "../scripts/local-system.ts";
 import { ensureWebBuild } from "../scripts/web-build.ts";
+import { CHROMIUM } from "./chromium.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const ARTIFACTS = join(ROOT, "test-artifacts");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 for (const bin of ["chromium", "openbox", "tint2", "xclip", "Xvfb", "x11vnc", "xterm"]) {
   try {

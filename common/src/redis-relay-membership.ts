@@ -116,14 +116,26 @@ export function watchRelayRing(opts: {
   const k = relayKeys(opts.prefix);
   let stopped = false;
   let inflight = false;
+  // A change announced while a read is in flight may not be in that read: remember it and
+  // read once more, so no join or leave waits for the next poll.
+  let again = false;
   const refresh = async () => {
-    if (stopped || inflight) return;
+    if (stopped) return;
+    if (inflight) {
+      again = true;
+      return;
+    }
     inflight = true;
     try {
-      const ring = await readRelayRing(opts.redis, opts.prefix);
-      if (!stopped) opts.onRing(ring);
-    } catch (err) {
-      opts.onError(err);
+      do {
+        again = false;
+        try {
+          const ring = await readRelayRing(opts.redis, opts.prefix);
+          if (!stopped) opts.onRing(ring);
+        } catch (err) {
+          opts.onError(err);
+        }
+      } while (again && !stopped);
     } finally {
       inflight = false;
     }

@@ -71,6 +71,8 @@ export interface QoeBookOptions {
 export class QoeBook {
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
+  /** Round trips on loopback are under a millisecond: timed with a sub-millisecond clock. */
+  readonly #rttClock: () => number;
   readonly #pingEveryMs: number;
   readonly #keepMs: number;
   readonly #max: number;
@@ -81,6 +83,7 @@ export class QoeBook {
     opts: QoeBookOptions = {},
   ) {
     this.#now = opts.now ?? Date.now;
+    this.#rttClock = opts.now ?? (() => performance.now());
     this.#pingEveryMs = opts.pingEveryMs ?? 5_000;
     this.#keepMs = opts.keepMs ?? 24 * 3600_000;
     this.#max = opts.maxSessions ?? 100_000;
@@ -121,7 +124,7 @@ export class QoeBook {
     entry.live.add(v);
     ws.on("pong", () => {
       if (!v.pingSentAt) return;
-      v.rttMs = this.#now() - v.pingSentAt;
+      v.rttMs = this.#rttClock() - v.pingSentAt;
       v.pingSentAt = 0;
       this.metrics.observeRtt(v.rttMs / 1000);
     });
@@ -199,7 +202,7 @@ export class QoeBook {
       for (const v of e.live) {
         rtt = Math.max(rtt, v.rttMs);
         if (ping && !v.pingSentAt && v.ws.readyState === v.ws.OPEN) {
-          v.pingSentAt = now;
+          v.pingSentAt = this.#rttClock();
           v.ws.ping();
         }
       }

@@ -150,15 +150,20 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
       ws,
       tunnel,
       metrics,
-      (s) => {
-        if (splices.delete(s)) {
-          metrics.connectionsActive--;
-          leave(sessionId);
-        }
-      },
+      endedFor(sessionId),
       deps.qoe?.viewer(sessionId, startedWall, ws),
     );
     splices.add(splice);
+  }
+
+  /** What a splice does once when it ends: forget it and free the viewer's slot. */
+  function endedFor(sessionId: string): (s: Splice) => void {
+    return (s) => {
+      if (splices.delete(s)) {
+        metrics.connectionsActive--;
+        leave(sessionId);
+      }
+    };
   }
 
   /**
@@ -197,12 +202,7 @@ export function createViewerPath(deps: ViewerPathDeps): ViewerPath {
       ws,
       sock,
       metrics,
-      (s) => {
-        if (splices.delete(s)) {
-          metrics.connectionsActive--;
-          leave(sessionId);
-        }
-      },
+      endedFor(sessionId),
       deps.qoe?.viewer(sessionId, startedWall, ws),
     );
     splices.add(splice);
