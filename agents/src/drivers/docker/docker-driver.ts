@@ -31,6 +31,7 @@ import {
   type StartSpec,
   type VncEndpoint,
 } from "../../runtime/driver.ts";
+import { SessionLocks } from "../session-locks.ts";
 import { dockerOptions, EngineWatch } from "./docker-engine-watch.ts";
 import { factsOf, publishedPort, waitReady } from "./docker-session-ready.ts";
 import {
@@ -79,7 +80,7 @@ export class DockerDriver implements Driver {
   private readonly docker: Docker;
   private readonly sessions = new Map<string, TrackedSession>();
   private readonly endedSessions = new Map<string, DockerSessionRecord>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new SessionLocks();
   private readonly listeners = new Set<DriverEventListener>();
   private readonly healthTests = new Map<string, string[] | undefined>();
   private readonly store: DockerSessionStore;
@@ -288,7 +289,7 @@ export class DockerDriver implements Driver {
 
   async close(): Promise<void> {
     await this.watch.close();
-    await Promise.allSettled([...this.locks.values()]);
+    await this.locks.settled();
   }
 
   /**
@@ -312,7 +313,7 @@ export class DockerDriver implements Driver {
       if (!id || !isValidSessionId(id)) continue;
       seen.add(id);
       let adopting = false;
-      if (!this.sessions.has(id) && !this.locks.has(id)) {
+      if (!this.sessions.has(id) && !this.locks.held(id)) {
         if (c.State === "running" || hibernated.has(id)) {
           const state = c.State === "running" ? "running" : "hibernated";
           this.sessions.set(id, { sessionId: id, state });
@@ -467,13 +468,6 @@ export class DockerDriver implements Driver {
   }
 
   private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    });
-    return next;
+    return this.locks.run(id, fn);
   }
 }

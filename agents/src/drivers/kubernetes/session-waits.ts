@@ -5,34 +5,30 @@
  * on every change to that session, until the command's deadline. No timers, no polling.
  */
 
+import { SessionLocks } from "../session-locks.ts";
+
 type Waiter = { check(): void; fail(err: Error): void };
 
 /** Locks and condition waits keyed by session id. */
 export class SessionWaits {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new SessionLocks();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private closing: Error | undefined;
+
   /** Called when a session's last queued operation has finished (state may need reporting). */
-  onIdle: ((id: string) => void) | undefined;
+  set onIdle(fn: ((id: string) => void) | undefined) {
+    this.locks.onIdle = fn;
+  }
 
   /** True while an operation on `id` runs or waits to run. */
   busy(id: string): boolean {
-    return this.locks.has(id);
+    return this.locks.held(id);
   }
 
   /** Runs `fn` after every earlier operation on `id` has finished. */
   locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(this.closing);
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) !== tail) return;
-      this.locks.delete(id);
-      this.onIdle?.(id);
-    });
-    return next;
+    return this.locks.run(id, fn);
   }
 
   /** Re-checks every wait on `id`. */
@@ -98,6 +94,6 @@ export class SessionWaits {
   async close(err: Error): Promise<void> {
     this.closing = err;
     for (const set of [...this.waiters.values()]) for (const w of [...set]) w.fail(err);
-    await Promise.allSettled([...this.locks.values()]);
+    await this.locks.settled();
   }
 }

@@ -23,6 +23,7 @@ import {
   type StartSpec,
   type VncEndpoint,
 } from "../../runtime/driver.ts";
+import { SessionLocks } from "../session-locks.ts";
 import { type BuiltinCommand, prepareBuiltinServer } from "./builtin-bundle.ts";
 import { spawnLocalSession } from "./local-session-spawn.ts";
 import {
@@ -78,7 +79,7 @@ export class LocalDriver implements Driver {
   private readonly sessions = new Map<string, LocalSessionRecord>();
   /** Sessions that ended with no control plane told yet; their records stay until forgotten. */
   private readonly endedSessions = new Map<string, LocalSessionRecord>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new SessionLocks();
   private readonly stopping = new Set<string>();
   private readonly listeners = new Set<DriverEventListener>();
   private readonly store: LocalSessionStore;
@@ -265,7 +266,7 @@ export class LocalDriver implements Driver {
     // A closed driver touches no record: the next driver (a restart, the new HA leader) owns them.
     this.closed = true;
     clearInterval(this.poll);
-    await Promise.allSettled([...this.locks.values(), this.builtin]);
+    await Promise.allSettled([this.locks.settled(), this.builtin]);
   }
 
   private markEnded(rec: LocalSessionRecord, reason: string): LocalSessionRecord {
@@ -290,14 +291,7 @@ export class LocalDriver implements Driver {
   }
 
   private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => {});
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    });
-    return next;
+    return this.locks.run(id, fn);
   }
 
   private async freeze(sessionId: string, stop: boolean): Promise<DriverSession> {
@@ -343,7 +337,7 @@ export class LocalDriver implements Driver {
     if (this.closed || this.sessions.size === 0) return;
     const live = liveGroups();
     for (const [id, rec] of this.sessions) {
-      if (this.stopping.has(id) || this.locks.has(id)) continue;
+      if (this.stopping.has(id) || this.locks.held(id)) continue;
       if (live.has(rec.pgid)) continue;
       this.sessions.delete(id);
       this.store.remove(id);
